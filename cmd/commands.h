@@ -1,0 +1,22 @@
+/* The subcommands: one file each, int cmd_<name>(int argc, char **argv). */
+#pragma once
+
+int cmd_login(int argc, char **argv);
+int cmd_refresh(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_token(int argc, char **argv);
+
+/* Help texts, printed by "sparekey help CMD" and "sparekey CMD --help". */
+extern const char login_help[];
+extern const char refresh_help[];
+extern const char status_help[];
+extern const char token_help[];
+
+/* Open url in the user's browser ($BROWSER, else xdg-open); 0 if it started. */
+int open_browser(const char *url);
+
+#include "error.h"
+#include "profile.h"
+
+/* Read profile name from the config file (--config or the default). */
+int read_profile(const char *name, struct spk_profile *ret, struct spk_error *err);

@@ -1,0 +1,137 @@
+#include "output.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const char *opt_config;
+bool opt_verbose;
+
+int exit_status_of(enum spk_error_kind kind)
+{
+	switch (kind) {
+	case SPK_ERR_NONE:
+		return EXIT_OK;
+	case SPK_ERR_USAGE:
+		return EXIT_USAGE;
+	case SPK_ERR_UNAVAILABLE:
+		return EXIT_UNAVAILABLE;
+	case SPK_ERR_TEMPFAIL:
+		return EXIT_TEMPFAIL;
+	case SPK_ERR_LOGIN:
+		return EXIT_LOGIN;
+	case SPK_ERR_CONFIG:
+		return EXIT_CONFIG;
+	case SPK_ERR_INTERNAL:
+		break;
+	}
+	return EXIT_INTERNAL;
+}
+
+static const char *remedy(const char *profile, const struct spk_error *err, char *buf, size_t size)
+{
+	switch (err->kind) {
+	case SPK_ERR_LOGIN:
+		if (profile && !strstr(err->msg, "sparekey login")) {
+			snprintf(buf, size, ". Run: sparekey login %s", profile);
+			return buf;
+		}
+		break;
+	case SPK_ERR_UNAVAILABLE:
+		return ". Check the network and the endpoint, then try again";
+	default:
+		break;
+	}
+	return "";
+}
+
+int fail(const char *profile, const struct spk_error *err)
+{
+	char hint[128];
+	const char *msg = err->msg[0] ? err->msg : "failed";
+	/* Messages from src/ may already name the profile. */
+	bool named = profile && strncmp(msg, profile, strlen(profile)) == 0 &&
+		     msg[strlen(profile)] == ':';
+
+	fprintf(stderr, "sparekey: %s%s%s%s\n", profile && !named ? profile : "",
+		profile && !named ? ": " : "", msg, remedy(profile, err, hint, sizeof(hint)));
+	return exit_status_of(err->kind);
+}
+
+int usage_error(const char *command, const char *fmt, ...)
+{
+	va_list ap;
+	fputs("sparekey: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ". See: sparekey %s--help\n", command ? command : "");
+	return EXIT_USAGE;
+}
+
+void note(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("sparekey: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+const char *format_duration(int64_t s, char *buf, size_t size)
+{
+	if (s < 0) {
+		s = -s;
+	}
+	if (s < 120) {
+		snprintf(buf, size, "%lld s", (long long)s);
+	} else if (s < 3600) {
+		snprintf(buf, size, "%lld min", (long long)(s / 60));
+	} else if (s < 2 * 86400) {
+		snprintf(buf, size, "%lld h %lld min", (long long)(s / 3600),
+			 (long long)(s % 3600 / 60));
+	} else {
+		snprintf(buf, size, "%lld days", (long long)(s / 86400));
+	}
+	return buf;
+}
+
+const char *format_time(int64_t epoch, char *buf, size_t size)
+{
+	time_t t = (time_t)epoch;
+	struct tm tm;
+	if (!localtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%d %H:%M", &tm) == 0) {
+		snprintf(buf, size, "@%lld", (long long)epoch);
+	}
+	return buf;
+}
+
+void log_to_stderr(const char *line)
+{
+	fprintf(stderr, "sparekey: debug: %s\n", line);
+}
+
+int finish_stdout(int status)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "sparekey: cannot write the result to standard output (%s)\n",
+			strerror(errno));
+		return status == EXIT_OK ? EXIT_IOERR : status;
+	}
+	return status;
+}
+
+long long parse_seconds(const char *s, long long max)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < 0 || v > max) {
+		return -1;
+	}
+	return v;
+}

@@ -1,0 +1,45 @@
+/*
+ * Everything the program says. stdout carries only the result asked for;
+ * every message goes to stderr as "sparekey: [PROFILE: ]what happened.
+ * What to do." Exit statuses follow sysexits(3).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "macro.h"
+
+enum {
+	EXIT_OK = 0,
+	EXIT_USAGE = 64,
+	EXIT_UNAVAILABLE = 69,
+	EXIT_INTERNAL = 70,
+	EXIT_IOERR = 74,
+	EXIT_TEMPFAIL = 75,
+	EXIT_LOGIN = 77,
+	EXIT_CONFIG = 78,
+};
+
+/* Global options, set by main(). */
+extern const char *opt_config;
+extern bool opt_verbose;
+
+int exit_status_of(enum spk_error_kind kind);
+/* Print err as one line and return its exit status. */
+int fail(const char *profile, const struct spk_error *err);
+/* Print a usage problem and return 64. */
+int usage_error(const char *command, const char *fmt, ...) _printf_(2, 3);
+/* An informational line on stderr. */
+void note(const char *fmt, ...) _printf_(1, 2);
+/* Human durations: "45 s", "59 min", "2 h 5 min", "3 days". */
+const char *format_duration(int64_t seconds, char *buf, size_t size);
+/* Local time of an epoch, "2026-11-29 08:10". */
+const char *format_time(int64_t epoch, char *buf, size_t size);
+void log_to_stderr(const char *line);
+/* Flush stdout; 0, or 74 with a message when the result could not be written. */
+int finish_stdout(int status);
+
+/* Parse a non-negative integer option; -1 if invalid. */
+long long parse_seconds(const char *s, long long max);

@@ -1,0 +1,42 @@
+/*
+ * The stored record of a grant and its JSON form (the keyring secret).
+ * Tokens are secrets: spk_grant_done() wipes them, and the JSON text made
+ * by spk_grant_to_json() must be freed with spk_secret_free().
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include "error.h"
+
+#define SPK_GRANT_FORMAT 1
+
+struct spk_grant {
+	char *access_token;  /* secret */
+	char *refresh_token; /* secret; NULL when the provider issued none */
+	char *token_type;    /* "Bearer" */
+	char *scope;         /* granted scopes, space separated, or NULL if not told */
+	char *account;       /* who logged in (from the id_token), for display, or NULL */
+	int64_t expires_at;  /* epoch seconds; 0 when the provider did not say */
+	int64_t obtained_at; /* epoch seconds the access token was issued */
+	int64_t refresh_obtained_at; /* epoch seconds the refresh token was issued */
+};
+
+void spk_grant_done(struct spk_grant *g);
+/* A deep copy of src. */
+int spk_grant_copy(const struct spk_grant *src, struct spk_grant *ret);
+
+/* Serialise; *ret is a secret. */
+int spk_grant_to_json(const struct spk_grant *g, char **ret);
+/* Parse a stored grant; rejects records without an access token. */
+int spk_grant_from_json(const char *text, struct spk_grant *ret, struct spk_error *err);
+
+/*
+ * Fold a fresh token response into the stored grant: new tokens replace
+ * old ones; what the response left out (a refresh token, the scope, the
+ * account) is kept. Takes ownership of fresh's members.
+ */
+void spk_grant_update(struct spk_grant *g, struct spk_grant *fresh);
+
+/* Seconds the access token stays valid after now (negative if expired). */
+int64_t spk_grant_valid_for(const struct spk_grant *g, int64_t now);

@@ -1,0 +1,289 @@
+#include "http.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "config.h"
+#include "log.h"
+#include "secret.h"
+
+#define CONNECT_TIMEOUT_MS 10000L
+#define TOTAL_TIMEOUT_MS 30000L
+
+static bool curl_ready;
+
+static int http_init(void)
+{
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			return -EIO;
+		}
+		curl_ready = true;
+	}
+	return 0;
+}
+
+static bool host_is_loopback(const char *host)
+{
+	if (strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
+	    strcmp(host, "::1") == 0) {
+		return true;
+	}
+	/* 127.0.0.0/8 as a dotted quad. */
+	unsigned a, b, c, d;
+	char tail;
+	return sscanf(host, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4 && a == 127 &&
+	       b < 256 && c < 256 && d < 256;
+}
+
+const char *spk_http_host(const char *url, char *buf, size_t size)
+{
+	CURLU *u = curl_url();
+	char *host = NULL;
+
+	snprintf(buf, size, "?");
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+		snprintf(buf, size, "%s", host);
+	}
+	curl_free(host);
+	curl_url_cleanup(u);
+	return buf;
+}
+
+int spk_http_check_url(const char *what, const char *url, struct spk_error *err)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL;
+	int r = 0;
+
+	if (!u) {
+		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
+	if (!url || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		r = spk_error_set(err, SPK_ERR_CONFIG, -EINVAL, "%s is not a valid URL: %s", what,
+				  url ? url : "(none)");
+	} else if (strcasecmp(scheme, "https") == 0) {
+		r = 0;
+	} else if (strcasecmp(scheme, "http") == 0 && host_is_loopback(host)) {
+		r = 0;
+	} else {
+		r = spk_error_set(err, SPK_ERR_CONFIG, -EPROTONOSUPPORT,
+				  "%s must use https (plain http only to a loopback address): %s",
+				  what, url);
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return r;
+}
+
+struct sink {
+	char *buf;
+	size_t len, cap;
+	bool too_big;
+	long retry_after;
+};
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	struct sink *s = userdata;
+	size_t n = size * nmemb;
+
+	if (s->len + n > SPK_HTTP_MAX_BODY) {
+		s->too_big = true;
+		return 0; /* abort the transfer */
+	}
+	if (s->len + n + 1 > s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 4096;
+		while (cap < s->len + n + 1) {
+			cap *= 2;
+		}
+		/* Copy rather than realloc: the old buffer may hold a token. */
+		char *nb = malloc(cap);
+		if (!nb) {
+			return 0;
+		}
+		if (s->buf) {
+			memcpy(nb, s->buf, s->len);
+			spk_wipe(s->buf, s->cap);
+			free(s->buf);
+		}
+		s->buf = nb;
+		s->cap = cap;
+	}
+	memcpy(s->buf + s->len, data, n);
+	s->len += n;
+	s->buf[s->len] = '\0';
+	return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	struct sink *s = userdata;
+	size_t n = size * nmemb;
+	static const char name[] = "retry-after:";
+
+	if (n > sizeof(name) && strncasecmp(data, name, sizeof(name) - 1) == 0) {
+		char value[32];
+		size_t vlen = n - (sizeof(name) - 1);
+		if (vlen >= sizeof(value)) {
+			vlen = sizeof(value) - 1;
+		}
+		memcpy(value, data + sizeof(name) - 1, vlen);
+		value[vlen] = '\0';
+		char *end;
+		long v = strtol(value, &end, 10);
+		/* Only the delta-seconds form; an HTTP date is treated as unknown. */
+		if (end != value && v >= 0) {
+			s->retry_after = v;
+		}
+	}
+	return n;
+}
+
+static void slist_wipe_free(struct curl_slist *l)
+{
+	for (struct curl_slist *p = l; p; p = p->next) {
+		spk_wipe(p->data, strlen(p->data));
+	}
+	curl_slist_free_all(l);
+}
+
+static int transport_error(CURLcode cc, const char *host, struct spk_error *err)
+{
+	switch (cc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		return spk_error_set(err, SPK_ERR_UNAVAILABLE, -EHOSTUNREACH,
+				     "cannot resolve %s (%s)", host, curl_easy_strerror(cc));
+	case CURLE_OPERATION_TIMEDOUT:
+		return spk_error_set(err, SPK_ERR_UNAVAILABLE, -ETIMEDOUT,
+				     "%s did not answer in time", host);
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+		return spk_error_set(err, SPK_ERR_UNAVAILABLE, -EPROTO,
+				     "TLS with %s failed (%s)", host, curl_easy_strerror(cc));
+	default:
+		return spk_error_set(err, SPK_ERR_UNAVAILABLE, -ECONNREFUSED,
+				     "cannot reach %s (%s)", host, curl_easy_strerror(cc));
+	}
+}
+
+int spk_http_send(const struct spk_http_request *req, struct spk_http_response *ret,
+		  struct spk_error *err)
+{
+	char host[256];
+	struct sink sink = { .retry_after = -1 };
+	struct curl_slist *headers = NULL;
+	_cleanup_secret_ char *auth_header = NULL;
+	CURL *c = NULL;
+	int r;
+
+	spk_http_host(req->url, host, sizeof(host));
+	r = spk_http_check_url("endpoint", req->url, err);
+	if (r < 0) {
+		return r;
+	}
+	if (http_init() < 0 || !(c = curl_easy_init())) {
+		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "cannot initialise libcurl");
+	}
+
+	headers = curl_slist_append(headers, "Accept: application/json");
+	if (req->bearer) {
+		if (asprintf(&auth_header, "Authorization: Bearer %s", req->bearer) < 0) {
+			auth_header = NULL;
+			r = spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+			goto out;
+		}
+		headers = curl_slist_append(headers, auth_header);
+	}
+	if (!headers) {
+		r = spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+		goto out;
+	}
+
+	curl_easy_setopt(c, CURLOPT_URL, req->url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, TOTAL_TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "sparekey/" SPK_VERSION);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &sink);
+	if (req->form) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->form);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(req->form));
+	}
+
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CURLcode cc = curl_easy_perform(c);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+
+	if (sink.too_big) {
+		spk_log("%s %s: answer over %d bytes, dropped", req->form ? "POST" : "GET", host,
+			SPK_HTTP_MAX_BODY);
+		r = spk_error_set(err, SPK_ERR_TEMPFAIL, -EFBIG,
+				  "%s sent an answer larger than %d bytes", host, SPK_HTTP_MAX_BODY);
+		goto out;
+	}
+	if (cc != CURLE_OK) {
+		spk_log("%s %s: %s after %ld ms", req->form ? "POST" : "GET", host,
+			curl_easy_strerror(cc), ms);
+		r = transport_error(cc, host, err);
+		goto out;
+	}
+
+	*ret = (struct spk_http_response){ .retry_after = sink.retry_after };
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &ret->status);
+	char *ctype = NULL;
+	if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype) {
+		snprintf(ret->content_type, sizeof(ret->content_type), "%s", ctype);
+	}
+	if (!sink.buf) {
+		sink.buf = calloc(1, 1);
+		if (!sink.buf) {
+			r = spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	ret->body = TAKE_PTR(sink.buf);
+	ret->len = sink.len;
+	spk_log("%s %s: HTTP %ld, %zu bytes, %ld ms", req->form ? "POST" : "GET", host,
+		ret->status, ret->len, ms);
+	r = 0;
+out:
+	if (sink.buf) {
+		spk_wipe(sink.buf, sink.cap);
+		free(sink.buf);
+	}
+	slist_wipe_free(headers);
+	curl_easy_cleanup(c);
+	return r;
+}
+
+void spk_http_response_done(struct spk_http_response *resp)
+{
+	if (resp->body) {
+		spk_wipe(resp->body, resp->len);
+		free(resp->body);
+	}
+	*resp = (struct spk_http_response){ .retry_after = -1 };
+}

@@ -1,0 +1,44 @@
+/*
+ * The one place libcurl is used. Every request: TLS verified, https only
+ * (plain http only to a loopback address), no redirects followed, connect
+ * and total timeouts, response body capped. curl is initialised on first
+ * use, so commands that never reach the network never pay for it.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+
+#define SPK_HTTP_MAX_BODY (1024 * 1024)
+
+struct spk_http_request {
+	const char *url;
+	const char *form;   /* POST application/x-www-form-urlencoded when set, else GET */
+	const char *bearer; /* access token for an Authorization header, or NULL */
+};
+
+struct spk_http_response {
+	long status;
+	char *body; /* NUL-terminated, may hold secrets: spk_http_response_done() wipes it */
+	size_t len;
+	long retry_after; /* seconds from a Retry-After header, or -1 */
+	char content_type[64];
+};
+
+/* 0 if url may be used: https, or http to 127.0.0.0/8, [::1] or localhost. */
+int spk_http_check_url(const char *what, const char *url, struct spk_error *err);
+
+/* The host of url (for messages), into buf; "?" if it cannot be parsed. */
+const char *spk_http_host(const char *url, char *buf, size_t size);
+
+/*
+ * Perform req. Any HTTP status is a success here (ret->status tells);
+ * failures are transport errors: SPK_ERR_UNAVAILABLE for name lookup,
+ * connection, TLS and timeouts, SPK_ERR_TEMPFAIL for an oversized answer.
+ */
+int spk_http_send(const struct spk_http_request *req, struct spk_http_response *ret,
+		  struct spk_error *err);
+
+void spk_http_response_done(struct spk_http_response *resp);

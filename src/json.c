@@ -1,0 +1,98 @@
+#include "json.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+int spk_json_parse(const char *text, size_t len, json_object **ret)
+{
+	if (len > INT_MAX) {
+		return -E2BIG;
+	}
+	json_tokener *tok = json_tokener_new_ex(SPK_JSON_MAX_DEPTH);
+	if (!tok) {
+		return -ENOMEM;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	json_object *obj = json_tokener_parse_ex(tok, text, (int)len);
+	enum json_tokener_error jerr = json_tokener_get_error(tok);
+	size_t used = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (!obj || jerr != json_tokener_success) {
+		json_object_put(obj);
+		return -EBADMSG;
+	}
+	/* Allow trailing whitespace only. */
+	for (size_t i = used; i < len; i++) {
+		if (!strchr(" \t\r\n", text[i])) {
+			json_object_put(obj);
+			return -EBADMSG;
+		}
+	}
+	*ret = obj;
+	return 0;
+}
+
+int spk_json_get_string(json_object *obj, const char *key, char **ret)
+{
+	json_object *v;
+
+	if (!json_object_is_type(obj, json_type_object) ||
+	    !json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null)) {
+		return -ENOENT;
+	}
+	if (!json_object_is_type(v, json_type_string)) {
+		return -EINVAL;
+	}
+	const char *s = json_object_get_string(v);
+	size_t n = (size_t)json_object_get_string_len(v);
+	if (strlen(s) != n) {
+		return -EINVAL; /* embedded NUL */
+	}
+	char *copy = strdup(s);
+	if (!copy) {
+		return -ENOMEM;
+	}
+	*ret = copy;
+	return 0;
+}
+
+int spk_json_get_int64(json_object *obj, const char *key, int64_t *ret)
+{
+	json_object *v;
+
+	if (!json_object_is_type(obj, json_type_object) ||
+	    !json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null)) {
+		return -ENOENT;
+	}
+	if (json_object_is_type(v, json_type_int)) {
+		errno = 0;
+		int64_t n = json_object_get_int64(v);
+		if (errno != 0) {
+			return -ERANGE;
+		}
+		*ret = n;
+		return 0;
+	}
+	/* Some providers send numbers as strings ("expires_in": "1800"). */
+	if (json_object_is_type(v, json_type_string)) {
+		const char *s = json_object_get_string(v);
+		char *end;
+		errno = 0;
+		long long n = strtoll(s, &end, 10);
+		if (errno != 0 || end == s || *end != '\0') {
+			return -EINVAL;
+		}
+		*ret = n;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+char *spk_json_dump(json_object *obj)
+{
+	const char *s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+							    JSON_C_TO_STRING_NOSLASHESCAPE);
+	return s ? strdup(s) : NULL;
+}

@@ -1,0 +1,32 @@
+/*
+ * The json-c edge: parse untrusted text with bounded depth and size, and
+ * read typed members. Strings handed out are new copies the caller owns;
+ * secrets among them must be freed with spk_secret_free().
+ */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#include "macro.h"
+
+#define SPK_JSON_MAX_DEPTH 16
+
+/* Parse exactly one JSON value of len bytes (no trailing garbage). */
+int spk_json_parse(const char *text, size_t len, json_object **ret);
+
+/* -ENOENT when absent or null, -EINVAL when of another type. */
+int spk_json_get_string(json_object *obj, const char *key, char **ret);
+int spk_json_get_int64(json_object *obj, const char *key, int64_t *ret);
+
+/* Render compactly as a new string (may hold secrets: free accordingly). */
+char *spk_json_dump(json_object *obj);
+
+static inline void json_object_putp(json_object **p)
+{
+	if (*p) {
+		json_object_put(*p);
+	}
+}
+#define _cleanup_json_ _cleanup_(json_object_putp)

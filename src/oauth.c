@@ -1,0 +1,446 @@
+#include "oauth.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "form.h"
+#include "json.h"
+#include "log.h"
+#include "secret.h"
+
+int spk_pkce_challenge(const char *verifier, char **ret)
+{
+	guint8 digest[32];
+	gsize dlen = sizeof(digest);
+	GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+
+	g_checksum_update(sum, (const guchar *)verifier, (gssize)strlen(verifier));
+	g_checksum_get_digest(sum, digest, &dlen);
+	g_checksum_free(sum);
+	char *c = spk_base64url(digest, dlen);
+	spk_wipe(digest, sizeof(digest));
+	if (!c) {
+		return -ENOMEM;
+	}
+	*ret = c;
+	return 0;
+}
+
+int spk_pkce_new(struct spk_pkce *ret)
+{
+	struct spk_pkce p = { 0 };
+	/* 32 bytes give the 43-character verifier RFC 7636 §4.1 recommends. */
+	int r = spk_random_token(32, &p.verifier);
+	if (r == 0) {
+		r = spk_pkce_challenge(p.verifier, &p.challenge);
+	}
+	if (r < 0) {
+		spk_pkce_done(&p);
+		return r;
+	}
+	*ret = p;
+	return 0;
+}
+
+void spk_pkce_done(struct spk_pkce *p)
+{
+	spk_secret_free(p->verifier);
+	free(p->challenge);
+	*p = (struct spk_pkce){ 0 };
+}
+
+bool spk_scope_has(const char *scopes, const char *scope)
+{
+	size_t n = strlen(scope);
+	for (const char *p = scopes; p && *p;) {
+		p += strspn(p, " ");
+		size_t len = strcspn(p, " ");
+		if (len == n && strncmp(p, scope, n) == 0) {
+			return true;
+		}
+		p += len;
+	}
+	return false;
+}
+
+int spk_oauth_authorize_url(const struct spk_authorize_params *p, char **ret)
+{
+	struct spk_form f;
+	const char *url;
+
+	spk_form_init(&f, p->endpoint);
+	spk_form_add(&f, "response_type", "code");
+	spk_form_add(&f, "client_id", p->client_id);
+	spk_form_add(&f, "redirect_uri", p->redirect_uri);
+	if (p->scopes && *p->scopes) {
+		spk_form_add(&f, "scope", p->scopes);
+	}
+	spk_form_add(&f, "state", p->state);
+	if (p->nonce) {
+		spk_form_add(&f, "nonce", p->nonce);
+	}
+	spk_form_add(&f, "code_challenge", p->code_challenge);
+	spk_form_add(&f, "code_challenge_method", "S256");
+	for (const char *const *e = p->extra; e && e[0]; e += 2) {
+		spk_form_add(&f, e[0], e[1]);
+	}
+	int r = spk_form_get(&f, &url);
+	if (r == 0) {
+		*ret = strdup(url);
+		r = *ret ? 0 : -ENOMEM;
+	}
+	spk_form_done(&f);
+	return r;
+}
+
+/* §5.2 error codes and what each asks of the user. */
+static enum spk_error_kind token_error_kind(const char *code)
+{
+	static const struct {
+		const char *code;
+		enum spk_error_kind kind;
+	} map[] = {
+		{ "invalid_grant", SPK_ERR_LOGIN },
+		{ "invalid_client", SPK_ERR_CONFIG },
+		{ "unauthorized_client", SPK_ERR_CONFIG },
+		{ "unsupported_grant_type", SPK_ERR_CONFIG },
+		{ "invalid_scope", SPK_ERR_CONFIG },
+		{ "invalid_request", SPK_ERR_CONFIG },
+		{ "invalid_dpop_proof", SPK_ERR_CONFIG },
+		{ "temporarily_unavailable", SPK_ERR_TEMPFAIL },
+		{ "server_error", SPK_ERR_TEMPFAIL },
+		{ "slow_down", SPK_ERR_TEMPFAIL },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(map); i++) {
+		if (strcmp(map[i].code, code) == 0) {
+			return map[i].kind;
+		}
+	}
+	return SPK_ERR_TEMPFAIL;
+}
+
+static bool safe_code(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 48) {
+		return false;
+	}
+	for (; *s; s++) {
+		if (!g_ascii_isalnum(*s) && *s != '_' && *s != '.' && *s != '-') {
+			return false;
+		}
+	}
+	return true;
+}
+
+static int token_error(const struct spk_http_response *resp, const char *host,
+		       json_object *body, struct spk_error *err)
+{
+	_cleanup_free_ char *code = NULL, *desc = NULL;
+
+	if (resp->status >= 500) {
+		return spk_error_set(err, SPK_ERR_TEMPFAIL, -EAGAIN,
+				     "%s answered HTTP %ld (a server error). Try again later", host,
+				     resp->status);
+	}
+	if (resp->status == 429) {
+		if (resp->retry_after >= 0) {
+			return spk_error_set(err, SPK_ERR_TEMPFAIL, -EAGAIN,
+					     "%s is rate limiting (HTTP 429). Try again in %ld s",
+					     host, resp->retry_after);
+		}
+		return spk_error_set(err, SPK_ERR_TEMPFAIL, -EAGAIN,
+				     "%s is rate limiting (HTTP 429). Try again later", host);
+	}
+	if (!body || spk_json_get_string(body, "error", &code) < 0 || !safe_code(code)) {
+		return spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
+				     "%s answered HTTP %ld without an OAuth error. Try again later",
+				     host, resp->status);
+	}
+	(void)spk_json_get_string(body, "error_description", &desc);
+	enum spk_error_kind kind = token_error_kind(code);
+	const char *what;
+	switch (kind) {
+	case SPK_ERR_LOGIN:
+		what = "the provider no longer accepts this grant";
+		break;
+	case SPK_ERR_CONFIG:
+		what = strcmp(code, "invalid_client") == 0
+			       ? "the provider does not accept this client (check client_id)"
+			       : "the provider refused the request (check the profile)";
+		break;
+	default:
+		what = "the provider could not answer. Try again later";
+		break;
+	}
+	if (desc && *desc) {
+		return spk_error_set_oauth(err, kind, -EPERM, code, "%s (%s: %.100s)", what, code,
+					   desc);
+	}
+	return spk_error_set_oauth(err, kind, -EPERM, code, "%s (%s)", what, code);
+}
+
+/* Who logged in, read from the id_token's claims for display only. */
+static int read_id_token(const char *id_token, const char *nonce, char **ret_account,
+			 struct spk_error *err)
+{
+	const char *dot1 = strchr(id_token, '.');
+	const char *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+	_cleanup_free_ char *payload_b64 = NULL, *payload = NULL, *tok_nonce = NULL;
+	_cleanup_json_ json_object *claims = NULL;
+	size_t len;
+
+	if (!dot2) {
+		return spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
+				     "the provider sent a malformed id_token");
+	}
+	payload_b64 = strndup(dot1 + 1, (size_t)(dot2 - dot1 - 1));
+	if (!payload_b64 || spk_base64url_decode(payload_b64, &payload, &len) < 0 ||
+	    spk_json_parse(payload, len, &claims) < 0) {
+		return spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
+				     "the provider sent a malformed id_token");
+	}
+	if (nonce) {
+		/*
+		 * The token came straight from the token endpoint over TLS
+		 * (OpenID Connect Core §3.1.3.7), so the signature is not
+		 * checked; a nonce that does not match is still a mix-up.
+		 */
+		if (spk_json_get_string(claims, "nonce", &tok_nonce) < 0 ||
+		    !spk_memeq_ct(tok_nonce, strlen(tok_nonce), nonce, strlen(nonce))) {
+			return spk_error_set(err, SPK_ERR_LOGIN, -EACCES,
+					     "the id_token does not belong to this login (nonce)");
+		}
+	}
+	static const char *const claims_by_preference[] = { "email", "preferred_username",
+							    "name", "sub" };
+	for (size_t i = 0; i < ARRAY_SIZE(claims_by_preference); i++) {
+		char *v = NULL;
+		if (spk_json_get_string(claims, claims_by_preference[i], &v) == 0 && *v) {
+			*ret_account = v;
+			return 0;
+		}
+		free(v);
+	}
+	return 0;
+}
+
+int spk_oauth_parse_token_response(const struct spk_http_response *resp, const char *host,
+				   const char *nonce, int64_t now, struct spk_grant *ret,
+				   struct spk_error *err)
+{
+	_cleanup_json_ json_object *body = NULL;
+	_cleanup_secret_ char *id_token = NULL;
+	struct spk_grant g = { 0 };
+	int64_t expires_in = 0;
+	int r;
+
+	if (spk_json_parse(resp->body, resp->len, &body) < 0 ||
+	    !json_object_is_type(body, json_type_object)) {
+		json_object_put(body);
+		body = NULL;
+	}
+	if (resp->status != 200) {
+		return token_error(resp, host, body, err);
+	}
+	if (!body) {
+		return spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
+				     "%s sent an unreadable answer (not a JSON object). Try again later",
+				     host);
+	}
+	if (spk_json_get_string(body, "access_token", &g.access_token) < 0 || !*g.access_token) {
+		r = spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
+				  "%s sent no access_token. Try again later", host);
+		goto fail;
+	}
+	r = spk_json_get_string(body, "refresh_token", &g.refresh_token);
+	if (r == -EINVAL || (r == 0 && !*g.refresh_token)) {
+		r = spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
+				  "%s sent a malformed refresh_token. Try again later", host);
+		goto fail;
+	}
+	if (spk_json_get_string(body, "token_type", &g.token_type) == -EINVAL) {
+		r = spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
+				  "%s sent a malformed token_type. Try again later", host);
+		goto fail;
+	}
+	if (!g.token_type) {
+		g.token_type = strdup("Bearer");
+	}
+	(void)spk_json_get_string(body, "scope", &g.scope);
+	r = spk_json_get_int64(body, "expires_in", &expires_in);
+	if (r == -EINVAL || r == -ERANGE || (r == 0 && (expires_in < 0 || expires_in > 10 * 365 * 86400LL))) {
+		r = spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
+				  "%s sent a malformed expires_in. Try again later", host);
+		goto fail;
+	}
+	g.expires_at = r == 0 ? now + expires_in : 0;
+	g.obtained_at = now;
+	g.refresh_obtained_at = g.refresh_token ? now : 0;
+	if (spk_json_get_string(body, "id_token", &id_token) == 0) {
+		r = read_id_token(id_token, nonce, &g.account, err);
+		if (r < 0) {
+			goto fail;
+		}
+	}
+	*ret = g;
+	return 0;
+fail:
+	spk_grant_done(&g);
+	return r;
+}
+
+static int token_request(const char *token_endpoint, const char *form, const char *nonce,
+			 int64_t now, struct spk_grant *ret, struct spk_error *err)
+{
+	struct spk_http_request req = { .url = token_endpoint, .form = form };
+	struct spk_http_response resp = { 0 };
+	char host[256];
+
+	int r = spk_http_send(&req, &resp, err);
+	if (r < 0) {
+		return r;
+	}
+	spk_http_host(token_endpoint, host, sizeof(host));
+	r = spk_oauth_parse_token_response(&resp, host, nonce, now, ret, err);
+	spk_http_response_done(&resp);
+	return r;
+}
+
+int spk_oauth_exchange_code(const char *token_endpoint, const char *client_id,
+			    const char *code, const char *verifier, const char *redirect_uri,
+			    const char *nonce, int64_t now, struct spk_grant *ret,
+			    struct spk_error *err)
+{
+	struct spk_form f;
+	const char *form;
+
+	spk_form_init(&f, NULL);
+	spk_form_add(&f, "grant_type", "authorization_code");
+	spk_form_add(&f, "code", code);
+	spk_form_add(&f, "redirect_uri", redirect_uri);
+	spk_form_add(&f, "client_id", client_id);
+	spk_form_add(&f, "code_verifier", verifier);
+	int r = spk_form_get(&f, &form);
+	if (r < 0) {
+		r = spk_error_set(err, SPK_ERR_INTERNAL, r, "out of memory");
+	} else {
+		r = token_request(token_endpoint, form, nonce, now, ret, err);
+	}
+	spk_form_done(&f);
+	return r;
+}
+
+int spk_oauth_refresh(const char *token_endpoint, const char *client_id,
+		      const char *refresh_token, int64_t now, struct spk_grant *ret,
+		      struct spk_error *err)
+{
+	struct spk_form f;
+	const char *form;
+
+	spk_form_init(&f, NULL);
+	spk_form_add(&f, "grant_type", "refresh_token");
+	spk_form_add(&f, "refresh_token", refresh_token);
+	spk_form_add(&f, "client_id", client_id);
+	int r = spk_form_get(&f, &form);
+	if (r < 0) {
+		r = spk_error_set(err, SPK_ERR_INTERNAL, r, "out of memory");
+	} else {
+		r = token_request(token_endpoint, form, NULL, now, ret, err);
+	}
+	spk_form_done(&f);
+	return r;
+}
+
+static size_t trimmed_len(const char *s)
+{
+	size_t n = strlen(s);
+	return n > 0 && s[n - 1] == '/' ? n - 1 : n;
+}
+
+int spk_oauth_parse_discovery(const char *issuer, const char *body, size_t len,
+			      struct spk_endpoints *ret, struct spk_error *err)
+{
+	_cleanup_json_ json_object *doc = NULL;
+	_cleanup_free_ char *doc_issuer = NULL;
+	struct spk_endpoints e = { 0 };
+
+	if (spk_json_parse(body, len, &doc) < 0 || !json_object_is_type(doc, json_type_object)) {
+		return spk_error_set(err, SPK_ERR_CONFIG, -EBADMSG,
+				     "%s has no readable discovery document", issuer);
+	}
+	/* OpenID Connect Discovery §4.3: the document must name this very issuer. */
+	if (spk_json_get_string(doc, "issuer", &doc_issuer) < 0 ||
+	    trimmed_len(doc_issuer) != trimmed_len(issuer) ||
+	    strncmp(doc_issuer, issuer, trimmed_len(issuer)) != 0) {
+		return spk_error_set(err, SPK_ERR_CONFIG, -EBADMSG,
+				     "the discovery document of %s names another issuer", issuer);
+	}
+	e.issuer = TAKE_PTR(doc_issuer);
+	const struct {
+		const char *key;
+		char **field;
+	} keys[] = {
+		{ "authorization_endpoint", &e.authorization },
+		{ "token_endpoint", &e.token },
+		{ "revocation_endpoint", &e.revocation },
+		{ "device_authorization_endpoint", &e.device_authorization },
+		{ "userinfo_endpoint", &e.userinfo },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		if (spk_json_get_string(doc, keys[i].key, keys[i].field) == -EINVAL) {
+			spk_endpoints_done(&e);
+			return spk_error_set(err, SPK_ERR_CONFIG, -EBADMSG,
+					     "the discovery document of %s has a malformed %s",
+					     issuer, keys[i].key);
+		}
+	}
+	if (!e.authorization || !e.token) {
+		spk_endpoints_done(&e);
+		return spk_error_set(err, SPK_ERR_CONFIG, -EBADMSG,
+				     "the discovery document of %s lacks the authorization or "
+				     "token endpoint", issuer);
+	}
+	*ret = e;
+	return 0;
+}
+
+int spk_oauth_discover(const char *issuer, struct spk_endpoints *ret, struct spk_error *err)
+{
+	static const char *const wellknown[] = {
+		"/.well-known/openid-configuration",
+		"/.well-known/oauth-authorization-server",
+	};
+	int r = spk_http_check_url("issuer", issuer, err);
+	if (r < 0) {
+		return r;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(wellknown); i++) {
+		_cleanup_free_ char *url = NULL;
+		struct spk_http_response resp = { 0 };
+		if (asprintf(&url, "%.*s%s", (int)trimmed_len(issuer), issuer, wellknown[i]) < 0) {
+			return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+		}
+		struct spk_http_request req = { .url = url };
+		r = spk_http_send(&req, &resp, err);
+		if (r < 0) {
+			return r;
+		}
+		if (resp.status == 200) {
+			r = spk_oauth_parse_discovery(issuer, resp.body, resp.len, ret, err);
+			spk_http_response_done(&resp);
+			return r;
+		}
+		long status = resp.status;
+		spk_http_response_done(&resp);
+		if (status >= 500) {
+			return spk_error_set(err, SPK_ERR_TEMPFAIL, -EAGAIN,
+					     "discovery at %s failed with HTTP %ld. Try again later",
+					     issuer, status);
+		}
+	}
+	return spk_error_set(err, SPK_ERR_CONFIG, -ENOENT,
+			     "%s publishes no discovery document; check the issuer URL", issuer);
+}

@@ -1,0 +1,65 @@
+/*
+ * The OAuth 2.0 / OpenID Connect protocol: PKCE (RFC 7636), the authorize
+ * URL (RFC 6749 §4.1.1), the token endpoint for code exchange and refresh
+ * (§4.1.3, §6) with its error responses mapped to what the user must do
+ * (§5.2), and discovery (OpenID Connect Discovery, RFC 8414).
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include "error.h"
+#include "grant.h"
+#include "http.h"
+#include "profile.h"
+
+struct spk_pkce {
+	char *verifier;  /* secret: 43 characters from 32 random bytes */
+	char *challenge; /* S256 of the verifier */
+};
+
+int spk_pkce_new(struct spk_pkce *ret);
+/* BASE64URL(SHA256(verifier)), RFC 7636 §4.2. */
+int spk_pkce_challenge(const char *verifier, char **ret);
+void spk_pkce_done(struct spk_pkce *p);
+
+struct spk_authorize_params {
+	const char *endpoint;
+	const char *client_id;
+	const char *redirect_uri;
+	const char *scopes;         /* may be NULL */
+	const char *state;
+	const char *nonce;          /* NULL: not an OpenID request */
+	const char *code_challenge;
+	const char *const *extra;   /* NULL-terminated name, value pairs, or NULL */
+};
+
+int spk_oauth_authorize_url(const struct spk_authorize_params *p, char **ret);
+
+/* Does the space-separated list hold scope? */
+bool spk_scope_has(const char *scopes, const char *scope);
+
+/* Exchange an authorization code; *ret is a complete new grant. */
+int spk_oauth_exchange_code(const char *token_endpoint, const char *client_id,
+			    const char *code, const char *verifier, const char *redirect_uri,
+			    const char *nonce, int64_t now, struct spk_grant *ret,
+			    struct spk_error *err);
+
+/* Use a refresh token; *ret holds what the provider sent (see spk_grant_update). */
+int spk_oauth_refresh(const char *token_endpoint, const char *client_id,
+		      const char *refresh_token, int64_t now, struct spk_grant *ret,
+		      struct spk_error *err);
+
+/*
+ * Read a token endpoint answer: a grant on success, else an error whose kind
+ * says what the user must do (invalid_grant: log in again; invalid_client:
+ * fix the configuration; 5xx, 429, unreadable: try again later).
+ */
+int spk_oauth_parse_token_response(const struct spk_http_response *resp, const char *host,
+				   const char *nonce, int64_t now, struct spk_grant *ret,
+				   struct spk_error *err);
+
+/* Fetch and read issuer's discovery document. */
+int spk_oauth_discover(const char *issuer, struct spk_endpoints *ret, struct spk_error *err);
+int spk_oauth_parse_discovery(const char *issuer, const char *body, size_t len,
+			      struct spk_endpoints *ret, struct spk_error *err);

@@ -1,0 +1,328 @@
+#include "profile.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+
+struct spk_config {
+	GKeyFile *kf;
+	char *path;
+};
+
+/* Key names of the endpoint overrides, in struct spk_endpoints order. */
+static const struct {
+	const char *key;
+	size_t offset;
+} endpoint_keys[] = {
+	{ "issuer", offsetof(struct spk_endpoints, issuer) },
+	{ "authorization_endpoint", offsetof(struct spk_endpoints, authorization) },
+	{ "token_endpoint", offsetof(struct spk_endpoints, token) },
+	{ "revocation_endpoint", offsetof(struct spk_endpoints, revocation) },
+	{ "device_authorization_endpoint", offsetof(struct spk_endpoints, device_authorization) },
+	{ "userinfo_endpoint", offsetof(struct spk_endpoints, userinfo) },
+	{ "connections_endpoint", offsetof(struct spk_endpoints, connections) },
+};
+
+static char **endpoint_field(struct spk_endpoints *e, size_t i)
+{
+	return (char **)((char *)e + endpoint_keys[i].offset);
+}
+
+static char *default_config_path(void)
+{
+	const char *xdg = secure_getenv("XDG_CONFIG_HOME");
+	if (xdg && xdg[0] == '/') {
+		return g_build_filename(xdg, "sparekey", "config", NULL);
+	}
+	const char *home = secure_getenv("HOME");
+	if (home && home[0] == '/') {
+		return g_build_filename(home, ".config", "sparekey", "config", NULL);
+	}
+	return NULL;
+}
+
+int spk_config_open(const char *path, struct spk_config **ret, struct spk_error *err)
+{
+	g_autoptr(GError) gerr = NULL;
+	struct spk_config *cfg = g_new0(struct spk_config, 1);
+
+	cfg->kf = g_key_file_new();
+	cfg->path = path ? g_strdup(path) : default_config_path();
+	if (!cfg->path) {
+		spk_config_free(cfg);
+		return spk_error_set(err, SPK_ERR_CONFIG, -ENOENT,
+				     "cannot find the config directory: set HOME or XDG_CONFIG_HOME");
+	}
+	if (!g_key_file_load_from_file(cfg->kf, cfg->path, G_KEY_FILE_KEEP_COMMENTS, &gerr)) {
+		if (!g_error_matches(gerr, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
+			int r = spk_error_set(err, SPK_ERR_CONFIG, -EINVAL, "cannot read %s: %s",
+					      cfg->path, gerr->message);
+			spk_config_free(cfg);
+			return r;
+		}
+		spk_log("config %s: not there yet", cfg->path);
+	}
+	*ret = cfg;
+	return 0;
+}
+
+void spk_config_free(struct spk_config *cfg)
+{
+	if (!cfg) {
+		return;
+	}
+	g_key_file_free(cfg->kf);
+	g_free(cfg->path);
+	g_free(cfg);
+}
+
+const char *spk_config_path(const struct spk_config *cfg)
+{
+	return cfg->path;
+}
+
+bool spk_profile_name_valid(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	if (n == 0 || n > 64 || name[0] == '.' || name[0] == '-') {
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		if (!g_ascii_isalnum(c) && c != '.' && c != '_' && c != '-') {
+			return false;
+		}
+	}
+	return true;
+}
+
+int spk_profile_parse_ports(struct spk_profile *p, const char *list)
+{
+	g_auto(GStrv) parts = g_strsplit_set(list, " ,;\t", -1);
+	size_t n = 0;
+
+	for (char **s = parts; *s; s++) {
+		if (**s == '\0') {
+			continue;
+		}
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(*s, &end, 10);
+		if (errno || *end || v > 65535 || (*s)[0] == '-') {
+			return -EINVAL;
+		}
+		if (v == 0) {
+			continue; /* 0 means "ephemeral", the same as an empty list */
+		}
+		if (n == SPK_MAX_PORTS) {
+			return -E2BIG;
+		}
+		p->ports[n++] = (unsigned)v;
+	}
+	p->n_ports = n;
+	p->ports_set = true;
+	return 0;
+}
+
+static char *get_key(GKeyFile *kf, const char *group, const char *key)
+{
+	char *v = g_key_file_get_string(kf, group, key, NULL);
+	if (v) {
+		g_strstrip(v);
+		if (*v == '\0') {
+			g_free(v);
+			v = NULL;
+		}
+	}
+	/* Hand out malloc'd memory: callers free with free(). */
+	char *out = v ? strdup(v) : NULL;
+	g_free(v);
+	return out;
+}
+
+int spk_config_get(const struct spk_config *cfg, const char *name, struct spk_profile *ret,
+		   struct spk_error *err)
+{
+	struct spk_profile p = { .min_valid = -1 };
+	GKeyFile *kf = cfg->kf;
+
+	if (!g_key_file_has_group(kf, name)) {
+		return spk_error_set(err, SPK_ERR_LOGIN, -ENOENT,
+				     "no profile named '%s' in %s. Run: sparekey login %s", name,
+				     cfg->path, name);
+	}
+	p.name = strdup(name);
+	p.provider = get_key(kf, name, "provider");
+	p.client_id = get_key(kf, name, "client_id");
+	p.scopes = get_key(kf, name, "scopes");
+	p.redirect_host = get_key(kf, name, "redirect_host");
+	p.redirect_path = get_key(kf, name, "redirect_path");
+	p.store = get_key(kf, name, "store");
+	for (size_t i = 0; i < G_N_ELEMENTS(endpoint_keys); i++) {
+		*endpoint_field(&p.endpoints, i) = get_key(kf, name, endpoint_keys[i].key);
+	}
+
+	int r = 0;
+	_cleanup_free_ char *ports = NULL, *min_valid = NULL;
+	if (g_key_file_has_key(kf, name, "redirect_ports", NULL)) {
+		ports = get_key(kf, name, "redirect_ports");
+		r = spk_profile_parse_ports(&p, ports ? ports : "");
+		if (r < 0) {
+			r = spk_error_set(err, SPK_ERR_CONFIG, r,
+					  "%s: [%s] redirect_ports must be port numbers 1-65535 (at most %d)",
+					  cfg->path, name, SPK_MAX_PORTS);
+			goto fail;
+		}
+	}
+	min_valid = get_key(kf, name, "min_valid");
+	if (min_valid) {
+		char *end;
+		errno = 0;
+		long long v = strtoll(min_valid, &end, 10);
+		if (errno || *end || v < 0 || v > 86400) {
+			r = spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
+					  "%s: [%s] min_valid must be 0-86400 seconds", cfg->path, name);
+			goto fail;
+		}
+		p.min_valid = v;
+	}
+	if (p.redirect_host && strcmp(p.redirect_host, "localhost") != 0 &&
+	    strcmp(p.redirect_host, "127.0.0.1") != 0 && strcmp(p.redirect_host, "[::1]") != 0) {
+		r = spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
+				  "%s: [%s] redirect_host must be localhost, 127.0.0.1 or [::1]",
+				  cfg->path, name);
+		goto fail;
+	}
+	if (p.redirect_path && p.redirect_path[0] != '/') {
+		r = spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
+				  "%s: [%s] redirect_path must start with '/'", cfg->path, name);
+		goto fail;
+	}
+	if (p.store && strcmp(p.store, "secret") != 0) {
+		r = spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
+				  "%s: [%s] store must be 'secret'", cfg->path, name);
+		goto fail;
+	}
+	*ret = p;
+	return 0;
+fail:
+	spk_profile_done(&p);
+	return r;
+}
+
+static void put_key(GKeyFile *kf, const char *group, const char *key, const char *value)
+{
+	if (value) {
+		g_key_file_set_string(kf, group, key, value);
+	}
+}
+
+int spk_config_put(struct spk_config *cfg, const struct spk_profile *p, struct spk_error *err)
+{
+	GKeyFile *kf = cfg->kf;
+	const char *g = p->name;
+
+	if (!spk_profile_name_valid(g)) {
+		return spk_error_set(err, SPK_ERR_USAGE, -EINVAL,
+				     "'%s' is not a valid profile name (letters, digits, '.', '_', '-')",
+				     g ? g : "");
+	}
+	put_key(kf, g, "provider", p->provider);
+	put_key(kf, g, "client_id", p->client_id);
+	put_key(kf, g, "scopes", p->scopes);
+	put_key(kf, g, "redirect_host", p->redirect_host);
+	put_key(kf, g, "redirect_path", p->redirect_path);
+	put_key(kf, g, "store", p->store);
+	for (size_t i = 0; i < G_N_ELEMENTS(endpoint_keys); i++) {
+		put_key(kf, g, endpoint_keys[i].key,
+			*endpoint_field((struct spk_endpoints *)&p->endpoints, i));
+	}
+	if (p->ports_set) {
+		GString *s = g_string_new(NULL);
+		for (size_t i = 0; i < p->n_ports; i++) {
+			g_string_append_printf(s, "%s%u", i ? " " : "", p->ports[i]);
+		}
+		g_key_file_set_string(kf, g, "redirect_ports", s->str);
+		g_string_free(s, TRUE);
+	}
+	if (p->min_valid >= 0) {
+		g_key_file_set_int64(kf, g, "min_valid", p->min_valid);
+	}
+	return 0;
+}
+
+int spk_config_save(struct spk_config *cfg, struct spk_error *err)
+{
+	g_autoptr(GError) gerr = NULL;
+	g_autofree char *dir = g_path_get_dirname(cfg->path);
+	gsize len;
+
+	if (g_mkdir_with_parents(dir, 0700) < 0) {
+		return spk_error_set(err, SPK_ERR_CONFIG, -errno, "cannot create %s: %s", dir,
+				     g_strerror(errno));
+	}
+	g_autofree char *data = g_key_file_to_data(cfg->kf, &len, NULL);
+	if (!g_file_set_contents_full(cfg->path, data, (gssize)len,
+				      G_FILE_SET_CONTENTS_CONSISTENT, 0600, &gerr)) {
+		return spk_error_set(err, SPK_ERR_CONFIG, -EIO, "cannot write %s: %s", cfg->path,
+				     gerr->message);
+	}
+	spk_log("config %s: written", cfg->path);
+	return 0;
+}
+
+char **spk_config_profiles(const struct spk_config *cfg)
+{
+	gsize n;
+	char **groups = g_key_file_get_groups(cfg->kf, &n);
+	char **out = calloc(n + 1, sizeof(char *));
+
+	for (gsize i = 0, o = 0; out && i < n; i++) {
+		if (spk_profile_name_valid(groups[i])) {
+			out[o++] = strdup(groups[i]);
+		}
+	}
+	g_strfreev(groups);
+	return out;
+}
+
+void spk_strv_free(char **v)
+{
+	if (!v) {
+		return;
+	}
+	for (char **p = v; *p; p++) {
+		free(*p);
+	}
+	free(v);
+}
+
+void spk_endpoints_done(struct spk_endpoints *e)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(endpoint_keys); i++) {
+		free(*endpoint_field(e, i));
+	}
+	*e = (struct spk_endpoints){ 0 };
+}
+
+void spk_profile_done(struct spk_profile *p)
+{
+	if (!p) {
+		return;
+	}
+	free(p->name);
+	free(p->provider);
+	free(p->client_id);
+	free(p->scopes);
+	free(p->redirect_host);
+	free(p->redirect_path);
+	free(p->store);
+	spk_endpoints_done(&p->endpoints);
+	*p = (struct spk_profile){ .min_valid = -1 };
+}

@@ -1,0 +1,66 @@
+/*
+ * Profiles: the config file ($XDG_CONFIG_HOME/sparekey/config), a GLib key
+ * file with one group per profile. This is the only module that reads the
+ * environment (with secure_getenv). No secret is ever stored here.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define SPK_MAX_PORTS 16
+
+/* Provider endpoints: overrides in a profile, or the resolved set. */
+struct spk_endpoints {
+	char *issuer;
+	char *authorization;
+	char *token;
+	char *revocation;
+	char *device_authorization;
+	char *userinfo;
+	char *connections;
+};
+
+struct spk_profile {
+	char *name;
+	char *provider;      /* a preset name, or "oidc" (with issuer) */
+	char *client_id;
+	char *scopes;        /* space separated */
+	char *redirect_host; /* "127.0.0.1" or "localhost"; NULL = the preset's */
+	char *redirect_path; /* NULL = the preset's ("/callback") */
+	char *store;         /* "secret"; NULL = default */
+	unsigned ports[SPK_MAX_PORTS];
+	size_t n_ports;      /* 0 = the preset's list, or ephemeral */
+	bool ports_set;      /* redirect_ports present in the file (maybe empty) */
+	int64_t min_valid;   /* seconds; -1 = default */
+	struct spk_endpoints endpoints; /* issuer and overrides */
+};
+
+struct spk_config;
+
+/* Open path, or the default location when path is NULL. A missing file is empty. */
+int spk_config_open(const char *path, struct spk_config **ret, struct spk_error *err);
+void spk_config_free(struct spk_config *cfg);
+const char *spk_config_path(const struct spk_config *cfg);
+
+/* Read profile name; -ENOENT (SPK_ERR_LOGIN) when there is no such profile. */
+int spk_config_get(const struct spk_config *cfg, const char *name, struct spk_profile *ret,
+		   struct spk_error *err);
+/* Write every key p sets (NULL members and unset numbers are left alone). */
+int spk_config_put(struct spk_config *cfg, const struct spk_profile *p, struct spk_error *err);
+/* Write the file atomically, mode 0600, creating its directory 0700. */
+int spk_config_save(struct spk_config *cfg, struct spk_error *err);
+/* NULL-terminated list of profile names; free with spk_strv_free(). */
+char **spk_config_profiles(const struct spk_config *cfg);
+void spk_strv_free(char **v);
+
+/* Profile names: 1..64 of [A-Za-z0-9._-], not starting with '.' or '-'. */
+bool spk_profile_name_valid(const char *name);
+/* Parse "8749 8750" (spaces, commas or semicolons) into p->ports. */
+int spk_profile_parse_ports(struct spk_profile *p, const char *list);
+
+void spk_profile_done(struct spk_profile *p);
+void spk_endpoints_done(struct spk_endpoints *e);

@@ -1,0 +1,182 @@
+#include "provider.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oauth.h"
+
+static const unsigned xero_ports[] = { 8749, 8750, 8751 };
+
+/*
+ * From the providers' own documentation. Xero's endpoints are fixed here:
+ * its discovery document names hosts other than its issuer.
+ */
+static const struct spk_preset presets[] = {
+	{
+		.name = "oidc",
+		.description = "any OpenID Connect issuer (--issuer URL), via discovery",
+		.discovery = true,
+		.default_scopes = "openid offline_access",
+		.redirect_host = "127.0.0.1",
+	},
+	{
+		.name = "xero",
+		.description = "Xero accounting API",
+		.endpoints = {
+			.authorization = "https://login.xero.com/identity/connect/authorize",
+			.token = "https://identity.xero.com/connect/token",
+			.revocation = "https://identity.xero.com/connect/revocation",
+			.userinfo = "https://identity.xero.com/connect/userinfo",
+			.connections = "https://api.xero.com/connections",
+		},
+		.default_scopes = "openid profile email offline_access",
+		.redirect_host = "localhost",
+		.ports = xero_ports,
+		.n_ports = ARRAY_SIZE(xero_ports),
+	},
+};
+
+const struct spk_preset *spk_provider_find(const char *name)
+{
+	for (size_t i = 0; name && i < ARRAY_SIZE(presets); i++) {
+		if (strcmp(presets[i].name, name) == 0) {
+			return &presets[i];
+		}
+	}
+	return NULL;
+}
+
+const char *spk_provider_names(void)
+{
+	return "oidc, xero";
+}
+
+static int copy_endpoint(char **dst, const char *override, const char *fallback)
+{
+	const char *v = override ? override : fallback;
+	free(*dst);
+	*dst = v ? strdup(v) : NULL;
+	return v && !*dst ? -ENOMEM : 0;
+}
+
+int spk_provider_resolve(const struct spk_profile *p, bool need_authorize,
+			 struct spk_provider *ret, struct spk_error *err)
+{
+	struct spk_provider prov = { 0 };
+	struct spk_endpoints found = { 0 };
+	const struct spk_endpoints *o = &p->endpoints;
+	int r = 0;
+
+	prov.preset = spk_provider_find(p->provider);
+	if (!prov.preset) {
+		return spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
+				     "%s: unknown provider '%s' (known: %s)", p->name,
+				     p->provider ? p->provider : "", spk_provider_names());
+	}
+	if (!p->client_id) {
+		return spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
+				     "%s: the profile has no client_id. Run: sparekey login %s "
+				     "--client-id ID", p->name, p->name);
+	}
+	const struct spk_preset *ps = prov.preset;
+	found.authorization = (char *)ps->endpoints.authorization;
+	found.token = (char *)ps->endpoints.token;
+	found.revocation = (char *)ps->endpoints.revocation;
+	found.device_authorization = (char *)ps->endpoints.device_authorization;
+	found.userinfo = (char *)ps->endpoints.userinfo;
+	found.connections = (char *)ps->endpoints.connections;
+
+	struct spk_endpoints discovered = { 0 };
+	bool need_discovery = ps->discovery && (!o->token || (need_authorize && !o->authorization));
+	if (ps->discovery && !o->issuer) {
+		return spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
+				     "%s: provider oidc needs an issuer. Run: sparekey login %s "
+				     "--issuer URL", p->name, p->name);
+	}
+	if (need_discovery) {
+		r = spk_oauth_discover(o->issuer, &discovered, err);
+		if (r < 0) {
+			return r;
+		}
+		found = discovered;
+	}
+
+	r = copy_endpoint(&prov.endpoints.issuer, o->issuer, found.issuer);
+	if (r == 0) {
+		r = copy_endpoint(&prov.endpoints.authorization, o->authorization, found.authorization);
+	}
+	if (r == 0) {
+		r = copy_endpoint(&prov.endpoints.token, o->token, found.token);
+	}
+	if (r == 0) {
+		r = copy_endpoint(&prov.endpoints.revocation, o->revocation, found.revocation);
+	}
+	if (r == 0) {
+		r = copy_endpoint(&prov.endpoints.device_authorization, o->device_authorization,
+				  found.device_authorization);
+	}
+	if (r == 0) {
+		r = copy_endpoint(&prov.endpoints.userinfo, o->userinfo, found.userinfo);
+	}
+	if (r == 0) {
+		r = copy_endpoint(&prov.endpoints.connections, o->connections, found.connections);
+	}
+	spk_endpoints_done(&discovered);
+	if (r < 0) {
+		spk_provider_done(&prov);
+		return spk_error_set(err, SPK_ERR_INTERNAL, r, "out of memory");
+	}
+
+	prov.redirect_host = p->redirect_host ? p->redirect_host : ps->redirect_host;
+	prov.redirect_path = p->redirect_path ? p->redirect_path : "/callback";
+	if (p->ports_set) {
+		prov.ports = p->ports;
+		prov.n_ports = p->n_ports;
+	} else {
+		prov.ports = ps->ports;
+		prov.n_ports = ps->n_ports;
+	}
+	*ret = prov;
+	return 0;
+}
+
+void spk_provider_done(struct spk_provider *prov)
+{
+	spk_endpoints_done(&prov->endpoints);
+	*prov = (struct spk_provider){ 0 };
+}
+
+char *spk_provider_scopes(const struct spk_preset *preset, const char *user_scopes)
+{
+	GString *s = g_string_new(NULL);
+	const char *lists[] = { preset ? preset->default_scopes : NULL, user_scopes };
+
+	for (size_t l = 0; l < ARRAY_SIZE(lists); l++) {
+		g_auto(GStrv) parts = g_strsplit_set(lists[l] ? lists[l] : "", " \t,", -1);
+		for (char **sc = parts; *sc; sc++) {
+			if (**sc && !spk_scope_has(s->str, *sc)) {
+				g_string_append_printf(s, "%s%s", s->len ? " " : "", *sc);
+			}
+		}
+	}
+	char *out = strdup(s->str);
+	g_string_free(s, TRUE);
+	return out;
+}
+
+const char *const *spk_provider_authorize_extra(const struct spk_provider *prov,
+						const char *scopes)
+{
+	/*
+	 * OpenID Connect Core §11: offline_access is granted only with
+	 * prompt=consent (oidc-provider drops it otherwise).
+	 */
+	static const char *const consent[] = { "prompt", "consent", NULL };
+
+	if (prov->preset->discovery && spk_scope_has(scopes, "offline_access")) {
+		return consent;
+	}
+	return NULL;
+}

@@ -1,0 +1,57 @@
+/*
+ * Providers: built-in presets with the providers' documented endpoints and
+ * habits, and generic OpenID issuers found by discovery. A profile names
+ * one; its endpoint keys override whatever the preset or discovery says.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "profile.h"
+
+struct spk_preset {
+	const char *name;
+	const char *description;
+	struct {
+		const char *authorization, *token, *revocation, *device_authorization,
+			*userinfo, *connections;
+	} endpoints;
+	bool discovery;             /* endpoints come from the issuer's discovery document */
+	const char *default_scopes; /* requested on top of what the user names */
+	const char *redirect_host;
+	const unsigned *ports;      /* tried in order; none: ephemeral */
+	size_t n_ports;
+};
+
+/* NULL when there is no such preset. */
+const struct spk_preset *spk_provider_find(const char *name);
+/* "xero, oidc": for messages. */
+const char *spk_provider_names(void);
+
+/* Everything needed to talk to the provider of one profile. */
+struct spk_provider {
+	const struct spk_preset *preset;
+	struct spk_endpoints endpoints; /* resolved: preset/discovery, then overrides */
+	const char *redirect_host;      /* borrowed from the profile or preset */
+	const char *redirect_path;
+	const unsigned *ports;
+	size_t n_ports;
+};
+
+/*
+ * Resolve p's provider. Discovery runs only when an endpoint the caller
+ * needs is not known otherwise (need_authorize: also the authorize URL).
+ * The result borrows from p, which must outlive it.
+ */
+int spk_provider_resolve(const struct spk_profile *p, bool need_authorize,
+			 struct spk_provider *ret, struct spk_error *err);
+void spk_provider_done(struct spk_provider *prov);
+
+/* The scopes to request: the preset's defaults first, then the user's, no repeats. */
+char *spk_provider_scopes(const struct spk_preset *preset, const char *user_scopes);
+
+/* Extra authorize parameters for this request (NULL-terminated pairs). */
+const char *const *spk_provider_authorize_extra(const struct spk_provider *prov,
+						const char *scopes);

@@ -1,0 +1,41 @@
+/*
+ * Secrets: tokens, client secrets, authorization codes, PKCE verifiers.
+ * They live in heap strings freed with spk_secret_free() (wipe, then free),
+ * are compared in constant time and are made from getrandom() only.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "macro.h"
+
+/* Wipe and free a NUL-terminated secret; accepts NULL. */
+void spk_secret_free(char *s);
+static inline void spk_secret_freep(char **p)
+{
+	spk_secret_free(*p);
+	*p = NULL;
+}
+#define _cleanup_secret_ _cleanup_(spk_secret_freep)
+
+/* Copy of s (NULL if s is NULL or on out-of-memory). */
+char *spk_secret_dup(const char *s);
+
+/* Wipe len bytes of buf (used for stack buffers and response bodies). */
+void spk_wipe(void *buf, size_t len);
+
+/* Constant-time comparison: time depends on the lengths only. */
+bool spk_memeq_ct(const void *a, size_t alen, const void *b, size_t blen);
+
+/* Fill buf with len bytes from getrandom(). */
+int spk_random_bytes(void *buf, size_t len);
+
+/* Base64url without padding (RFC 4648 §5) of len bytes into a new string. */
+char *spk_base64url(const void *data, size_t len);
+
+/* Decode base64url (padding optional) into a new NUL-terminated buffer. */
+int spk_base64url_decode(const char *in, char **ret, size_t *ret_len);
+
+/* A new random string of nbytes random bytes, base64url-encoded. */
+int spk_random_token(size_t nbytes, char **ret);
