@@ -1,0 +1,103 @@
+/* The stored grant: JSON round trip, refusal of bad records, rotation merge. */
+#include <glib.h>
+#include <string.h>
+
+#include "grant.h"
+#include "secret.h"
+
+static void test_roundtrip(void)
+{
+	struct spk_grant g = {
+		.access_token = strdup("AT"),
+		.refresh_token = strdup("RT\"\\"),
+		.token_type = strdup("Bearer"),
+		.scope = strdup("openid offline_access"),
+		.account = strdup("alice"),
+		.expires_at = 1700001800,
+		.obtained_at = 1700000000,
+		.refresh_obtained_at = 1699990000,
+	};
+	char *json = NULL;
+	g_assert_cmpint(spk_grant_to_json(&g, &json), ==, 0);
+	struct spk_grant back = { 0 };
+	struct spk_error err = { 0 };
+	g_assert_cmpint(spk_grant_from_json(json, &back, &err), ==, 0);
+	g_assert_cmpstr(back.access_token, ==, "AT");
+	g_assert_cmpstr(back.refresh_token, ==, "RT\"\\");
+	g_assert_cmpstr(back.token_type, ==, "Bearer");
+	g_assert_cmpstr(back.scope, ==, "openid offline_access");
+	g_assert_cmpstr(back.account, ==, "alice");
+	g_assert_cmpint(back.expires_at, ==, 1700001800);
+	g_assert_cmpint(back.obtained_at, ==, 1700000000);
+	g_assert_cmpint(back.refresh_obtained_at, ==, 1699990000);
+	spk_secret_free(json);
+	spk_grant_done(&back);
+	spk_grant_done(&g);
+	g_assert_null(g.access_token);
+}
+
+static void test_rejects(void)
+{
+	static const char *const bad[] = {
+		"",
+		"not json",
+		"[]",
+		"{\"format\":1}",
+		"{\"format\":2,\"access_token\":\"A\"}",
+		"{\"access_token\":\"A\"}",
+		"{\"format\":1,\"access_token\":5}",
+		"{\"format\":1,\"access_token\":\"A\",\"expires_at\":\"x\"}",
+		"{\"format\":1,\"access_token\":\"A\",\"refresh_token\":[]}",
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		struct spk_grant g = { 0 };
+		struct spk_error err = { 0 };
+		g_test_message("case %zu: %s", i, bad[i]);
+		g_assert_cmpint(spk_grant_from_json(bad[i], &g, &err), <, 0);
+		g_assert_cmpint(err.kind, ==, SPK_ERR_LOGIN);
+		g_assert_null(g.access_token);
+	}
+}
+
+static void test_update_rotation(void)
+{
+	struct spk_grant g = {
+		.access_token = strdup("old-at"),
+		.refresh_token = strdup("old-rt"),
+		.scope = strdup("a b"),
+		.account = strdup("alice"),
+		.expires_at = 100,
+		.obtained_at = 50,
+		.refresh_obtained_at = 10,
+	};
+	/* A response without a refresh token or scope keeps the old ones. */
+	struct spk_grant fresh = { .access_token = strdup("at2"), .expires_at = 300, .obtained_at = 200 };
+	spk_grant_update(&g, &fresh);
+	g_assert_cmpstr(g.access_token, ==, "at2");
+	g_assert_cmpstr(g.refresh_token, ==, "old-rt");
+	g_assert_cmpint(g.refresh_obtained_at, ==, 10);
+	g_assert_cmpstr(g.scope, ==, "a b");
+	g_assert_cmpstr(g.account, ==, "alice");
+	g_assert_cmpint(g.expires_at, ==, 300);
+
+	/* A rotated refresh token replaces the old one and restarts its age. */
+	struct spk_grant rotated = { .access_token = strdup("at3"), .refresh_token = strdup("rt3"),
+				     .expires_at = 500, .obtained_at = 400, .refresh_obtained_at = 400 };
+	spk_grant_update(&g, &rotated);
+	g_assert_cmpstr(g.refresh_token, ==, "rt3");
+	g_assert_cmpint(g.refresh_obtained_at, ==, 400);
+	g_assert_null(rotated.refresh_token);
+
+	g_assert_cmpint(spk_grant_valid_for(&g, 450), ==, 50);
+	g_assert_cmpint(spk_grant_valid_for(&g, 600), ==, -100);
+	spk_grant_done(&g);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/grant/roundtrip", test_roundtrip);
+	g_test_add_func("/grant/rejects", test_rejects);
+	g_test_add_func("/grant/update-rotation", test_update_rotation);
+	return g_test_run();
+}
