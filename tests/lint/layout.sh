@@ -1,0 +1,31 @@
+#!/bin/sh
+# Module boundaries from the house style: cmd/ reaches libraries only through
+# src/; src/ never prints or exits; each library has exactly one user.
+top=${1:?project root}
+status=0
+n=0
+check() { # description, command that must print nothing
+	desc=$1; shift
+	out=$("$@" 2>/dev/null)
+	n=$((n + 1))
+	if [ -n "$out" ]; then
+		printf 'not ok - %s\n%s\n' "$desc" "$out"
+		status=1
+	else
+		printf 'ok - %s\n' "$desc"
+	fi
+}
+check "cmd/ includes no library headers" \
+	grep -nE '#include <(curl|json-c|microhttpd|libsecret|glib)' "$top"/cmd/*.c "$top"/cmd/*.h
+check "src/ never prints or exits" \
+	grep -nE '\b(printf|fprintf|puts|fputs|perror|exit|abort|g_error|err|errx)\(' "$top"/src/*.c
+check "only http.c uses libcurl" \
+	sh -c "grep -ln 'curl_easy_' '$top'/src/*.c | grep -v '/http.c$'"
+check "only loopback.c uses libmicrohttpd" \
+	sh -c "grep -ln 'MHD_' '$top'/src/*.c | grep -v '/loopback.c$'"
+check "only store-secret.c uses libsecret" \
+	sh -c "grep -ln 'secret_password_\|SecretSchema' '$top'/src/*.c | grep -v '/store-secret.c$'"
+check "only profile.c reads the environment" \
+	sh -c "grep -ln 'getenv' '$top'/src/*.c | grep -v '/profile.c$'"
+echo "1..$n"
+exit $status
