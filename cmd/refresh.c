@@ -21,7 +21,7 @@ int cmd_refresh(int argc, char **argv)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+", (const struct option[]){ { 0 } }, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", (const struct option[]){ { 0 } }, NULL)) != -1) {
 		return usage_error("refresh ", "unknown option '%s'", argv[optind - 1]);
 	}
 	if (optind >= argc) {

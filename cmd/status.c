@@ -51,7 +51,7 @@ int cmd_status(int argc, char **argv)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+", (const struct option[]){ { 0 } }, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", (const struct option[]){ { 0 } }, NULL)) != -1) {
 		return usage_error("status ", "unknown option '%s'", argv[optind - 1]);
 	}
 	if (argc - optind > 1) {

@@ -31,7 +31,7 @@ int cmd_token(int argc, char **argv)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (c) {
 		case OPT_MIN_VALID:
 			min_valid = parse_seconds(optarg, 86400);

@@ -1,0 +1,269 @@
+#!/usr/bin/env node
+// A real OAuth 2.0 / OpenID Connect authorization server for sparekey's
+// integration tests: oidc-provider, listening on 127.0.0.1 only.
+//
+// Usage: node provider.mjs [--port N] [--port-file FILE]
+//   --port N          listen port (default 0 = ephemeral; env SPK_PROVIDER_PORT)
+//   --port-file FILE  written (atomically) with the port once listening
+//                     (env SPK_PROVIDER_PORT_FILE)
+// The issuer is http://127.0.0.1:PORT. "ready PORT" goes to stdout once the
+// server answers requests.
+//
+// Environment:
+//   SPK_ACCESS_TTL      access token lifetime, seconds (default 3600)
+//   SPK_REFRESH_TTL     refresh token lifetime, seconds (default 14 days);
+//                       it slides: each rotation starts a new lifetime
+//   SPK_EVENT_LOG       JSON-lines file: one line per grant.success /
+//                       grant.error / grant.revoked / authorization.* event
+//   SPK_CLIENT_SECRET   secret of the confidential test clients
+//                       (default "sparekey-test-secret")
+//   SPK_PROVIDER_QUIET  set to 1 to suppress the per-request access log on stderr
+//
+// Clients:
+//   sparekey-native  native public client (PKCE), any loopback port on
+//                    http://127.0.0.1/callback and http://localhost/callback
+//   sparekey-exact   web public client (PKCE), exact redirect URIs
+//                    http://localhost:{8749,8750,8751}/callback (like Xero)
+//   sparekey-post    native confidential client, client_secret_post
+//   sparekey-basic   native confidential client, client_secret_basic
+//   introspector     confidential client (client_secret_basic) for
+//                    /token/introspection, /token/revocation, client_credentials
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import process from 'node:process';
+
+import Provider from 'oidc-provider';
+
+function usage(msg) {
+  process.stderr.write(`provider.mjs: ${msg}\nusage: node provider.mjs [--port N] [--port-file FILE]\n`);
+  process.exit(64);
+}
+
+let port = Number(process.env.SPK_PROVIDER_PORT || 0);
+let portFile = process.env.SPK_PROVIDER_PORT_FILE || '';
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length; i += 1) {
+  const a = argv[i];
+  if (a === '--port') port = Number(argv[++i]);
+  else if (a === '--port-file') portFile = argv[++i];
+  else usage(`unknown argument ${a}`);
+}
+if (!Number.isInteger(port) || port < 0 || port > 65535) usage('bad --port');
+
+function envSeconds(name, dflt) {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) usage(`${name} must be a positive integer (seconds), got ${v}`);
+  return n;
+}
+
+const ACCESS_TTL = envSeconds('SPK_ACCESS_TTL', 3600);
+const REFRESH_TTL = envSeconds('SPK_REFRESH_TTL', 14 * 24 * 3600);
+const LONG_TTL = Math.max(REFRESH_TTL, 14 * 24 * 3600) * 2;
+const CLIENT_SECRET = process.env.SPK_CLIENT_SECRET || 'sparekey-test-secret';
+const EVENT_LOG = process.env.SPK_EVENT_LOG || '';
+const QUIET = process.env.SPK_PROVIDER_QUIET === '1';
+
+function logEvent(obj) {
+  if (!EVENT_LOG) return;
+  const line = `${JSON.stringify({ ts: Date.now() / 1000, ...obj })}\n`;
+  // Synchronous append: tests read the file right after the HTTP answer.
+  fs.appendFileSync(EVENT_LOG, line);
+}
+
+function errFields(err) {
+  if (!err) return {};
+  return {
+    error: err.error || err.name || String(err),
+    error_description: err.error_description,
+    error_detail: err.error_detail, // the server's own reason, never sent to the client
+  };
+}
+
+const nativeRedirects = ['http://127.0.0.1/callback', 'http://localhost/callback'];
+
+const configuration = {
+  clients: [
+    {
+      client_id: 'sparekey-native',
+      client_name: 'sparekey (native)',
+      application_type: 'native',
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
+      response_types: ['code'],
+      redirect_uris: nativeRedirects,
+    },
+    {
+      client_id: 'sparekey-exact',
+      client_name: 'sparekey (exact redirect)',
+      application_type: 'web',
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: [8749, 8750, 8751].map((p) => `http://localhost:${p}/callback`),
+    },
+    {
+      client_id: 'sparekey-post',
+      client_secret: CLIENT_SECRET,
+      application_type: 'native',
+      token_endpoint_auth_method: 'client_secret_post',
+      grant_types: ['authorization_code', 'refresh_token', 'client_credentials',
+        'urn:ietf:params:oauth:grant-type:device_code'],
+      response_types: ['code'],
+      redirect_uris: nativeRedirects,
+    },
+    {
+      client_id: 'sparekey-basic',
+      client_secret: CLIENT_SECRET,
+      application_type: 'native',
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['authorization_code', 'refresh_token', 'client_credentials',
+        'urn:ietf:params:oauth:grant-type:device_code'],
+      response_types: ['code'],
+      redirect_uris: nativeRedirects,
+    },
+    {
+      client_id: 'introspector',
+      client_secret: CLIENT_SECRET,
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+    },
+  ],
+  scopes: ['openid', 'offline_access', 'profile', 'email', 'accounting.invoices', 'accounting.contacts'],
+  claims: {
+    openid: ['sub'],
+    profile: ['name', 'preferred_username'],
+    email: ['email', 'email_verified'],
+  },
+  async findAccount(ctx, id) {
+    return {
+      accountId: id,
+      async claims() {
+        return {
+          sub: id, name: id, preferred_username: id, email: `${id}@example.test`, email_verified: true,
+        };
+      },
+    };
+  },
+  clockTolerance: 0,
+  pkce: { methods: ['S256'], required: () => true },
+  rotateRefreshToken: true,
+  // Refresh tokens for every client allowed to use them, with or without
+  // offline_access in the granted scope.
+  async issueRefreshToken(ctx, client) {
+    return client.grantTypeAllowed('refresh_token');
+  },
+  ttl: {
+    AccessToken: ACCESS_TTL,
+    ClientCredentials: ACCESS_TTL,
+    RefreshToken: REFRESH_TTL,
+    IdToken: 3600,
+    AuthorizationCode: 60,
+    DeviceCode: 600,
+    Interaction: 3600,
+    Session: LONG_TTL,
+    Grant: LONG_TTL,
+  },
+  cookies: { keys: ['sparekey-test-cookie-key-not-secret'] },
+  features: {
+    devInteractions: { enabled: true },
+    userinfo: { enabled: true },
+    introspection: { enabled: true },
+    revocation: { enabled: true },
+    deviceFlow: { enabled: true },
+    clientCredentials: { enabled: true },
+  },
+  async renderError(ctx, out) {
+    ctx.type = 'html';
+    const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+    ctx.body = `<!DOCTYPE html><html><head><meta charset="utf-8"><title>oops! something went wrong</title></head>
+<body><h1>oops! something went wrong</h1>${Object.entries(out).map(([k, v]) => `<pre><strong>${esc(k)}</strong>: ${esc(v)}</pre>`).join('')}</body></html>`;
+  },
+};
+
+const server = http.createServer();
+server.on('error', (err) => {
+  process.stderr.write(`provider.mjs: ${err.message}\n`);
+  process.exit(1);
+});
+
+server.listen(port, '127.0.0.1', () => {
+  const actual = server.address().port;
+  const issuer = `http://127.0.0.1:${actual}`;
+  const provider = new Provider(issuer, configuration);
+
+  // Access log (path only: query strings carry codes) and removal of the
+  // @import of web fonts from the built-in HTML pages, so a browser never
+  // waits on the network.
+  provider.use(async (ctx, next) => {
+    const t0 = Date.now();
+    await next();
+    if (typeof ctx.body === 'string' && /html/.test(ctx.type || '')) {
+      ctx.body = ctx.body.replace(/@import url\([^)]*\);?/g, '');
+    }
+    if (!QUIET) {
+      process.stderr.write(`provider: ${ctx.method} ${ctx.path} -> ${ctx.status} (${Date.now() - t0} ms)\n`);
+    }
+  });
+
+  provider.on('grant.success', (ctx) => {
+    logEvent({
+      event: 'grant.success',
+      grant_type: ctx.oidc.params?.grant_type,
+      client_id: ctx.oidc.client?.clientId,
+      account: ctx.oidc.account?.accountId,
+    });
+  });
+  provider.on('grant.error', (ctx, err) => {
+    logEvent({
+      event: 'grant.error',
+      grant_type: ctx.oidc.params?.grant_type,
+      client_id: ctx.oidc.client?.clientId,
+      ...errFields(err),
+    });
+  });
+  provider.on('grant.revoked', (ctx, grantId) => {
+    logEvent({ event: 'grant.revoked', client_id: ctx?.oidc?.client?.clientId, grant_id: grantId });
+  });
+  provider.on('authorization.success', (ctx) => {
+    logEvent({
+      event: 'authorization.success',
+      client_id: ctx.oidc.client?.clientId,
+      redirect_uri: ctx.oidc.params?.redirect_uri,
+    });
+  });
+  provider.on('authorization.error', (ctx, err) => {
+    logEvent({
+      event: 'authorization.error',
+      client_id: ctx.oidc?.client?.clientId,
+      redirect_uri: ctx.oidc?.params?.redirect_uri,
+      ...errFields(err),
+    });
+  });
+  for (const ev of ['userinfo.error', 'introspection.error', 'revocation.error', 'discovery.error',
+    'server_error']) {
+    provider.on(ev, (ctx, err) => logEvent({ event: ev, ...errFields(err) }));
+  }
+
+  server.on('request', provider.callback());
+
+  process.stdout.write(`ready ${actual}\n`);
+  if (portFile) {
+    const tmp = path.join(path.dirname(portFile), `.${path.basename(portFile)}.${process.pid}`);
+    fs.writeFileSync(tmp, `${actual}\n`);
+    fs.renameSync(tmp, portFile);
+  }
+  process.stderr.write(`provider.mjs: issuer ${issuer}, access ttl ${ACCESS_TTL}s, refresh ttl ${REFRESH_TTL}s\n`);
+});
+
+function shutdown() {
+  server.close();
+  server.closeAllConnections?.();
+  process.exit(0);
+}
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);
