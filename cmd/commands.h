@@ -4,12 +4,14 @@
 int cmd_login(int argc, char **argv);
 int cmd_refresh(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_timer(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 
 /* Help texts, printed by "sparekey help CMD" and "sparekey CMD --help". */
 extern const char login_help[];
 extern const char refresh_help[];
 extern const char status_help[];
+extern const char timer_help[];
 extern const char token_help[];
 
 /* Open url in the user's browser ($BROWSER, else xdg-open); 0 if it started. */
@@ -20,3 +22,8 @@ int open_browser(const char *url);
 
 /* Read profile name from the config file (--config or the default). */
 int read_profile(const char *name, struct spk_profile *ret, struct spk_error *err);
+
+/* Run the profile's notify_cmd, if any, for an event (never with a secret). */
+void notify_event(const struct spk_profile *p, const char *event, const char *message);
+/* needs-login or refresh-failed, from err's kind. */
+void notify_failure(const struct spk_profile *p, const struct spk_error *err);

@@ -152,7 +152,7 @@ int cmd_login(int argc, char **argv)
 
 	struct spk_error err = { 0 };
 	struct spk_config *cfg = NULL;
-	struct spk_profile p = { .min_valid = -1 };
+	struct spk_profile p = SPK_PROFILE_INIT;
 	struct spk_grant g = { 0 };
 	int status;
 
@@ -163,7 +163,7 @@ int cmd_login(int argc, char **argv)
 	r = spk_config_get(cfg, name, &p, &err);
 	if (r == -ENOENT) {
 		spk_error_clear(&err);
-		p = (struct spk_profile){ .min_valid = -1 };
+		p = (struct spk_profile)SPK_PROFILE_INIT;
 		p.name = strdup(name);
 	} else if (r < 0) {
 		status = fail(name, &err);

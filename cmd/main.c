@@ -27,6 +27,7 @@ static const struct command commands[] = {
 	{ "login", cmd_login, login_help, "sign in through the browser and store the grant" },
 	{ "refresh", cmd_refresh, refresh_help, "refresh a grant now (keeps it alive)" },
 	{ "status", cmd_status, status_help, "show profiles and the state of their grants" },
+	{ "timer", cmd_timer, timer_help, "install or remove the systemd timer that runs refresh --all" },
 	{ "token", cmd_token, token_help, "print a valid access token" },
 };
 

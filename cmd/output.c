@@ -135,3 +135,30 @@ long long parse_seconds(const char *s, long long max)
 	}
 	return v;
 }
+
+long long parse_age(const char *s)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s || v < 0 || s[0] == '-') {
+		return -1;
+	}
+	long long unit = 1;
+	if (*end) {
+		switch (*end) {
+		case 's': unit = 1; break;
+		case 'm': unit = 60; break;
+		case 'h': unit = 3600; break;
+		case 'd': unit = 86400; break;
+		default: return -1;
+		}
+		if (end[1] != '\0') {
+			return -1;
+		}
+	}
+	if (v > 3650LL * 86400 / unit) {
+		return -1;
+	}
+	return v * unit;
+}

@@ -41,5 +41,7 @@ void log_to_stderr(const char *line);
 /* Flush stdout; 0, or 74 with a message when the result could not be written. */
 int finish_stdout(int status);
 
+/* "90", "90s", "30m", "12h", "2d" into seconds; -1 if invalid. */
+long long parse_age(const char *s);
 /* Parse a non-negative integer option; -1 if invalid. */
 long long parse_seconds(const char *s, long long max);

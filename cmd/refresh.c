@@ -1,57 +1,184 @@
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "commands.h"
 #include "flow.h"
 #include "output.h"
+#include "provider.h"
+#include "store.h"
+
+/* Warn this long before a refresh token dies of disuse. */
+#define EXPIRY_WARNING_DAYS 14
 
 const char refresh_help[] =
 	"Usage: sparekey refresh PROFILE...\n"
+	"       sparekey refresh --all [--older-than AGE]\n"
 	"\n"
-	"Refresh the grant of each PROFILE now, whether or not its access token\n"
-	"has expired, and store the result. Run it from a timer to keep refresh\n"
-	"tokens alive (Xero's expire after 60 days unused). A failure never\n"
-	"deletes a stored grant.\n"
+	"Refresh grants now and store the results, keeping refresh tokens alive\n"
+	"(Xero's die after 60 days unused). A failure never deletes a stored grant.\n"
 	"\n"
-	"The exit status is that of the first profile that failed.\n";
+	"Options:\n"
+	"      --all             every profile in the config file whose refresh token\n"
+	"                        is older than AGE; warns about any that expires\n"
+	"                        within 14 days unless used\n"
+	"      --older-than AGE  with --all: seconds, or N with s, m, h or d (default 1d)\n"
+	"  -h, --help            show this help\n"
+	"\n"
+	"Run it from a timer: sparekey timer install. The exit status is that of the\n"
+	"first profile that failed; each profile gets one line on stderr.\n";
+
+/* Days left before the refresh token dies unused; -1 when unknown. */
+static int64_t idle_days_left(const struct spk_profile *p, const struct spk_grant *g, int64_t now)
+{
+	int64_t idle = spk_provider_refresh_idle_days(p);
+	if (idle <= 0 || !g->refresh_token || g->refresh_obtained_at <= 0) {
+		return -1;
+	}
+	int64_t left = g->refresh_obtained_at + idle * 86400 - now;
+	return left > 0 ? left / 86400 : 0;
+}
+
+static void warn_expiry(const struct spk_profile *p, const struct spk_grant *g, int64_t now)
+{
+	int64_t days = idle_days_left(p, g, now);
+	if (days >= 0 && days <= EXPIRY_WARNING_DAYS) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "the refresh token expires in %lld days unless used",
+			 (long long)days);
+		note("%s: %s. Run: sparekey refresh %s", p->name, msg, p->name);
+		notify_event(p, "expires-soon", msg);
+	}
+}
+
+/* Refresh one profile; older_than < 0: unconditionally. Returns an exit status. */
+static int refresh_one(const char *name, long long older_than)
+{
+	struct spk_error err = { 0 };
+	struct spk_profile p = SPK_PROFILE_INIT;
+	struct spk_grant g = { 0 };
+	int64_t now = (int64_t)time(NULL);
+	char d[32];
+	int status = EXIT_OK;
+
+	int r = read_profile(name, &p, &err);
+	if (r < 0) {
+		return fail(name, &err);
+	}
+	if (older_than >= 0) {
+		r = spk_store_load(&p, &g, &err);
+		if (r < 0) {
+			status = fail(name, &err);
+			notify_failure(&p, &err);
+			goto out;
+		}
+		if (!g.refresh_token) {
+			note("%s: no refresh token to keep alive; skipped", name);
+			goto out;
+		}
+		int64_t age = now - g.refresh_obtained_at;
+		if (age < older_than) {
+			note("%s: refresh token is %s old; skipped", name,
+			     format_duration(age, d, sizeof(d)));
+			warn_expiry(&p, &g, now);
+			goto out;
+		}
+		spk_grant_done(&g);
+	}
+	r = spk_flow_refresh(&p, &g, &err);
+	if (r < 0) {
+		status = fail(name, &err);
+		notify_failure(&p, &err);
+		if (spk_store_load(&p, &g, NULL) == 0) {
+			warn_expiry(&p, &g, now);
+		}
+		goto out;
+	}
+	if (g.expires_at > 0) {
+		note("%s: refreshed; access token valid for %s", name,
+		     format_duration(g.expires_at - now, d, sizeof(d)));
+	} else {
+		note("%s: refreshed", name);
+	}
+out:
+	spk_grant_done(&g);
+	spk_profile_done(&p);
+	return status;
+}
+
+static int refresh_all(long long older_than)
+{
+	struct spk_error err = { 0 };
+	struct spk_config *cfg = NULL;
+	int status = EXIT_OK;
+
+	if (spk_config_open(opt_config, &cfg, &err) < 0) {
+		return fail(NULL, &err);
+	}
+	char **names = spk_config_profiles(cfg);
+	if (!names || !names[0]) {
+		note("no profiles in %s; nothing to refresh", spk_config_path(cfg));
+	}
+	for (char **n = names; n && *n; n++) {
+		int s = refresh_one(*n, older_than);
+		if (status == EXIT_OK) {
+			status = s;
+		}
+	}
+	spk_strv_free(names);
+	spk_config_free(cfg);
+	return status;
+}
 
 int cmd_refresh(int argc, char **argv)
 {
+	enum { OPT_ALL = 256, OPT_OLDER_THAN };
+	static const struct option options[] = {
+		{ "all", no_argument, NULL, OPT_ALL },
+		{ "older-than", required_argument, NULL, OPT_OLDER_THAN },
+		{ 0 },
+	};
+	bool all = false;
+	long long older_than = -1;
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", (const struct option[]){ { 0 } }, NULL)) != -1) {
-		return usage_error("refresh ", "unknown option '%s'", argv[optind - 1]);
+	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		switch (c) {
+		case OPT_ALL:
+			all = true;
+			break;
+		case OPT_OLDER_THAN:
+			older_than = parse_age(optarg);
+			if (older_than < 0) {
+				return usage_error("refresh ", "--older-than needs an age like 90, 30m, "
+						   "12h or 1d, not '%s'", optarg);
+			}
+			break;
+		default:
+			return usage_error("refresh ", "unknown or incomplete option '%s'",
+					   argv[optind - 1]);
+		}
+	}
+	if (all) {
+		if (optind < argc) {
+			return usage_error("refresh ", "--all takes no PROFILE names");
+		}
+		return refresh_all(older_than >= 0 ? older_than : 86400);
+	}
+	if (older_than >= 0) {
+		return usage_error("refresh ", "--older-than goes with --all");
 	}
 	if (optind >= argc) {
-		return usage_error("refresh ", "name at least one PROFILE");
+		return usage_error("refresh ", "name at least one PROFILE, or use --all");
 	}
 	int status = EXIT_OK;
 	for (int i = optind; i < argc; i++) {
-		const char *name = argv[i];
-		struct spk_error err = { 0 };
-		struct spk_profile p = { .min_valid = -1 };
-		struct spk_grant g = { 0 };
-		char left[32];
-
-		int r = read_profile(name, &p, &err);
-		if (r == 0) {
-			r = spk_flow_refresh(&p, &g, &err);
+		int s = refresh_one(argv[i], -1);
+		if (status == EXIT_OK) {
+			status = s;
 		}
-		if (r < 0) {
-			int s = fail(name, &err);
-			if (status == EXIT_OK) {
-				status = s;
-			}
-		} else if (g.expires_at > 0) {
-			note("%s: refreshed; access token valid for %s", name,
-			     format_duration(g.expires_at - (int64_t)time(NULL), left, sizeof(left)));
-		} else {
-			note("%s: refreshed", name);
-		}
-		spk_grant_done(&g);
-		spk_profile_done(&p);
 	}
 	return status;
 }

@@ -5,13 +5,16 @@
 
 #include "commands.h"
 #include "output.h"
+#include "provider.h"
 #include "store.h"
 
 const char status_help[] =
 	"Usage: sparekey status [PROFILE]\n"
 	"\n"
 	"Show each profile (or only PROFILE): its provider, who logged in, how\n"
-	"long the access token stays valid and how old the refresh token is.\n"
+	"long the access token stays valid, how old the refresh token is and,\n"
+	"where the provider retires unused refresh tokens (refresh_idle_days),\n"
+	"when it expires unless used.\n"
 	"Nothing is refreshed. Exits 0 when it could report, even if a profile\n"
 	"needs a login (its row says so).\n";
 
@@ -19,7 +22,7 @@ static void print_row(const struct spk_profile *p, int64_t now)
 {
 	struct spk_error err = { 0 };
 	struct spk_grant g = { 0 };
-	char access[48], refresh[48], d[32];
+	char access[48], refresh[96], d[32];
 
 	if (spk_store_load(p, &g, &err) < 0) {
 		printf("%-16s %-8s %s\n", p->name, p->provider ? p->provider : "-",
@@ -35,8 +38,16 @@ static void print_row(const struct spk_profile *p, int64_t now)
 		snprintf(access, sizeof(access), "expired %s ago",
 			 format_duration(now - g.expires_at, d, sizeof(d)));
 	}
+	int64_t idle = spk_provider_refresh_idle_days(p);
 	if (!g.refresh_token) {
 		snprintf(refresh, sizeof(refresh), "none");
+	} else if (idle > 0 && g.refresh_obtained_at + idle * 86400 > now) {
+		snprintf(refresh, sizeof(refresh), "%s old, expires in %lld days unless used",
+			 format_duration(now - g.refresh_obtained_at, d, sizeof(d)),
+			 (long long)((g.refresh_obtained_at + idle * 86400 - now) / 86400));
+	} else if (idle > 0) {
+		snprintf(refresh, sizeof(refresh), "expired (unused for %lld days)",
+			 (long long)idle);
 	} else {
 		snprintf(refresh, sizeof(refresh), "%s old",
 			 format_duration(now - g.refresh_obtained_at, d, sizeof(d)));
@@ -70,7 +81,7 @@ int cmd_status(int argc, char **argv)
 	bool any = false;
 
 	for (char **n = names; n && *n; n++) {
-		struct spk_profile p = { .min_valid = -1 };
+		struct spk_profile p = SPK_PROFILE_INIT;
 		if (only && strcmp(only, *n) != 0) {
 			continue;
 		}

@@ -50,17 +50,21 @@ int cmd_token(int argc, char **argv)
 	}
 	const char *name = argv[optind];
 	struct spk_error err = { 0 };
-	struct spk_profile p = { .min_valid = -1 };
+	struct spk_profile p = SPK_PROFILE_INIT;
 	struct spk_grant g = { 0 };
 
 	int r = read_profile(name, &p, &err);
-	if (r == 0) {
-		r = spk_flow_token(&p, min_valid >= 0 ? min_valid : spk_flow_min_valid(&p), &g, &err);
-	}
-	spk_profile_done(&p);
 	if (r < 0) {
 		return fail(name, &err);
 	}
+	r = spk_flow_token(&p, min_valid >= 0 ? min_valid : spk_flow_min_valid(&p), &g, &err);
+	if (r < 0) {
+		int status = fail(name, &err);
+		notify_failure(&p, &err);
+		spk_profile_done(&p);
+		return status;
+	}
+	spk_profile_done(&p);
 	printf("%s\n", g.access_token);
 	spk_grant_done(&g);
 	return EXIT_OK;

@@ -157,8 +157,16 @@ static void slist_wipe_free(struct curl_slist *l)
 	curl_slist_free_all(l);
 }
 
-static int transport_error(CURLcode cc, const char *host, struct spk_error *err)
+static int transport_error(CURL *c, CURLcode cc, const char *host, struct spk_error *err)
 {
+	long sent = 0;
+	(void)curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent);
+	if (sent > 0 && (cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_GOT_NOTHING ||
+			 cc == CURLE_RECV_ERROR || cc == CURLE_PARTIAL_FILE)) {
+		return spk_error_set(err, SPK_ERR_TEMPFAIL, SPK_HTTP_ANSWER_LOST,
+				     "%s took the request but its answer was lost (%s). Try again "
+				     "later", host, curl_easy_strerror(cc));
+	}
 	switch (cc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
@@ -247,7 +255,7 @@ int spk_http_send(const struct spk_http_request *req, struct spk_http_response *
 	if (cc != CURLE_OK) {
 		spk_log("%s %s: %s after %ld ms", req->form ? "POST" : "GET", host,
 			curl_easy_strerror(cc), ms);
-		r = transport_error(cc, host, err);
+		r = transport_error(c, cc, host, err);
 		goto out;
 	}
 

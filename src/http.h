@@ -7,6 +7,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <errno.h>
 #include <stddef.h>
 
 #include "error.h"
@@ -36,8 +37,13 @@ const char *spk_http_host(const char *url, char *buf, size_t size);
 /*
  * Perform req. Any HTTP status is a success here (ret->status tells);
  * failures are transport errors: SPK_ERR_UNAVAILABLE for name lookup,
- * connection, TLS and timeouts, SPK_ERR_TEMPFAIL for an oversized answer.
+ * connection, TLS and connect timeouts; SPK_ERR_TEMPFAIL for an oversized
+ * answer; and SPK_ERR_TEMPFAIL with code SPK_HTTP_ANSWER_LOST when the
+ * request went out but no complete answer came back (the server may have
+ * acted on it).
  */
+#define SPK_HTTP_ANSWER_LOST (-ECONNABORTED)
+
 int spk_http_send(const struct spk_http_request *req, struct spk_http_response *ret,
 		  struct spk_error *err);
 

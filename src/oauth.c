@@ -4,11 +4,15 @@
 #include <glib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "form.h"
 #include "json.h"
 #include "log.h"
 #include "secret.h"
+
+/* The longest Retry-After worth waiting for inside one command. */
+#define RETRY_AFTER_MAX 5
 
 int spk_pkce_challenge(const char *verifier, char **ret)
 {
@@ -302,6 +306,17 @@ static int token_request(const char *token_endpoint, const char *form, const cha
 	int r = spk_http_send(&req, &resp, err);
 	if (r < 0) {
 		return r;
+	}
+	if (resp.status == 429 && resp.retry_after >= 0 && resp.retry_after <= RETRY_AFTER_MAX) {
+		/* Asked to wait a moment: a 429 was not acted on, so once more. */
+		unsigned wait_s = (unsigned)resp.retry_after;
+		spk_log("token endpoint: HTTP 429, retrying after %u s", wait_s);
+		spk_http_response_done(&resp);
+		sleep(wait_s);
+		r = spk_http_send(&req, &resp, err);
+		if (r < 0) {
+			return r;
+		}
 	}
 	spk_http_host(token_endpoint, host, sizeof(host));
 	r = spk_oauth_parse_token_response(&resp, host, nonce, now, ret, err);

@@ -46,6 +46,29 @@ static char *default_config_path(void)
 	return NULL;
 }
 
+static char *xdg_dir(const char *var, const char *fallback_below_home)
+{
+	const char *xdg = secure_getenv(var);
+	if (xdg && xdg[0] == '/') {
+		return g_build_filename(xdg, "sparekey", NULL);
+	}
+	const char *home = secure_getenv("HOME");
+	if (fallback_below_home && home && home[0] == '/') {
+		return g_build_filename(home, fallback_below_home, "sparekey", NULL);
+	}
+	return NULL;
+}
+
+char *spk_path_runtime_dir(void)
+{
+	return xdg_dir("XDG_RUNTIME_DIR", NULL);
+}
+
+char *spk_path_state_dir(void)
+{
+	return xdg_dir("XDG_STATE_HOME", ".local/state");
+}
+
 int spk_config_open(const char *path, struct spk_config **ret, struct spk_error *err)
 {
 	g_autoptr(GError) gerr = NULL;
@@ -149,7 +172,7 @@ static char *get_key(GKeyFile *kf, const char *group, const char *key)
 int spk_config_get(const struct spk_config *cfg, const char *name, struct spk_profile *ret,
 		   struct spk_error *err)
 {
-	struct spk_profile p = { .min_valid = -1 };
+	struct spk_profile p = SPK_PROFILE_INIT;
 	GKeyFile *kf = cfg->kf;
 
 	if (!g_key_file_has_group(kf, name)) {
@@ -164,12 +187,13 @@ int spk_config_get(const struct spk_config *cfg, const char *name, struct spk_pr
 	p.redirect_host = get_key(kf, name, "redirect_host");
 	p.redirect_path = get_key(kf, name, "redirect_path");
 	p.store = get_key(kf, name, "store");
+	p.notify_cmd = get_key(kf, name, "notify_cmd");
 	for (size_t i = 0; i < G_N_ELEMENTS(endpoint_keys); i++) {
 		*endpoint_field(&p.endpoints, i) = get_key(kf, name, endpoint_keys[i].key);
 	}
 
 	int r = 0;
-	_cleanup_free_ char *ports = NULL, *min_valid = NULL;
+	_cleanup_free_ char *ports = NULL, *min_valid = NULL, *idle = NULL;
 	if (g_key_file_has_key(kf, name, "redirect_ports", NULL)) {
 		ports = get_key(kf, name, "redirect_ports");
 		r = spk_profile_parse_ports(&p, ports ? ports : "");
@@ -191,6 +215,19 @@ int spk_config_get(const struct spk_config *cfg, const char *name, struct spk_pr
 			goto fail;
 		}
 		p.min_valid = v;
+	}
+	idle = get_key(kf, name, "refresh_idle_days");
+	if (idle) {
+		char *end;
+		errno = 0;
+		long long v = strtoll(idle, &end, 10);
+		if (errno || *end || v < 0 || v > 3650) {
+			r = spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
+					  "%s: [%s] refresh_idle_days must be 0-3650 (0: never expires)",
+					  cfg->path, name);
+			goto fail;
+		}
+		p.refresh_idle_days = v;
 	}
 	if (p.redirect_host && strcmp(p.redirect_host, "localhost") != 0 &&
 	    strcmp(p.redirect_host, "127.0.0.1") != 0 && strcmp(p.redirect_host, "[::1]") != 0) {
@@ -251,8 +288,12 @@ int spk_config_put(struct spk_config *cfg, const struct spk_profile *p, struct s
 		g_key_file_set_string(kf, g, "redirect_ports", s->str);
 		g_string_free(s, TRUE);
 	}
+	put_key(kf, g, "notify_cmd", p->notify_cmd);
 	if (p->min_valid >= 0) {
 		g_key_file_set_int64(kf, g, "min_valid", p->min_valid);
+	}
+	if (p->refresh_idle_days >= 0) {
+		g_key_file_set_int64(kf, g, "refresh_idle_days", p->refresh_idle_days);
 	}
 	return 0;
 }
@@ -323,6 +364,7 @@ void spk_profile_done(struct spk_profile *p)
 	free(p->redirect_host);
 	free(p->redirect_path);
 	free(p->store);
+	free(p->notify_cmd);
 	spk_endpoints_done(&p->endpoints);
-	*p = (struct spk_profile){ .min_valid = -1 };
+	*p = (struct spk_profile)SPK_PROFILE_INIT;
 }

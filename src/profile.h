@@ -36,6 +36,8 @@ struct spk_profile {
 	size_t n_ports;      /* 0 = the preset's list, or ephemeral */
 	bool ports_set;      /* redirect_ports present in the file (maybe empty) */
 	int64_t min_valid;   /* seconds; -1 = default */
+	int64_t refresh_idle_days; /* refresh token dies after this long unused; -1 = preset's */
+	char *notify_cmd;    /* shell command run on events (needs-login, ...), or NULL */
 	struct spk_endpoints endpoints; /* issuer and overrides */
 };
 
@@ -63,4 +65,11 @@ bool spk_profile_name_valid(const char *name);
 int spk_profile_parse_ports(struct spk_profile *p, const char *list);
 
 void spk_profile_done(struct spk_profile *p);
+/* A profile with nothing set yet. */
+#define SPK_PROFILE_INIT { .min_valid = -1, .refresh_idle_days = -1 }
+
+/* $XDG_RUNTIME_DIR/sparekey (tmpfs, per login session), or NULL without one. */
+char *spk_path_runtime_dir(void);
+/* $XDG_STATE_HOME/sparekey, else ~/.local/state/sparekey; NULL without HOME. */
+char *spk_path_state_dir(void);
 void spk_endpoints_done(struct spk_endpoints *e);

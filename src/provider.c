@@ -35,6 +35,7 @@ static const struct spk_preset presets[] = {
 		.redirect_host = "localhost",
 		.ports = xero_ports,
 		.n_ports = ARRAY_SIZE(xero_ports),
+		.refresh_idle_days = 60,
 	},
 };
 
@@ -140,6 +141,15 @@ int spk_provider_resolve(const struct spk_profile *p, bool need_authorize,
 	}
 	*ret = prov;
 	return 0;
+}
+
+int64_t spk_provider_refresh_idle_days(const struct spk_profile *p)
+{
+	if (p->refresh_idle_days >= 0) {
+		return p->refresh_idle_days;
+	}
+	const struct spk_preset *preset = spk_provider_find(p->provider);
+	return preset ? preset->refresh_idle_days : 0;
 }
 
 void spk_provider_done(struct spk_provider *prov)

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 #include "profile.h"
@@ -23,6 +24,7 @@ struct spk_preset {
 	const char *redirect_host;
 	const unsigned *ports;      /* tried in order; none: ephemeral */
 	size_t n_ports;
+	int refresh_idle_days;      /* refresh tokens die after this long unused; 0: unknown */
 };
 
 /* NULL when there is no such preset. */
@@ -48,6 +50,9 @@ struct spk_provider {
 int spk_provider_resolve(const struct spk_profile *p, bool need_authorize,
 			 struct spk_provider *ret, struct spk_error *err);
 void spk_provider_done(struct spk_provider *prov);
+
+/* Days a refresh token of p lives unused: the profile's, else the preset's; 0 = unknown. */
+int64_t spk_provider_refresh_idle_days(const struct spk_profile *p);
 
 /* The scopes to request: the preset's defaults first, then the user's, no repeats. */
 char *spk_provider_scopes(const struct spk_preset *preset, const char *user_scopes);

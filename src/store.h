@@ -5,6 +5,8 @@
  */
 #pragma once
 
+#include <stdbool.h>
+
 #include "error.h"
 #include "grant.h"
 #include "profile.h"
@@ -27,3 +29,18 @@ extern const struct spk_store_backend spk_store_secret;
 int spk_store_load(const struct spk_profile *p, struct spk_grant *ret, struct spk_error *err);
 int spk_store_save(const struct spk_profile *p, const struct spk_grant *g, struct spk_error *err);
 int spk_store_remove(const struct spk_profile *p, struct spk_error *err);
+
+/*
+ * The rescue journal, STATE_DIR/PROFILE.rescue (0600): a refreshed grant is
+ * written here, fsync'd, before the store; removed once the store has it.
+ * A journal left by a crash or a failed store write is completed by the
+ * next run, under the profile's lock.
+ */
+int spk_store_rescue_write(const struct spk_profile *p, const struct spk_grant *g,
+			   struct spk_error *err);
+bool spk_store_rescue_pending(const struct spk_profile *p);
+/* Store a leftover journal and remove it: 1 if there was one, 0 if not. */
+int spk_store_rescue_complete(const struct spk_profile *p, struct spk_error *err);
+int spk_store_rescue_remove(const struct spk_profile *p, struct spk_error *err);
+/* The journal's path, for messages; NULL without a state directory. */
+char *spk_store_rescue_path(const struct spk_profile *p);

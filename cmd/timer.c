@@ -1,0 +1,249 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "output.h"
+
+extern char **environ;
+
+const char timer_help[] =
+	"Usage: sparekey timer install [--every INTERVAL]\n"
+	"       sparekey timer remove\n"
+	"\n"
+	"install writes a systemd user service and timer that run\n"
+	"'sparekey refresh --all' every INTERVAL (seconds, or N with s, m, h or d;\n"
+	"default 1d) and enables the timer. Where systemd --user is not running,\n"
+	"the units are still written, and the crontab line to use instead is\n"
+	"printed (exit 69). For the timer to run while you are logged out:\n"
+	"loginctl enable-linger $USER.\n"
+	"\n"
+	"remove disables the timer and deletes both units.\n";
+
+static const char service_name[] = "sparekey-refresh.service";
+static const char timer_name[] = "sparekey-refresh.timer";
+
+static char *unit_dir(void)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	const char *home = getenv("HOME");
+	char *dir = NULL;
+
+	if (xdg && xdg[0] == '/') {
+		return asprintf(&dir, "%s/systemd/user", xdg) < 0 ? NULL : dir;
+	}
+	if (home && home[0] == '/') {
+		return asprintf(&dir, "%s/.config/systemd/user", home) < 0 ? NULL : dir;
+	}
+	return NULL;
+}
+
+static int mkdir_parents(const char *dir)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s", dir);
+	for (char *p = path + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+				return -errno;
+			}
+			*p = '/';
+		}
+	}
+	return mkdir(path, 0755) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+static int write_text(const char *dir, const char *name, const char *text)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
+	FILE *f = fopen(tmp, "we");
+	if (!f) {
+		return -errno;
+	}
+	/* Units are not secret; systemd wants them readable. */
+	(void)fchmod(fileno(f), 0644);
+	fputs(text, f);
+	if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
+		int r = -errno;
+		fclose(f);
+		unlink(tmp);
+		return r;
+	}
+	fclose(f);
+	return rename(tmp, path) < 0 ? -errno : 0;
+}
+
+/* Run systemctl --user ARGS quietly; its exit status, or -errno. */
+static int systemctl_user(const char *a1, const char *a2, const char *a3)
+{
+	char *argv[] = { "systemctl", "--user", "--quiet", (char *)a1, (char *)a2, (char *)a3, NULL };
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int status;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+	int r = posix_spawnp(&pid, "systemctl", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r != 0) {
+		return -r;
+	}
+	if (waitpid(pid, &status, 0) < 0) {
+		return -errno;
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static const char *crontab_schedule(long long every, char *buf, size_t size)
+{
+	if (every >= 86400) {
+		snprintf(buf, size, "17 3 * * *");
+	} else if (every >= 3600) {
+		snprintf(buf, size, "17 */%lld * * *", every / 3600);
+	} else {
+		snprintf(buf, size, "*/%lld * * * *", every < 60 ? 1 : every / 60);
+	}
+	return buf;
+}
+
+static int timer_install(long long every)
+{
+	char exe[PATH_MAX], service[2 * PATH_MAX + 512], timer[512], sched[64];
+	_cleanup_free_ char *dir = unit_dir();
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0 || !dir) {
+		note("cannot find this program's path or the systemd user directory (set HOME)");
+		return EXIT_INTERNAL;
+	}
+	exe[n] = '\0';
+	char config_arg[PATH_MAX + 16] = "";
+	if (opt_config) {
+		char abs[PATH_MAX];
+		snprintf(config_arg, sizeof(config_arg), " --config %s",
+			 realpath(opt_config, abs) ? abs : opt_config);
+	}
+	snprintf(service, sizeof(service),
+		 "[Unit]\n"
+		 "Description=Keep sparekey's OAuth grants alive\n"
+		 "Documentation=man:sparekey(1)\n"
+		 "\n"
+		 "[Service]\n"
+		 "Type=oneshot\n"
+		 "ExecStart=%s%s refresh --all\n",
+		 exe, config_arg);
+	snprintf(timer, sizeof(timer),
+		 "[Unit]\n"
+		 "Description=Run sparekey refresh --all every %llds\n"
+		 "Documentation=man:sparekey(1)\n"
+		 "\n"
+		 "[Timer]\n"
+		 "OnStartupSec=5min\n"
+		 "OnUnitActiveSec=%llds\n"
+		 "RandomizedDelaySec=5min\n"
+		 "\n"
+		 "[Install]\n"
+		 "WantedBy=timers.target\n",
+		 every, every);
+	int r = mkdir_parents(dir);
+	if (r == 0) {
+		r = write_text(dir, service_name, service);
+	}
+	if (r == 0) {
+		r = write_text(dir, timer_name, timer);
+	}
+	if (r < 0) {
+		note("cannot write the units in %s (%s)", dir, strerror(-r));
+		return EXIT_IOERR;
+	}
+	note("wrote %s/%s and %s", dir, service_name, timer_name);
+	if (systemctl_user("daemon-reload", NULL, NULL) != 0 ||
+	    systemctl_user("enable", "--now", timer_name) != 0) {
+		note("systemd --user is not running here, so the timer is not enabled. "
+		     "Add this line to your crontab (crontab -e) instead:");
+		fprintf(stderr, "%s %s%s refresh --all\n",
+			crontab_schedule(every, sched, sizeof(sched)), exe, config_arg);
+		note("for timers and cron jobs to reach the keyring while you are logged out: "
+		     "loginctl enable-linger $USER");
+		return EXIT_UNAVAILABLE;
+	}
+	note("enabled %s: 'sparekey refresh --all' runs every %lld s. For it to run while "
+	     "you are logged out: loginctl enable-linger $USER", timer_name, every);
+	return EXIT_OK;
+}
+
+static int timer_remove(void)
+{
+	_cleanup_free_ char *dir = unit_dir();
+	char path[PATH_MAX];
+	int status = EXIT_OK;
+
+	if (!dir) {
+		note("cannot find the systemd user directory (set HOME)");
+		return EXIT_INTERNAL;
+	}
+	(void)systemctl_user("disable", "--now", timer_name);
+	const char *names[] = { timer_name, service_name };
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (unlink(path) == 0) {
+			note("removed %s", path);
+		} else if (errno != ENOENT) {
+			note("cannot remove %s (%s)", path, strerror(errno));
+			status = EXIT_IOERR;
+		}
+	}
+	(void)systemctl_user("daemon-reload", NULL, NULL);
+	return status;
+}
+
+int cmd_timer(int argc, char **argv)
+{
+	enum { OPT_EVERY = 256 };
+	static const struct option options[] = {
+		{ "every", required_argument, NULL, OPT_EVERY },
+		{ 0 },
+	};
+	long long every = 86400;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		switch (c) {
+		case OPT_EVERY:
+			every = parse_age(optarg);
+			if (every < 60) {
+				return usage_error("timer ", "--every needs an interval of at least a "
+						   "minute, like 30m, 6h or 1d, not '%s'", optarg);
+			}
+			break;
+		default:
+			return usage_error("timer ", "unknown or incomplete option '%s'",
+					   argv[optind - 1]);
+		}
+	}
+	if (optind + 1 != argc) {
+		return usage_error("timer ", "say 'timer install' or 'timer remove'");
+	}
+	if (strcmp(argv[optind], "install") == 0) {
+		return timer_install(every);
+	}
+	if (strcmp(argv[optind], "remove") == 0) {
+		return timer_remove();
+	}
+	return usage_error("timer ", "say 'timer install' or 'timer remove', not '%s'",
+			   argv[optind]);
+}

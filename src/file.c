@@ -1,0 +1,170 @@
+#include "file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "secret.h"
+
+int spk_file_mkdir_private(const char *dir)
+{
+	_cleanup_free_ char *path = strdup(dir);
+	if (!path) {
+		return -ENOMEM;
+	}
+	for (char *p = path + 1;; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+			*p = '\0';
+			if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+				return -errno;
+			}
+			*p = c;
+			if (c == '\0') {
+				break;
+			}
+		}
+	}
+	struct stat st;
+	if (lstat(dir, &st) < 0) {
+		return -errno;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		return -ENOTDIR;
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & 077)) {
+		return -EPERM;
+	}
+	return 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		return -errno;
+	}
+	int r = fsync(fd) < 0 ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+		if (n < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			return -errno;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int spk_file_write_private(const char *dir, const char *name, const char *data, size_t len)
+{
+	_cleanup_free_ char *tmp = NULL, *final = NULL;
+	unsigned char rnd[6];
+	int r = spk_file_mkdir_private(dir);
+
+	if (r < 0) {
+		return r;
+	}
+	r = spk_random_bytes(rnd, sizeof(rnd));
+	if (r < 0) {
+		return r;
+	}
+	if (asprintf(&tmp, "%s/.%s.%02x%02x%02x%02x%02x%02x.tmp", dir, name, rnd[0], rnd[1], rnd[2],
+		     rnd[3], rnd[4], rnd[5]) < 0) {
+		tmp = NULL;
+		return -ENOMEM;
+	}
+	if (asprintf(&final, "%s/%s", dir, name) < 0) {
+		final = NULL;
+		return -ENOMEM;
+	}
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		return -errno;
+	}
+	r = write_all(fd, data, len);
+	if (r == 0 && fsync(fd) < 0) {
+		r = -errno;
+	}
+	if (close(fd) < 0 && r == 0) {
+		r = -errno;
+	}
+	if (r == 0 && rename(tmp, final) < 0) {
+		r = -errno;
+	}
+	if (r < 0) {
+		(void)unlink(tmp);
+		return r;
+	}
+	return fsync_dir(dir);
+}
+
+int spk_file_read_private(const char *path, size_t max, char **ret)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0) {
+		return errno == ELOOP ? -EPERM : -errno;
+	}
+	if (fstat(fd, &st) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077)) {
+		close(fd);
+		return -EPERM;
+	}
+	if ((size_t)st.st_size > max) {
+		close(fd);
+		return -EFBIG;
+	}
+	char *buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	size_t got = 0;
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			break;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	*ret = buf;
+	return 0;
+}
+
+int spk_file_remove(const char *dir, const char *name)
+{
+	_cleanup_free_ char *path = NULL;
+
+	if (asprintf(&path, "%s/%s", dir, name) < 0) {
+		return -ENOMEM;
+	}
+	if (unlink(path) < 0) {
+		return errno == ENOENT ? 0 : -errno;
+	}
+	return fsync_dir(dir);
+}

@@ -1,0 +1,26 @@
+/*
+ * Private files: created 0600 in 0700 directories, written through a temp
+ * file that is fsync'd and renamed over the target (then the directory is
+ * fsync'd), read only when we own them and nobody else may read them.
+ * MUST: never follow a symlink at the final component; never leave a
+ * half-written file under the final name.
+ */
+#pragma once
+
+#include <stddef.h>
+
+/* mkdir -p with mode 0700 for the directories it creates. */
+int spk_file_mkdir_private(const char *dir);
+
+/* Atomically replace dir/name with data. */
+int spk_file_write_private(const char *dir, const char *name, const char *data, size_t len);
+
+/*
+ * Read path into a NUL-terminated buffer (free with spk_secret_free when it
+ * holds secrets). -ENOENT when absent; -EPERM when not ours or readable by
+ * others; -EFBIG over max bytes.
+ */
+int spk_file_read_private(const char *path, size_t max, char **ret);
+
+/* Remove dir/name and fsync dir; 0 when it is gone (or was never there). */
+int spk_file_remove(const char *dir, const char *name);

@@ -1,0 +1,70 @@
+#include "lock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "file.h"
+#include "log.h"
+
+static long elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+int spk_lock_take(const char *dir, const char *profile, int timeout_ms, int *ret_fd,
+		  struct spk_error *err)
+{
+	_cleanup_free_ char *path = NULL;
+	int r = spk_file_mkdir_private(dir);
+
+	if (r < 0) {
+		return spk_error_set(err, SPK_ERR_INTERNAL, r, "cannot use the lock directory %s (%s)",
+				     dir, strerror(-r));
+	}
+	if (asprintf(&path, "%s/%s.lock", dir, profile) < 0) {
+		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		r = -errno;
+		return spk_error_set(err, SPK_ERR_INTERNAL, r, "cannot open the lock %s (%s)", path,
+				     strerror(-r));
+	}
+
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	/* Poll rather than block: a bounded wait without signals in a library. */
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			r = -errno;
+			close(fd);
+			return spk_error_set(err, SPK_ERR_INTERNAL, r, "cannot lock %s (%s)", path,
+					     strerror(-r));
+		}
+		if (elapsed_ms(&start) >= timeout_ms) {
+			close(fd);
+			return spk_error_set(err, SPK_ERR_TEMPFAIL, -ETIMEDOUT,
+					     "another sparekey has held the refresh lock %s for %d s. "
+					     "Try again later", path, timeout_ms / 1000);
+		}
+		struct timespec nap = { 0, 5 * 1000 * 1000 };
+		nanosleep(&nap, NULL);
+	}
+	spk_log("lock %s: taken after %ld ms", profile, elapsed_ms(&start));
+	*ret_fd = fd;
+	return 0;
+}
+
+void spk_lock_release(int fd)
+{
+	if (fd >= 0) {
+		close(fd);
+	}
+}
