@@ -69,7 +69,7 @@ static void test_read_write(void)
 	g_assert_cmpint(err.kind, ==, SPK_ERR_LOGIN);
 
 	struct spk_profile q = { .name = strdup("work"), .provider = strdup("oidc"),
-				 .client_id = strdup("c"), .min_valid = -1 };
+				 .client_id = strdup("c"), .min_valid = -1, .refresh_idle_days = -1 };
 	q.endpoints.issuer = strdup("https://id.example.com");
 	g_assert_cmpint(spk_config_put(cfg, &q, &err), ==, 0);
 	g_assert_cmpint(spk_config_save(cfg, &err), ==, 0);
