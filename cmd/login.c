@@ -1,63 +1,172 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "flow.h"
 #include "output.h"
 #include "profile.h"
 #include "provider.h"
+#include "secret.h"
 
 const char login_help[] =
 	"Usage: sparekey login PROFILE [OPTIONS]\n"
 	"\n"
-	"Sign in through the browser (authorization code with PKCE, redirect to a\n"
-	"one-shot server on this machine's loopback address) and store the grant\n"
-	"in the keyring. The options create or update PROFILE in the config file;\n"
-	"later logins need only the profile name.\n"
+	"Sign in and store the grant. By default through the browser\n"
+	"(authorization code with PKCE, redirect to a one-shot server on this\n"
+	"machine's loopback address). The options create or update PROFILE in the\n"
+	"config file; later logins need only the profile name.\n"
 	"\n"
 	"Options:\n"
-	"      --provider NAME  a preset: xero, or oidc (the default with --issuer)\n"
-	"      --issuer URL     an OpenID Connect issuer; endpoints from its discovery\n"
-	"      --client-id ID   the client (application) id registered with the provider\n"
-	"      --scope \"S ...\"  scopes to ask for, on top of the preset's defaults\n"
-	"      --port N         a redirect port; repeat for a list tried in order\n"
-	"                       (default: xero 8749 8750 8751, others any free port)\n"
-	"      --timeout SECS   how long to wait for the browser (default 300)\n"
-	"  -h, --help           show this help\n"
+	"      --provider NAME         a preset: xero, or oidc (the default with --issuer)\n"
+	"      --issuer URL            an OpenID Connect issuer; endpoints from discovery\n"
+	"      --client-id ID          the client id registered with the provider\n"
+	"      --client-secret-file F  read the client secret from file F (- for stdin)\n"
+	"                              and keep it in the store; never give it in argv\n"
+	"      --client-auth HOW       none, post or basic (default: none without a\n"
+	"                              secret, else the preset's)\n"
+	"      --scope \"S ...\"         scopes to ask for, on top of the preset's defaults\n"
+	"      --port N                a redirect port; repeat for a list tried in order\n"
+	"                              (default: xero 8749 8750 8751, others any free port)\n"
+	"      --store secret|file     keep the grant in the keyring (default) or in a\n"
+	"                              0600 file under $XDG_STATE_HOME/sparekey\n"
+	"      --no-browser            do not open a browser; print the URL (over SSH,\n"
+	"                              also the ssh -L line that forwards the port)\n"
+	"      --paste                 also read the address the browser ended on (or\n"
+	"                              the code) from stdin: for a browser elsewhere\n"
+	"      --device                sign in on another device with a code (RFC 8628)\n"
+	"      --client-credentials    no person: the client's own token (needs a secret)\n"
+	"      --timeout SECS          how long to wait for the person (default 300)\n"
+	"  -h, --help                  show this help\n"
 	"\n"
 	"The browser is $BROWSER if set, else xdg-open; the URL is also printed.\n"
+	"Everything login shows goes to stderr.\n"
 	"\n"
 	"Examples:\n"
 	"  sparekey login xero --provider xero --client-id ID --scope accounting.invoices\n"
-	"  sparekey login work --issuer https://id.example.com --client-id sparekey\n";
+	"  sparekey login work --issuer https://id.example.com --client-id sparekey\n"
+	"  ssh server sparekey login xero --paste\n"
+	"  sparekey login m2m --provider xero --client-id ID --client-credentials \\\n"
+	"      --client-secret-file ~/xero-secret --scope accounting.invoices\n";
 
 struct login_ui_state {
 	const char *profile;
 	int timeout_s;
+	bool open_browser;
+	bool paste;
 };
 
-static void on_authorize(void *userdata, const char *redirect_uri, const char *url)
+/* Over SSH, the browser is on the laptop: it must reach our port through a tunnel. */
+static void ssh_hint(const char *profile, unsigned port)
+{
+	const char *conn = getenv("SSH_CONNECTION");
+	const char *user = getenv("USER");
+	char server[64] = "";
+
+	if (!conn || sscanf(conn, "%*s %*s %63s", server) != 1) {
+		return;
+	}
+	if (!user || !*user) {
+		user = getenv("LOGNAME");
+	}
+	note("%s: this is an SSH session; on the machine with the browser, first run:", profile);
+	fprintf(stderr, "ssh -N -L %u:127.0.0.1:%u %s%s%s\n", port, port, user ? user : "",
+		user ? "@" : "", server);
+}
+
+static void on_authorize(void *userdata, const char *redirect_uri, unsigned port, const char *url)
 {
 	const struct login_ui_state *st = userdata;
 
 	note("%s: redirect URI %s (it must be registered with the provider)", st->profile,
 	     redirect_uri);
-	note("%s: opening the browser; if it does not open, visit this URL:", st->profile);
+	ssh_hint(st->profile, port);
+	if (st->open_browser) {
+		note("%s: opening the browser; if it does not open, visit this URL:", st->profile);
+	} else {
+		note("%s: open this URL in a browser:", st->profile);
+	}
 	fprintf(stderr, "%s\n", url);
-	if (open_browser(url) < 0) {
+	if (st->open_browser && open_browser(url) < 0) {
 		note("%s: could not start a browser ($BROWSER or xdg-open); open the URL above "
 		     "yourself", st->profile);
 	}
-	note("%s: waiting up to %d s for the browser to come back...", st->profile, st->timeout_s);
+	if (st->paste) {
+		note("%s: after you sign in, the browser ends on an address that may not load; "
+		     "paste that address (or the code) here and press Enter:", st->profile);
+	} else {
+		note("%s: waiting up to %d s for the browser to come back...", st->profile,
+		     st->timeout_s);
+	}
+}
+
+static void on_device(void *userdata, const char *user_code, const char *uri,
+		      const char *uri_complete, int64_t expires_in)
+{
+	const struct login_ui_state *st = userdata;
+
+	note("%s: on any device, open this address:", st->profile);
+	fprintf(stderr, "%s\n", uri);
+	note("%s: and enter the code %s", st->profile, user_code);
+	if (uri_complete) {
+		note("%s: or open this address, which holds the code:", st->profile);
+		fprintf(stderr, "%s\n", uri_complete);
+	}
+	note("%s: waiting up to %lld s for the sign-in...", st->profile,
+	     (long long)(expires_in < st->timeout_s ? expires_in : st->timeout_s));
+}
+
+#define SECRET_FILE_MAX 4096
+
+/* Read a client secret from path ("-": stdin); one line, trailing newline dropped. */
+static int read_secret_file(const char *path, char **ret)
+{
+	char buf[SECRET_FILE_MAX + 1];
+	size_t len = 0;
+	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		return -errno;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			break;
+		}
+		len += (size_t)n;
+		if (len == sizeof(buf) - 1) {
+			break;
+		}
+	}
+	if (fd != STDIN_FILENO) {
+		close(fd);
+	}
+	buf[len] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	int r = 0;
+	if (len == SECRET_FILE_MAX || buf[0] == '\0') {
+		r = -EINVAL;
+	} else {
+		*ret = strdup(buf);
+		r = *ret ? 0 : -ENOMEM;
+	}
+	explicit_bzero(buf, sizeof(buf));
+	return r;
 }
 
 static int apply_scopes(struct spk_profile *p, const char *scope_arg)
 {
-	const struct spk_preset *preset = spk_provider_find(p->provider);
+	/* The client's own token: exactly the scopes asked for, no OpenID defaults. */
+	const struct spk_preset *preset =
+		p->grant == SPK_GRANT_CLIENT_CREDENTIALS ? NULL : spk_provider_find(p->provider);
 	if (scope_arg || !p->scopes) {
 		char *s = spk_provider_scopes(preset, scope_arg ? scope_arg : p->scopes);
 		if (!s) {
@@ -79,17 +188,31 @@ static void replace(char **field, const char *value)
 
 int cmd_login(int argc, char **argv)
 {
-	enum { OPT_PROVIDER = 256, OPT_ISSUER, OPT_CLIENT_ID, OPT_SCOPE, OPT_PORT, OPT_TIMEOUT };
+	enum {
+		OPT_PROVIDER = 256, OPT_ISSUER, OPT_CLIENT_ID, OPT_SCOPE, OPT_PORT, OPT_TIMEOUT,
+		OPT_SECRET_FILE, OPT_CLIENT_AUTH, OPT_STORE, OPT_NO_BROWSER, OPT_PASTE,
+		OPT_DEVICE, OPT_CLIENT_CREDENTIALS,
+	};
 	static const struct option options[] = {
 		{ "provider", required_argument, NULL, OPT_PROVIDER },
 		{ "issuer", required_argument, NULL, OPT_ISSUER },
 		{ "client-id", required_argument, NULL, OPT_CLIENT_ID },
+		{ "client-secret-file", required_argument, NULL, OPT_SECRET_FILE },
+		{ "client-auth", required_argument, NULL, OPT_CLIENT_AUTH },
 		{ "scope", required_argument, NULL, OPT_SCOPE },
 		{ "port", required_argument, NULL, OPT_PORT },
+		{ "store", required_argument, NULL, OPT_STORE },
+		{ "no-browser", no_argument, NULL, OPT_NO_BROWSER },
+		{ "paste", no_argument, NULL, OPT_PASTE },
+		{ "device", no_argument, NULL, OPT_DEVICE },
+		{ "client-credentials", no_argument, NULL, OPT_CLIENT_CREDENTIALS },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ 0 },
 	};
 	const char *provider = NULL, *issuer = NULL, *client_id = NULL, *scope = NULL;
+	const char *secret_file = NULL, *store = NULL;
+	enum spk_client_auth client_auth = SPK_CLIENT_AUTH_DEFAULT;
+	bool no_browser = false, paste = false, device = false, client_credentials = false;
 	unsigned ports[SPK_MAX_PORTS];
 	size_t n_ports = 0;
 	long long timeout = SPK_DEFAULT_LOGIN_TIMEOUT;
@@ -107,8 +230,35 @@ int cmd_login(int argc, char **argv)
 		case OPT_CLIENT_ID:
 			client_id = optarg;
 			break;
+		case OPT_SECRET_FILE:
+			secret_file = optarg;
+			break;
+		case OPT_CLIENT_AUTH:
+			if (spk_client_auth_from_string(optarg, &client_auth) < 0) {
+				return usage_error("login ", "--client-auth is none, post or basic, not '%s'",
+						   optarg);
+			}
+			break;
 		case OPT_SCOPE:
 			scope = optarg;
+			break;
+		case OPT_STORE:
+			if (strcmp(optarg, "secret") != 0 && strcmp(optarg, "file") != 0) {
+				return usage_error("login ", "--store is secret or file, not '%s'", optarg);
+			}
+			store = optarg;
+			break;
+		case OPT_NO_BROWSER:
+			no_browser = true;
+			break;
+		case OPT_PASTE:
+			paste = true;
+			break;
+		case OPT_DEVICE:
+			device = true;
+			break;
+		case OPT_CLIENT_CREDENTIALS:
+			client_credentials = true;
 			break;
 		case OPT_PORT: {
 			long long v = parse_seconds(optarg, 65535);
@@ -149,16 +299,33 @@ int cmd_login(int argc, char **argv)
 	if (issuer && provider && strcmp(provider, "oidc") != 0) {
 		return usage_error("login ", "--issuer goes with --provider oidc, not %s", provider);
 	}
+	if (device + client_credentials + paste > 1) {
+		return usage_error("login ", "choose one of --paste, --device and --client-credentials");
+	}
+	if (paste && secret_file && strcmp(secret_file, "-") == 0) {
+		return usage_error("login ", "--paste reads stdin, so the secret must come from a file");
+	}
 
 	struct spk_error err = { 0 };
 	struct spk_config *cfg = NULL;
 	struct spk_profile p = SPK_PROFILE_INIT;
 	struct spk_grant g = { 0 };
+	char *secret = NULL;
 	int status;
 
+	if (secret_file) {
+		int r = read_secret_file(secret_file, &secret);
+		if (r < 0) {
+			note("%s: cannot read the client secret from %s (%s)", name,
+			     strcmp(secret_file, "-") == 0 ? "stdin" : secret_file,
+			     r == -EINVAL ? "empty or too long" : strerror(-r));
+			return EXIT_CONFIG;
+		}
+	}
 	int r = spk_config_open(opt_config, &cfg, &err);
 	if (r < 0) {
-		return fail(name, &err);
+		status = fail(name, &err);
+		goto out;
 	}
 	r = spk_config_get(cfg, name, &p, &err);
 	if (r == -ENOENT) {
@@ -182,6 +349,17 @@ int cmd_login(int argc, char **argv)
 	replace(&p.provider, provider);
 	replace(&p.endpoints.issuer, issuer);
 	replace(&p.client_id, client_id);
+	replace(&p.store, store);
+	if (client_auth != SPK_CLIENT_AUTH_DEFAULT) {
+		p.client_auth = client_auth;
+	}
+	if (client_credentials) {
+		p.grant = SPK_GRANT_CLIENT_CREDENTIALS;
+	} else if (p.grant == SPK_GRANT_CLIENT_CREDENTIALS) {
+		status = usage_error("login ", "%s gets client-credentials tokens; log it in with "
+				     "--client-credentials", name);
+		goto out;
+	}
 	if (!p.provider) {
 		status = usage_error("login ", "%s is a new profile: name its provider with "
 				     "--provider xero or --issuer URL", name);
@@ -214,9 +392,21 @@ int cmd_login(int argc, char **argv)
 		goto out;
 	}
 
-	struct login_ui_state st = { .profile = name, .timeout_s = (int)timeout };
-	struct spk_login_ui ui = { .authorize = on_authorize, .userdata = &st };
-	r = spk_flow_login(&p, (int)timeout, &ui, &g, &err);
+	struct login_ui_state st = {
+		.profile = name,
+		.timeout_s = (int)timeout,
+		.open_browser = !no_browser && !paste,
+		.paste = paste,
+	};
+	struct spk_login_ui ui = { .authorize = on_authorize, .device = on_device, .userdata = &st };
+	struct spk_login_options o = {
+		.mode = device ? SPK_LOGIN_DEVICE
+			       : client_credentials ? SPK_LOGIN_CLIENT_CREDENTIALS : SPK_LOGIN_BROWSER,
+		.timeout_s = (int)timeout,
+		.paste_fd = paste ? STDIN_FILENO : -1,
+		.client_secret = secret,
+	};
+	r = spk_flow_login(&p, &o, &ui, &g, &err);
 	if (r < 0) {
 		status = fail(name, &err);
 		goto out;
@@ -224,19 +414,22 @@ int cmd_login(int argc, char **argv)
 
 	char until[32], left[32];
 	int64_t now = (int64_t)time(NULL);
+	const char *where = p.store && strcmp(p.store, "file") == 0 ? "a 0600 file" : "the keyring";
 	if (g.expires_at > 0) {
-		note("%s: logged in%s%s; access token valid until %s (%s); grant stored in the "
-		     "keyring%s", name, g.account ? " as " : "", g.account ? g.account : "",
+		note("%s: logged in%s%s; access token valid until %s (%s); grant stored in %s%s",
+		     name, g.account ? " as " : "", g.account ? g.account : "",
 		     format_time(g.expires_at, until, sizeof(until)),
-		     format_duration(g.expires_at - now, left, sizeof(left)),
-		     g.refresh_token ? " with a refresh token" : " (no refresh token was issued)");
+		     format_duration(g.expires_at - now, left, sizeof(left)), where,
+		     g.refresh_token ? " with a refresh token"
+		     : client_credentials ? "" : " (no refresh token was issued)");
 	} else {
 		note("%s: logged in%s%s; the provider did not say how long the access token "
-		     "lasts; grant stored in the keyring", name, g.account ? " as " : "",
-		     g.account ? g.account : "");
+		     "lasts; grant stored in %s", name, g.account ? " as " : "",
+		     g.account ? g.account : "", where);
 	}
 	status = EXIT_OK;
 out:
+	spk_secret_free(secret);
 	spk_grant_done(&g);
 	spk_profile_done(&p);
 	spk_config_free(cfg);

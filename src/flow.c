@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fault.h"
 #include "lock.h"
@@ -31,7 +32,7 @@ static char *lock_dir(void)
  * not overwrite it later, so it goes, under the lock.
  */
 static int store_login(const struct spk_profile *p, const struct spk_grant *g,
-		       struct spk_error *err)
+		       const char *client_secret, struct spk_error *err)
 {
 	_cleanup_free_ char *dir = lock_dir();
 	int fd = -1;
@@ -41,6 +42,9 @@ static int store_login(const struct spk_profile *p, const struct spk_grant *g,
 		return r;
 	}
 	r = spk_store_rescue_remove(p, err);
+	if (r == 0 && client_secret) {
+		r = spk_store_save_client_secret(p, client_secret, err);
+	}
 	if (r == 0) {
 		r = spk_store_save(p, g, err);
 	}
@@ -48,43 +52,159 @@ static int store_login(const struct spk_profile *p, const struct spk_grant *g,
 	return r;
 }
 
-int spk_flow_login(const struct spk_profile *p, int timeout_s, const struct spk_login_ui *ui,
-		   struct spk_grant *ret, struct spk_error *err)
+/*
+ * The client for p's token endpoint. secret: the one to use (NULL: the
+ * stored one, if any). *ret_owned holds a loaded secret for the caller to free.
+ */
+static int make_client(const struct spk_profile *p, const struct spk_provider *prov,
+		       const char *secret, struct spk_client *ret, char **ret_owned,
+		       struct spk_error *err)
 {
-	struct spk_provider prov = { 0 };
+	*ret_owned = NULL;
+	if (!secret) {
+		int r = spk_store_load_client_secret(p, ret_owned, err);
+		if (r < 0 && r != -ENOENT) {
+			return r;
+		}
+		secret = *ret_owned;
+	}
+	enum spk_client_auth auth = p->client_auth;
+	if (auth == SPK_CLIENT_AUTH_DEFAULT) {
+		auth = secret ? prov->preset->client_auth_with_secret : SPK_CLIENT_AUTH_NONE;
+	}
+	if (auth != SPK_CLIENT_AUTH_NONE && !secret) {
+		return spk_error_set(err, SPK_ERR_CONFIG, -ENOKEY,
+				     "%s: the client authenticates with a secret (client_auth %s) but "
+				     "none is stored. Run: sparekey login %s --client-secret-file FILE",
+				     p->name, spk_client_auth_to_string(auth), p->name);
+	}
+	*ret = (struct spk_client){
+		.token_endpoint = prov->endpoints.token,
+		.id = p->client_id,
+		.secret = auth == SPK_CLIENT_AUTH_NONE ? NULL : secret,
+		.auth = auth,
+	};
+	return 0;
+}
+
+#define PASTE_MAX 8192
+
+struct paste {
+	int fd;
+	char buf[PASTE_MAX];
+	size_t len;
+};
+
+/*
+ * Read what is available on the paste fd. 1 when a whole line is in
+ * p->buf (NUL-terminated, without the newline); 0 for more to come; at
+ * end of input with nothing read, the fd is dropped (p->fd = -1).
+ */
+static int paste_read(struct paste *p)
+{
+	ssize_t n = read(p->fd, p->buf + p->len, sizeof(p->buf) - 1 - p->len);
+	if (n < 0) {
+		return errno == EINTR || errno == EAGAIN ? 0 : -errno;
+	}
+	p->len += (size_t)n;
+	p->buf[p->len] = '\0';
+	char *nl = strchr(p->buf, '\n');
+	if (nl) {
+		*nl = '\0';
+		return 1;
+	}
+	if (n == 0) {
+		if (p->len == 0) {
+			p->fd = -1; /* stdin closed: only the loopback redirect can come */
+			return 0;
+		}
+		return 1;
+	}
+	return p->len == sizeof(p->buf) - 1 ? -E2BIG : 0;
+}
+
+/*
+ * A pasted line: the address the browser ended on (its query holds the
+ * code and state), or the bare code. The state is checked as the loopback
+ * server does; a bare code carries none, and PKCE ties it to this login.
+ */
+static int paste_parse(char *line, const char *state, const char *issuer,
+		       struct spk_callback *ret, struct spk_error *err)
+{
+	char *s = line;
+	while (*s == ' ' || *s == '\t') {
+		s++;
+	}
+	size_t n = strlen(s);
+	while (n > 0 && strchr(" \t\r", s[n - 1])) {
+		s[--n] = '\0';
+	}
+	char *q = strchr(s, '?');
+	if (q || strstr(s, "://")) {
+		if (!q) {
+			return spk_error_set(err, SPK_ERR_LOGIN, -EINVAL,
+					     "the pasted address holds no code (no '?…' part); nothing "
+					     "was exchanged");
+		}
+		s = q + 1;
+		s[strcspn(s, "#")] = '\0';
+		int r = spk_callback_parse_query(s, ret);
+		if (r < 0) {
+			return spk_error_set(err, SPK_ERR_LOGIN, r,
+					     "the pasted address is malformed; nothing was exchanged");
+		}
+		r = spk_callback_check(ret, state, issuer, err);
+		if (r == -EACCES) {
+			spk_callback_done(ret);
+			return spk_error_set(err, SPK_ERR_LOGIN, r,
+					     "the pasted address does not belong to this login (wrong "
+					     "state, issuer or no code); nothing was exchanged");
+		}
+		if (r < 0) {
+			spk_callback_done(ret);
+		}
+		return r;
+	}
+	if (n == 0 || n > 2048 || strpbrk(s, " &=\"'<>\\")) {
+		return spk_error_set(err, SPK_ERR_LOGIN, -EINVAL,
+				     "the pasted text is neither the address from the browser nor a "
+				     "code; nothing was exchanged");
+	}
+	*ret = (struct spk_callback){ .code = strdup(s) };
+	return ret->code ? 0 : spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+}
+
+/* Authorization code with PKCE; the code comes by redirect or is pasted. */
+static int login_browser(const struct spk_profile *p, const struct spk_provider *prov,
+			 const struct spk_client *c, const struct spk_login_options *o,
+			 const struct spk_login_ui *ui, struct spk_grant *ret,
+			 struct spk_error *err)
+{
 	struct spk_pkce pkce = { 0 };
 	struct spk_loopback *lb = NULL;
 	struct spk_callback cb = { 0 };
-	struct spk_grant g = { 0 };
+	struct paste paste = { .fd = o->paste_fd };
 	_cleanup_free_ char *state = NULL, *nonce = NULL, *url = NULL;
 	int r;
 
-	r = spk_provider_resolve(p, true, &prov, err);
-	if (r < 0) {
-		return r;
-	}
 	const char *scopes = p->scopes;
 	if (spk_random_token(32, &state) < 0 || spk_pkce_new(&pkce) < 0 ||
 	    (spk_scope_has(scopes, "openid") && spk_random_token(32, &nonce) < 0)) {
 		r = spk_error_set(err, SPK_ERR_INTERNAL, -EIO, "cannot get random bytes");
 		goto out;
 	}
-	r = spk_http_check_url("the authorization endpoint", prov.endpoints.authorization, err);
+	r = spk_http_check_url("the authorization endpoint", prov->endpoints.authorization, err);
 	if (r < 0) {
 		goto out;
 	}
-	r = spk_http_check_url("the token endpoint", prov.endpoints.token, err);
-	if (r < 0) {
-		goto out;
-	}
-
+	const char *issuer = prov->preset->discovery ? prov->endpoints.issuer : NULL;
 	struct spk_loopback_config lc = {
-		.host = prov.redirect_host,
-		.path = prov.redirect_path,
-		.ports = prov.ports,
-		.n_ports = prov.n_ports,
+		.host = prov->redirect_host,
+		.path = prov->redirect_path,
+		.ports = prov->ports,
+		.n_ports = prov->n_ports,
 		.state = state,
-		.issuer = prov.preset->discovery ? prov.endpoints.issuer : NULL,
+		.issuer = issuer,
 		.profile = p->name,
 	};
 	r = spk_loopback_start(&lc, &lb, err);
@@ -93,14 +213,14 @@ int spk_flow_login(const struct spk_profile *p, int timeout_s, const struct spk_
 	}
 	const char *redirect_uri = spk_loopback_redirect_uri(lb);
 	struct spk_authorize_params ap = {
-		.endpoint = prov.endpoints.authorization,
+		.endpoint = prov->endpoints.authorization,
 		.client_id = p->client_id,
 		.redirect_uri = redirect_uri,
 		.scopes = scopes,
 		.state = state,
 		.nonce = nonce,
 		.code_challenge = pkce.challenge,
-		.extra = spk_provider_authorize_extra(&prov, scopes),
+		.extra = spk_provider_authorize_extra(prov, scopes),
 	};
 	r = spk_oauth_authorize_url(&ap, &url);
 	if (r < 0) {
@@ -108,34 +228,138 @@ int spk_flow_login(const struct spk_profile *p, int timeout_s, const struct spk_
 		goto out;
 	}
 	if (ui && ui->authorize) {
-		ui->authorize(ui->userdata, redirect_uri, url);
+		ui->authorize(ui->userdata, redirect_uri, spk_loopback_port(lb), url);
 	}
 
-	r = spk_loopback_wait(lb, timeout_s * 1000, &cb, err);
+	/* Whichever comes first: the redirect, or a line pasted on paste_fd. */
+	struct timespec start, now;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long left = (long)o->timeout_s * 1000 - ((now.tv_sec - start.tv_sec) * 1000 +
+							  (now.tv_nsec - start.tv_nsec) / 1000000);
+		r = left > 0 ? spk_loopback_wait(lb, (int)left, paste.fd, &cb, err) : -ETIMEDOUT;
+		if (r != 1) {
+			break;
+		}
+		r = paste_read(&paste);
+		if (r < 0) {
+			r = spk_error_set(err, SPK_ERR_LOGIN, r, "cannot read the pasted address "
+					  "(too long?); nothing was exchanged");
+			goto out;
+		}
+		if (r == 1) {
+			r = paste_parse(paste.buf, state, issuer, &cb, err);
+			spk_wipe(paste.buf, sizeof(paste.buf));
+			break;
+		}
+	}
 	if (r == -ETIMEDOUT) {
 		r = spk_error_set(err, SPK_ERR_TEMPFAIL, r,
 				  "no answer from the browser within %d s; nothing was stored. "
-				  "Run the login again (--timeout SECS allows longer)", timeout_s);
+				  "Run the login again (--timeout SECS allows longer)", o->timeout_s);
 		goto out;
 	}
 	if (r < 0) {
 		goto out;
 	}
-	r = spk_oauth_exchange_code(prov.endpoints.token, p->client_id, cb.code, pkce.verifier,
-				    redirect_uri, nonce, (int64_t)time(NULL), &g, err);
+	r = spk_oauth_exchange_code(c, cb.code, pkce.verifier, redirect_uri, nonce,
+				    (int64_t)time(NULL), ret, err);
+out:
+	spk_loopback_free(lb);
+	spk_callback_done(&cb);
+	spk_pkce_done(&pkce);
+	return r;
+}
+
+/* RFC 8628: show a code, poll until the person has approved it elsewhere. */
+static int login_device(const struct spk_profile *p, const struct spk_provider *prov,
+			const struct spk_client *c, const struct spk_login_options *o,
+			const struct spk_login_ui *ui, struct spk_grant *ret,
+			struct spk_error *err)
+{
+	struct spk_device_auth d = { 0 };
+
+	if (!prov->endpoints.device_authorization) {
+		return spk_error_set(err, SPK_ERR_CONFIG, -ENOTSUP,
+				     "%s: the provider has no device authorization endpoint; sign in "
+				     "with the browser instead (--no-browser or --paste on a remote "
+				     "machine)", p->name);
+	}
+	int r = spk_oauth_device_authorize(c, prov->endpoints.device_authorization, p->scopes, &d, err);
+	if (r < 0) {
+		return r;
+	}
+	if (ui && ui->device) {
+		ui->device(ui->userdata, d.user_code, d.verification_uri, d.verification_uri_complete,
+			   d.expires_in);
+	}
+	int64_t deadline = (int64_t)time(NULL) + (d.expires_in < o->timeout_s ? d.expires_in : o->timeout_s);
+	int64_t interval = d.interval;
+	for (;;) {
+		if ((int64_t)time(NULL) + interval > deadline) {
+			r = spk_error_set(err, SPK_ERR_TEMPFAIL, -ETIMEDOUT,
+					  "the sign-in was not completed in time; nothing was stored. "
+					  "Run the login again");
+			break;
+		}
+		sleep((unsigned)interval);
+		r = spk_oauth_device_poll(c, d.device_code, NULL, (int64_t)time(NULL), ret, err);
+		if (r == -EAGAIN) {
+			continue;
+		}
+		if (r == -EBUSY) {
+			interval += 5; /* RFC 8628 §3.5 */
+			spk_log("device: slow_down, polling every %lld s", (long long)interval);
+			continue;
+		}
+		break;
+	}
+	spk_device_auth_done(&d);
+	return r;
+}
+
+int spk_flow_login(const struct spk_profile *p, const struct spk_login_options *o,
+		   const struct spk_login_ui *ui, struct spk_grant *ret, struct spk_error *err)
+{
+	struct spk_provider prov = { 0 };
+	struct spk_client c;
+	struct spk_grant g = { 0 };
+	_cleanup_secret_ char *stored_secret = NULL;
+	int r;
+
+	r = spk_provider_resolve(p, o->mode == SPK_LOGIN_BROWSER, &prov, err);
+	if (r < 0) {
+		return r;
+	}
+	r = spk_http_check_url("the token endpoint", prov.endpoints.token, err);
+	if (r == 0) {
+		r = make_client(p, &prov, o->client_secret, &c, &stored_secret, err);
+	}
 	if (r < 0) {
 		goto out;
 	}
-	r = store_login(p, &g, err);
+	switch (o->mode) {
+	case SPK_LOGIN_BROWSER:
+		r = login_browser(p, &prov, &c, o, ui, &g, err);
+		break;
+	case SPK_LOGIN_DEVICE:
+		r = login_device(p, &prov, &c, o, ui, &g, err);
+		break;
+	case SPK_LOGIN_CLIENT_CREDENTIALS:
+		r = spk_oauth_client_credentials(&c, p->scopes, (int64_t)time(NULL), &g, err);
+		break;
+	}
+	if (r < 0) {
+		goto out;
+	}
+	r = store_login(p, &g, o->client_secret, err);
 	if (r < 0) {
 		goto out;
 	}
 	*ret = g;
 	g = (struct spk_grant){ 0 };
 out:
-	spk_loopback_free(lb);
-	spk_callback_done(&cb);
-	spk_pkce_done(&pkce);
 	spk_grant_done(&g);
 	spk_provider_done(&prov);
 	return r;
@@ -169,12 +393,11 @@ static bool is_invalid_grant(const struct spk_error *err)
 }
 
 /* Ask the provider; a request whose answer was lost is sent once more. */
-static int call_refresh(const struct spk_profile *p, const struct spk_provider *prov,
+static int call_refresh(const struct spk_profile *p, const struct spk_client *c,
 			const char *refresh_token, struct spk_grant *ret, struct spk_error *err)
 {
 	struct spk_error first = { 0 };
-	int r = spk_oauth_refresh(prov->endpoints.token, p->client_id, refresh_token,
-				  (int64_t)time(NULL), ret, &first);
+	int r = spk_oauth_refresh(c, refresh_token, (int64_t)time(NULL), ret, &first);
 	if (r == SPK_HTTP_ANSWER_LOST) {
 		/*
 		 * The provider may have rotated the token already. Lenient
@@ -183,8 +406,7 @@ static int call_refresh(const struct spk_profile *p, const struct spk_provider *
 		 */
 		spk_log("refresh %s: answer lost, retrying once with the same token", p->name);
 		spk_error_clear(&first);
-		r = spk_oauth_refresh(prov->endpoints.token, p->client_id, refresh_token,
-				      (int64_t)time(NULL), ret, &first);
+		r = spk_oauth_refresh(c, refresh_token, (int64_t)time(NULL), ret, &first);
 	}
 	if (r < 0 && err && err->kind == SPK_ERR_NONE) {
 		*err = first;
@@ -202,19 +424,31 @@ static int refresh_locked(const struct spk_profile *p, struct spk_grant *g, stru
 {
 	struct spk_provider prov = { 0 };
 	struct spk_grant fresh = { 0 }, merged = { 0 };
+	struct spk_client c;
+	_cleanup_secret_ char *secret = NULL;
+	bool client_only = p->grant == SPK_GRANT_CLIENT_CREDENTIALS;
 	int r;
 
-	if (!g->refresh_token) {
+	if (!g->refresh_token && !client_only) {
 		return spk_error_set(err, SPK_ERR_LOGIN, -ENOKEY,
 				     "%s: the access token expired and the provider gave no "
 				     "refresh token", p->name);
 	}
 	r = spk_provider_resolve(p, false, &prov, err);
+	if (r == 0) {
+		r = make_client(p, &prov, NULL, &c, &secret, err);
+	}
 	if (r < 0) {
+		spk_provider_done(&prov);
 		return r;
 	}
 	struct spk_error call_err = { 0 };
-	r = call_refresh(p, &prov, g->refresh_token, &fresh, &call_err);
+	if (client_only) {
+		/* No refresh token to spend: just ask for a new access token. */
+		r = spk_oauth_client_credentials(&c, p->scopes, (int64_t)time(NULL), &fresh, &call_err);
+	} else {
+		r = call_refresh(p, &c, g->refresh_token, &fresh, &call_err);
+	}
 	spk_provider_done(&prov);
 	if (r < 0) {
 		if (is_invalid_grant(&call_err)) {

@@ -16,14 +16,33 @@
 #define SPK_DEFAULT_LOGIN_TIMEOUT 300
 
 struct spk_login_ui {
-	/* The redirect URI is known and the browser is about to be sent to url. */
-	void (*authorize)(void *userdata, const char *redirect_uri, const char *url);
+	/* The redirect URI is known; the user must now visit url (open a browser). */
+	void (*authorize)(void *userdata, const char *redirect_uri, unsigned port, const char *url);
+	/* Device grant: show the user code and where to enter it. */
+	void (*device)(void *userdata, const char *user_code, const char *uri,
+		       const char *uri_complete, int64_t expires_in);
 	void *userdata;
 };
 
-/* Browser login: loopback server, authorize URL, code exchange, store. */
-int spk_flow_login(const struct spk_profile *p, int timeout_s, const struct spk_login_ui *ui,
-		   struct spk_grant *ret, struct spk_error *err);
+enum spk_login_mode {
+	SPK_LOGIN_BROWSER,            /* authorization code + PKCE via the loopback redirect */
+	SPK_LOGIN_DEVICE,             /* RFC 8628 */
+	SPK_LOGIN_CLIENT_CREDENTIALS, /* RFC 6749 §4.4: no person involved */
+};
+
+struct spk_login_options {
+	enum spk_login_mode mode;
+	int timeout_s;             /* how long to wait for the person */
+	int paste_fd;              /* browser mode: also accept a pasted redirect or code here; -1: no */
+	const char *client_secret; /* a new client secret to store with the grant, or NULL */
+};
+
+/*
+ * Log in and store the grant (and a new client secret) in p's store,
+ * replacing what was there.
+ */
+int spk_flow_login(const struct spk_profile *p, const struct spk_login_options *o,
+		   const struct spk_login_ui *ui, struct spk_grant *ret, struct spk_error *err);
 
 /* The stored grant, refreshed first when it expires within min_valid seconds. */
 int spk_flow_token(const struct spk_profile *p, int64_t min_valid, struct spk_grant *ret,

@@ -207,8 +207,8 @@ int spk_http_send(const struct spk_http_request *req, struct spk_http_response *
 	}
 
 	headers = curl_slist_append(headers, "Accept: application/json");
-	if (req->bearer) {
-		if (asprintf(&auth_header, "Authorization: Bearer %s", req->bearer) < 0) {
+	if (req->authorization) {
+		if (asprintf(&auth_header, "Authorization: %s", req->authorization) < 0) {
 			auth_header = NULL;
 			r = spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
 			goto out;

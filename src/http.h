@@ -17,7 +17,7 @@
 struct spk_http_request {
 	const char *url;
 	const char *form;   /* POST application/x-www-form-urlencoded when set, else GET */
-	const char *bearer; /* access token for an Authorization header, or NULL */
+	const char *authorization; /* Authorization header value ("Bearer …", "Basic …"), a secret, or NULL */
 };
 
 struct spk_http_response {

@@ -411,8 +411,8 @@ unsigned spk_loopback_port(const struct spk_loopback *lb)
 	return lb->port;
 }
 
-int spk_loopback_wait(struct spk_loopback *lb, int timeout_ms, struct spk_callback *ret,
-		      struct spk_error *err)
+int spk_loopback_wait(struct spk_loopback *lb, int timeout_ms, int other_fd,
+		      struct spk_callback *ret, struct spk_error *err)
 {
 	struct timespec start, now;
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -424,13 +424,19 @@ int spk_loopback_wait(struct spk_loopback *lb, int timeout_ms, struct spk_callba
 		if (elapsed >= timeout_ms) {
 			return -ETIMEDOUT;
 		}
-		struct pollfd pfd = { .fd = lb->wake[0], .events = POLLIN };
-		int n = poll(&pfd, 1, (int)(timeout_ms - elapsed));
+		struct pollfd pfd[2] = {
+			{ .fd = lb->wake[0], .events = POLLIN },
+			{ .fd = other_fd, .events = POLLIN },
+		};
+		int n = poll(pfd, other_fd >= 0 ? 2 : 1, (int)(timeout_ms - elapsed));
 		if (n < 0 && errno != EINTR) {
 			return spk_error_set(err, SPK_ERR_INTERNAL, -errno, "poll failed");
 		}
-		if (n > 0) {
+		if (n > 0 && pfd[0].revents) {
 			break;
+		}
+		if (n > 0 && other_fd >= 0 && pfd[1].revents) {
+			return 1;
 		}
 	}
 

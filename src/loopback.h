@@ -32,11 +32,13 @@ const char *spk_loopback_redirect_uri(const struct spk_loopback *lb);
 unsigned spk_loopback_port(const struct spk_loopback *lb);
 
 /*
- * Wait up to timeout_ms for the redirect. 0 with the callback in *ret;
- * -ETIMEDOUT; -ECANCELED when the provider sent error=… (err says which).
+ * Wait up to timeout_ms for the redirect, or for other_fd (when >= 0) to
+ * become readable. 0 with the callback in *ret; 1 when other_fd is
+ * readable (the caller reads it and may wait again); -ETIMEDOUT;
+ * -ECANCELED when the provider sent error=… (err says which).
  */
-int spk_loopback_wait(struct spk_loopback *lb, int timeout_ms, struct spk_callback *ret,
-		      struct spk_error *err);
+int spk_loopback_wait(struct spk_loopback *lb, int timeout_ms, int other_fd,
+		      struct spk_callback *ret, struct spk_error *err);
 
 /* Stop serving and free; accepts NULL. */
 void spk_loopback_free(struct spk_loopback *lb);

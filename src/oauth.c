@@ -296,76 +296,236 @@ fail:
 	return r;
 }
 
-static int token_request(const char *token_endpoint, const char *form, const char *nonce,
-			 int64_t now, struct spk_grant *ret, struct spk_error *err)
+/* RFC 6749 §2.3.1: Basic credentials are the form-encoded id and secret. */
+static char *basic_authorization(const struct spk_client *c)
 {
-	struct spk_http_request req = { .url = token_endpoint, .form = form };
-	struct spk_http_response resp = { 0 };
-	char host[256];
+	_cleanup_free_ char *id = spk_url_encode(c->id);
+	_cleanup_secret_ char *secret = spk_url_encode(c->secret ? c->secret : "");
+	_cleanup_secret_ char *pair = NULL;
+	char *b64 = NULL, *out = NULL;
 
-	int r = spk_http_send(&req, &resp, err);
+	if (!id || !secret || asprintf(&pair, "%s:%s", id, secret) < 0) {
+		return NULL;
+	}
+	b64 = g_base64_encode((const guchar *)pair, strlen(pair));
+	if (b64 && asprintf(&out, "Basic %s", b64) < 0) {
+		out = NULL;
+	}
+	spk_secret_free(b64);
+	return out;
+}
+
+/* Add the client's credentials to a token endpoint form. */
+static void form_add_client(struct spk_form *f, const struct spk_client *c)
+{
+	switch (c->auth) {
+	case SPK_CLIENT_AUTH_BASIC:
+		break;
+	case SPK_CLIENT_AUTH_POST:
+		spk_form_add(f, "client_id", c->id);
+		spk_form_add(f, "client_secret", c->secret ? c->secret : "");
+		break;
+	default:
+		spk_form_add(f, "client_id", c->id);
+		break;
+	}
+}
+
+/* POST f (plus the client's credentials) to url; the raw answer in *ret. */
+static int client_post(const struct spk_client *c, const char *url, struct spk_form *f,
+		       struct spk_http_response *ret, struct spk_error *err)
+{
+	_cleanup_secret_ char *authorization = NULL;
+	const char *form;
+
+	form_add_client(f, c);
+	if (c->auth == SPK_CLIENT_AUTH_BASIC && !(authorization = basic_authorization(c))) {
+		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
+	if (spk_form_get(f, &form) < 0) {
+		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
+	struct spk_http_request req = { .url = url, .form = form, .authorization = authorization };
+	int r = spk_http_send(&req, ret, err);
 	if (r < 0) {
 		return r;
 	}
-	if (resp.status == 429 && resp.retry_after >= 0 && resp.retry_after <= RETRY_AFTER_MAX) {
+	if (ret->status == 429 && ret->retry_after >= 0 && ret->retry_after <= RETRY_AFTER_MAX) {
 		/* Asked to wait a moment: a 429 was not acted on, so once more. */
-		unsigned wait_s = (unsigned)resp.retry_after;
+		unsigned wait_s = (unsigned)ret->retry_after;
 		spk_log("token endpoint: HTTP 429, retrying after %u s", wait_s);
-		spk_http_response_done(&resp);
+		spk_http_response_done(ret);
 		sleep(wait_s);
-		r = spk_http_send(&req, &resp, err);
-		if (r < 0) {
-			return r;
-		}
+		r = spk_http_send(&req, ret, err);
 	}
-	spk_http_host(token_endpoint, host, sizeof(host));
+	return r;
+}
+
+/* POST f to the token endpoint and read the answer as a grant. */
+static int token_request(const struct spk_client *c, struct spk_form *f, const char *nonce,
+			 int64_t now, struct spk_grant *ret, struct spk_error *err)
+{
+	struct spk_http_response resp = { 0 };
+	char host[256];
+
+	int r = client_post(c, c->token_endpoint, f, &resp, err);
+	spk_form_done(f);
+	if (r < 0) {
+		return r;
+	}
+	spk_http_host(c->token_endpoint, host, sizeof(host));
 	r = spk_oauth_parse_token_response(&resp, host, nonce, now, ret, err);
 	spk_http_response_done(&resp);
 	return r;
 }
 
-int spk_oauth_exchange_code(const char *token_endpoint, const char *client_id,
-			    const char *code, const char *verifier, const char *redirect_uri,
-			    const char *nonce, int64_t now, struct spk_grant *ret,
-			    struct spk_error *err)
+int spk_oauth_exchange_code(const struct spk_client *c, const char *code, const char *verifier,
+			    const char *redirect_uri, const char *nonce, int64_t now,
+			    struct spk_grant *ret, struct spk_error *err)
 {
 	struct spk_form f;
-	const char *form;
 
 	spk_form_init(&f, NULL);
 	spk_form_add(&f, "grant_type", "authorization_code");
 	spk_form_add(&f, "code", code);
 	spk_form_add(&f, "redirect_uri", redirect_uri);
-	spk_form_add(&f, "client_id", client_id);
 	spk_form_add(&f, "code_verifier", verifier);
-	int r = spk_form_get(&f, &form);
-	if (r < 0) {
-		r = spk_error_set(err, SPK_ERR_INTERNAL, r, "out of memory");
-	} else {
-		r = token_request(token_endpoint, form, nonce, now, ret, err);
-	}
-	spk_form_done(&f);
-	return r;
+	return token_request(c, &f, nonce, now, ret, err);
 }
 
-int spk_oauth_refresh(const char *token_endpoint, const char *client_id,
-		      const char *refresh_token, int64_t now, struct spk_grant *ret,
-		      struct spk_error *err)
+int spk_oauth_refresh(const struct spk_client *c, const char *refresh_token, int64_t now,
+		      struct spk_grant *ret, struct spk_error *err)
 {
 	struct spk_form f;
-	const char *form;
 
 	spk_form_init(&f, NULL);
 	spk_form_add(&f, "grant_type", "refresh_token");
 	spk_form_add(&f, "refresh_token", refresh_token);
-	spk_form_add(&f, "client_id", client_id);
-	int r = spk_form_get(&f, &form);
-	if (r < 0) {
-		r = spk_error_set(err, SPK_ERR_INTERNAL, r, "out of memory");
-	} else {
-		r = token_request(token_endpoint, form, NULL, now, ret, err);
+	return token_request(c, &f, NULL, now, ret, err);
+}
+
+int spk_oauth_client_credentials(const struct spk_client *c, const char *scopes, int64_t now,
+				 struct spk_grant *ret, struct spk_error *err)
+{
+	struct spk_form f;
+
+	spk_form_init(&f, NULL);
+	spk_form_add(&f, "grant_type", "client_credentials");
+	if (scopes && *scopes) {
+		spk_form_add(&f, "scope", scopes);
 	}
+	return token_request(c, &f, NULL, now, ret, err);
+}
+
+void spk_device_auth_done(struct spk_device_auth *d)
+{
+	spk_secret_free(d->device_code);
+	free(d->user_code);
+	free(d->verification_uri);
+	free(d->verification_uri_complete);
+	*d = (struct spk_device_auth){ 0 };
+}
+
+int spk_oauth_parse_device_auth(const struct spk_http_response *resp, const char *host,
+				struct spk_device_auth *ret, struct spk_error *err)
+{
+	_cleanup_json_ json_object *body = NULL;
+	struct spk_device_auth d = { .interval = 5 };
+	int r;
+
+	if (spk_json_parse(resp->body, resp->len, &body) < 0 ||
+	    !json_object_is_type(body, json_type_object)) {
+		json_object_put(body);
+		body = NULL;
+	}
+	if (resp->status != 200) {
+		return token_error(resp, host, body, err);
+	}
+	if (!body || spk_json_get_string(body, "device_code", &d.device_code) < 0 ||
+	    spk_json_get_string(body, "user_code", &d.user_code) < 0 ||
+	    spk_json_get_string(body, "verification_uri", &d.verification_uri) < 0 ||
+	    spk_json_get_int64(body, "expires_in", &d.expires_in) < 0 || d.expires_in <= 0 ||
+	    !*d.device_code || !*d.user_code) {
+		r = spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
+				  "%s sent an unreadable device authorization. Try again later", host);
+		goto fail;
+	}
+	r = spk_json_get_string(body, "verification_uri_complete", &d.verification_uri_complete);
+	int r2 = spk_json_get_int64(body, "interval", &d.interval);
+	if (r == -EINVAL || r2 == -EINVAL || d.interval < 0 || d.interval > 600 ||
+	    strpbrk(d.verification_uri, " \t\r\n") || strncmp(d.verification_uri, "http", 4) != 0 ||
+	    (d.verification_uri_complete && (strpbrk(d.verification_uri_complete, " \t\r\n") ||
+					     strncmp(d.verification_uri_complete, "http", 4) != 0)) ||
+	    strpbrk(d.user_code, "\r\n\033")) {
+		r = spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
+				  "%s sent a malformed device authorization. Try again later", host);
+		goto fail;
+	}
+	if (d.interval == 0) {
+		d.interval = 5;
+	}
+	*ret = d;
+	return 0;
+fail:
+	spk_device_auth_done(&d);
+	return r;
+}
+
+int spk_oauth_device_authorize(const struct spk_client *c, const char *endpoint,
+			       const char *scopes, struct spk_device_auth *ret,
+			       struct spk_error *err)
+{
+	struct spk_form f;
+	struct spk_http_response resp = { 0 };
+	char host[256];
+
+	spk_form_init(&f, NULL);
+	if (scopes && *scopes) {
+		spk_form_add(&f, "scope", scopes);
+	}
+	int r = client_post(c, endpoint, &f, &resp, err);
 	spk_form_done(&f);
+	if (r < 0) {
+		return r;
+	}
+	spk_http_host(endpoint, host, sizeof(host));
+	r = spk_oauth_parse_device_auth(&resp, host, ret, err);
+	spk_http_response_done(&resp);
+	return r;
+}
+
+int spk_oauth_device_poll(const struct spk_client *c, const char *device_code,
+			  const char *nonce, int64_t now, struct spk_grant *ret,
+			  struct spk_error *err)
+{
+	struct spk_form f;
+	struct spk_error e = { 0 };
+
+	spk_form_init(&f, NULL);
+	spk_form_add(&f, "grant_type", "urn:ietf:params:oauth:grant-type:device_code");
+	spk_form_add(&f, "device_code", device_code);
+	int r = token_request(c, &f, nonce, now, ret, &e);
+	if (r < 0) {
+		if (strcmp(e.oauth, "authorization_pending") == 0) {
+			return -EAGAIN;
+		}
+		if (strcmp(e.oauth, "slow_down") == 0) {
+			return -EBUSY;
+		}
+		if (strcmp(e.oauth, "expired_token") == 0) {
+			return spk_error_set_oauth(err, SPK_ERR_LOGIN, -ETIMEDOUT, "expired_token",
+						   "the device code expired before the sign-in was "
+						   "completed; nothing was stored");
+		}
+		if (strcmp(e.oauth, "access_denied") == 0) {
+			return spk_error_set_oauth(err, SPK_ERR_LOGIN, -EACCES, "access_denied",
+						   "the sign-in was denied (access_denied); nothing "
+						   "was stored");
+		}
+		if (err && err->kind == SPK_ERR_NONE) {
+			*err = e;
+		}
+	}
 	return r;
 }
 

@@ -39,16 +39,50 @@ int spk_oauth_authorize_url(const struct spk_authorize_params *p, char **ret);
 /* Does the space-separated list hold scope? */
 bool spk_scope_has(const char *scopes, const char *scope);
 
+/* The client as the token endpoint sees it. */
+struct spk_client {
+	const char *token_endpoint;
+	const char *id;
+	const char *secret;         /* a secret; NULL for public clients */
+	enum spk_client_auth auth;  /* resolved: never SPK_CLIENT_AUTH_DEFAULT */
+};
+
 /* Exchange an authorization code; *ret is a complete new grant. */
-int spk_oauth_exchange_code(const char *token_endpoint, const char *client_id,
-			    const char *code, const char *verifier, const char *redirect_uri,
-			    const char *nonce, int64_t now, struct spk_grant *ret,
-			    struct spk_error *err);
+int spk_oauth_exchange_code(const struct spk_client *c, const char *code, const char *verifier,
+			    const char *redirect_uri, const char *nonce, int64_t now,
+			    struct spk_grant *ret, struct spk_error *err);
 
 /* Use a refresh token; *ret holds what the provider sent (see spk_grant_update). */
-int spk_oauth_refresh(const char *token_endpoint, const char *client_id,
-		      const char *refresh_token, int64_t now, struct spk_grant *ret,
-		      struct spk_error *err);
+int spk_oauth_refresh(const struct spk_client *c, const char *refresh_token, int64_t now,
+		      struct spk_grant *ret, struct spk_error *err);
+
+/* RFC 6749 §4.4: a token for the client itself. */
+int spk_oauth_client_credentials(const struct spk_client *c, const char *scopes, int64_t now,
+				 struct spk_grant *ret, struct spk_error *err);
+
+/* RFC 8628 device authorization response. */
+struct spk_device_auth {
+	char *device_code; /* secret */
+	char *user_code;
+	char *verification_uri;
+	char *verification_uri_complete; /* may be NULL */
+	int64_t expires_in;
+	int64_t interval; /* seconds between polls (default 5) */
+};
+
+int spk_oauth_device_authorize(const struct spk_client *c, const char *endpoint,
+			       const char *scopes, struct spk_device_auth *ret,
+			       struct spk_error *err);
+int spk_oauth_parse_device_auth(const struct spk_http_response *resp, const char *host,
+				struct spk_device_auth *ret, struct spk_error *err);
+/*
+ * Poll once. 0 with a grant; -EAGAIN: authorization_pending; -EBUSY:
+ * slow_down (add 5 s to the interval); other errors are final (err).
+ */
+int spk_oauth_device_poll(const struct spk_client *c, const char *device_code,
+			  const char *nonce, int64_t now, struct spk_grant *ret,
+			  struct spk_error *err);
+void spk_device_auth_done(struct spk_device_auth *d);
 
 /*
  * Read a token endpoint answer: a grant on success, else an error whose kind

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -69,6 +70,32 @@ char *spk_path_state_dir(void)
 	return xdg_dir("XDG_STATE_HOME", ".local/state");
 }
 
+bool spk_env_has_session_bus(void)
+{
+	const char *v = secure_getenv("DBUS_SESSION_BUS_ADDRESS");
+	return v && *v;
+}
+
+char *spk_path_session_bus_fallback(void)
+{
+	if (spk_env_has_session_bus()) {
+		return NULL;
+	}
+	const char *runtime = secure_getenv("XDG_RUNTIME_DIR");
+	g_autofree char *candidates[2] = {
+		runtime && runtime[0] == '/' ? g_build_filename(runtime, "bus", NULL) : NULL,
+		g_strdup_printf("/run/user/%u/bus", (unsigned)geteuid()),
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(candidates); i++) {
+		struct stat st;
+		if (candidates[i] && stat(candidates[i], &st) == 0 && S_ISSOCK(st.st_mode) &&
+		    st.st_uid == geteuid()) {
+			return g_strdup_printf("unix:path=%s", candidates[i]);
+		}
+	}
+	return NULL;
+}
+
 int spk_config_open(const char *path, struct spk_config **ret, struct spk_error *err)
 {
 	g_autoptr(GError) gerr = NULL;
@@ -107,6 +134,29 @@ void spk_config_free(struct spk_config *cfg)
 const char *spk_config_path(const struct spk_config *cfg)
 {
 	return cfg->path;
+}
+
+static const char *const client_auth_names[] = {
+	[SPK_CLIENT_AUTH_DEFAULT] = NULL,
+	[SPK_CLIENT_AUTH_NONE] = "none",
+	[SPK_CLIENT_AUTH_POST] = "post",
+	[SPK_CLIENT_AUTH_BASIC] = "basic",
+};
+
+int spk_client_auth_from_string(const char *s, enum spk_client_auth *ret)
+{
+	for (size_t i = 1; s && i < G_N_ELEMENTS(client_auth_names); i++) {
+		if (strcmp(s, client_auth_names[i]) == 0) {
+			*ret = (enum spk_client_auth)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *spk_client_auth_to_string(enum spk_client_auth a)
+{
+	return (size_t)a < G_N_ELEMENTS(client_auth_names) ? client_auth_names[a] : NULL;
 }
 
 bool spk_profile_name_valid(const char *name)
@@ -193,7 +243,8 @@ int spk_config_get(const struct spk_config *cfg, const char *name, struct spk_pr
 	}
 
 	int r = 0;
-	_cleanup_free_ char *ports = NULL, *min_valid = NULL, *idle = NULL;
+	_cleanup_free_ char *ports = NULL, *min_valid = NULL, *idle = NULL, *auth = NULL,
+			    *grant = NULL;
 	if (g_key_file_has_key(kf, name, "redirect_ports", NULL)) {
 		ports = get_key(kf, name, "redirect_ports");
 		r = spk_profile_parse_ports(&p, ports ? ports : "");
@@ -215,6 +266,21 @@ int spk_config_get(const struct spk_config *cfg, const char *name, struct spk_pr
 			goto fail;
 		}
 		p.min_valid = v;
+	}
+	auth = get_key(kf, name, "client_auth");
+	if (auth && spk_client_auth_from_string(auth, &p.client_auth) < 0) {
+		r = spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
+				  "%s: [%s] client_auth must be none, post or basic", cfg->path, name);
+		goto fail;
+	}
+	grant = get_key(kf, name, "grant");
+	if (grant && strcmp(grant, "client_credentials") == 0) {
+		p.grant = SPK_GRANT_CLIENT_CREDENTIALS;
+	} else if (grant && strcmp(grant, "authorization_code") != 0) {
+		r = spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
+				  "%s: [%s] grant must be authorization_code or client_credentials",
+				  cfg->path, name);
+		goto fail;
 	}
 	idle = get_key(kf, name, "refresh_idle_days");
 	if (idle) {
@@ -241,9 +307,9 @@ int spk_config_get(const struct spk_config *cfg, const char *name, struct spk_pr
 				  "%s: [%s] redirect_path must start with '/'", cfg->path, name);
 		goto fail;
 	}
-	if (p.store && strcmp(p.store, "secret") != 0) {
+	if (p.store && strcmp(p.store, "secret") != 0 && strcmp(p.store, "file") != 0) {
 		r = spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
-				  "%s: [%s] store must be 'secret'", cfg->path, name);
+				  "%s: [%s] store must be 'secret' or 'file'", cfg->path, name);
 		goto fail;
 	}
 	*ret = p;
@@ -289,6 +355,10 @@ int spk_config_put(struct spk_config *cfg, const struct spk_profile *p, struct s
 		g_string_free(s, TRUE);
 	}
 	put_key(kf, g, "notify_cmd", p->notify_cmd);
+	put_key(kf, g, "client_auth", spk_client_auth_to_string(p->client_auth));
+	if (p->grant == SPK_GRANT_CLIENT_CREDENTIALS) {
+		g_key_file_set_string(kf, g, "grant", "client_credentials");
+	}
 	if (p->min_valid >= 0) {
 		g_key_file_set_int64(kf, g, "min_valid", p->min_valid);
 	}

@@ -13,6 +13,24 @@
 
 #define SPK_MAX_PORTS 16
 
+/* How the client authenticates at the token endpoint (RFC 6749 §2.3.1). */
+enum spk_client_auth {
+	SPK_CLIENT_AUTH_DEFAULT = 0, /* none without a secret, else the preset's or basic */
+	SPK_CLIENT_AUTH_NONE,        /* public client: client_id in the form */
+	SPK_CLIENT_AUTH_POST,        /* client_id and client_secret in the form */
+	SPK_CLIENT_AUTH_BASIC,       /* HTTP Basic with the form-encoded id and secret */
+};
+
+/* How a profile gets its tokens. */
+enum spk_grant_kind {
+	SPK_GRANT_AUTHORIZATION_CODE = 0, /* a person logs in (browser, paste or device) */
+	SPK_GRANT_CLIENT_CREDENTIALS,     /* the client alone: no person, no refresh token */
+};
+
+/* "none", "post", "basic" → enum; -EINVAL otherwise. */
+int spk_client_auth_from_string(const char *s, enum spk_client_auth *ret);
+const char *spk_client_auth_to_string(enum spk_client_auth a);
+
 /* Provider endpoints: overrides in a profile, or the resolved set. */
 struct spk_endpoints {
 	char *issuer;
@@ -28,6 +46,8 @@ struct spk_profile {
 	char *name;
 	char *provider;      /* a preset name, or "oidc" (with issuer) */
 	char *client_id;
+	enum spk_client_auth client_auth;
+	enum spk_grant_kind grant;
 	char *scopes;        /* space separated */
 	char *redirect_host; /* "127.0.0.1" or "localhost"; NULL = the preset's */
 	char *redirect_path; /* NULL = the preset's ("/callback") */
@@ -70,6 +90,16 @@ void spk_profile_done(struct spk_profile *p);
 
 /* $XDG_RUNTIME_DIR/sparekey (tmpfs, per login session), or NULL without one. */
 char *spk_path_runtime_dir(void);
+/*
+ * The session bus for cron, systemd services and SSH sessions, where
+ * DBUS_SESSION_BUS_ADDRESS is unset: "unix:path=$XDG_RUNTIME_DIR/bus" or
+ * "unix:path=/run/user/UID/bus" when that socket exists. NULL when the
+ * variable is set (nothing to do) or no such socket exists.
+ */
+char *spk_path_session_bus_fallback(void);
+/* Is DBUS_SESSION_BUS_ADDRESS set? */
+bool spk_env_has_session_bus(void);
+
 /* $XDG_STATE_HOME/sparekey, else ~/.local/state/sparekey; NULL without HOME. */
 char *spk_path_state_dir(void);
 void spk_endpoints_done(struct spk_endpoints *e);

@@ -20,6 +20,7 @@ static const struct spk_preset presets[] = {
 		.discovery = true,
 		.default_scopes = "openid offline_access",
 		.redirect_host = "127.0.0.1",
+		.client_auth_with_secret = SPK_CLIENT_AUTH_BASIC,
 	},
 	{
 		.name = "xero",
@@ -36,6 +37,8 @@ static const struct spk_preset presets[] = {
 		.ports = xero_ports,
 		.n_ports = ARRAY_SIZE(xero_ports),
 		.refresh_idle_days = 60,
+		/* Custom Connections and web apps: HTTP Basic, per Xero's docs. */
+		.client_auth_with_secret = SPK_CLIENT_AUTH_BASIC,
 	},
 };
 

@@ -25,6 +25,7 @@ struct spk_preset {
 	const unsigned *ports;      /* tried in order; none: ephemeral */
 	size_t n_ports;
 	int refresh_idle_days;      /* refresh tokens die after this long unused; 0: unknown */
+	enum spk_client_auth client_auth_with_secret; /* how a client with a secret authenticates */
 };
 
 /* NULL when there is no such preset. */

@@ -1,18 +1,28 @@
 /*
  * The Secret Service backend (libsecret). Attributes are public metadata:
- * only the profile name and the kind of item go there; the grant JSON is
- * the secret value. libsecret's own strings are freed with
- * secret_password_free(), which wipes them.
+ * only the profile name and the kind of item go there; the value is the
+ * secret. MUST:
+ *  - bound every call in time (a dead keyring must not hang a cron job);
+ *  - never prompt: a locked collection is reported, not unlocked;
+ *  - tell "no bus", "no Secret Service" and "locked" apart, because a
+ *    lookup in a locked collection just finds nothing.
  */
 #include <errno.h>
 #include <libsecret/secret.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
+#include "secret.h"
 #include "store.h"
 
-static const SecretSchema grant_schema = {
+#define KEYRING_TIMEOUT_MS 5000
+
+static const SecretSchema item_schema = {
 	"org.sparekey.Grant",
 	SECRET_SCHEMA_NONE,
 	{
@@ -23,65 +33,266 @@ static const SecretSchema grant_schema = {
 	0, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 };
 
-static int keyring_error(GError *gerr, const char *what, const char *profile,
-			 struct spk_error *err)
+static const char file_store_hint[] =
+	"run sparekey in your desktop session, or keep grants in a file: "
+	"sparekey login PROFILE --store file";
+
+/* A watchdog that cancels whatever keyring call runs past its deadline. */
+struct deadline {
+	GCancellable *cancel;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+};
+
+static void *deadline_watch(void *arg)
 {
-	int r = spk_error_set(err, SPK_ERR_TEMPFAIL, -EIO,
-			      "%s: cannot %s the keyring (%s). Check that a Secret Service "
-			      "(gnome-keyring) runs and is unlocked in this session",
-			      profile, what, gerr->message);
+	struct deadline *d = arg;
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += KEYRING_TIMEOUT_MS / 1000;
+	pthread_mutex_lock(&d->lock);
+	while (!d->done) {
+		if (pthread_cond_timedwait(&d->cond, &d->lock, &until) == ETIMEDOUT) {
+			g_cancellable_cancel(d->cancel);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+	return NULL;
+}
+
+static void deadline_start(struct deadline *d)
+{
+	d->cancel = g_cancellable_new();
+	d->done = false;
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->cond, NULL);
+	if (pthread_create(&d->thread, NULL, deadline_watch, d) != 0) {
+		d->thread = 0;
+	}
+}
+
+static void deadline_stop(struct deadline *d)
+{
+	pthread_mutex_lock(&d->lock);
+	d->done = true;
+	pthread_cond_signal(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+	if (d->thread) {
+		pthread_join(d->thread, NULL);
+	}
+	pthread_cond_destroy(&d->cond);
+	pthread_mutex_destroy(&d->lock);
+	g_object_unref(d->cancel);
+}
+
+static void route_glib_log(const char *domain, GLogLevelFlags level, const char *message,
+			   gpointer userdata)
+{
+	(void)level;
+	(void)userdata;
+	spk_log("%s: %s", domain ? domain : "glib", message);
+}
+
+static int keyring_failure(GError *gerr, const char *profile, const char *what,
+			   struct spk_error *err)
+{
+	int r;
+	if (g_error_matches(gerr, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+		r = spk_error_set(err, SPK_ERR_TEMPFAIL, -ETIMEDOUT,
+				  "%s: the keyring did not answer within %d s. Try again later; "
+				  "if it keeps happening, %s", profile, KEYRING_TIMEOUT_MS / 1000,
+				  file_store_hint);
+	} else if (g_error_matches(gerr, SECRET_ERROR, SECRET_ERROR_IS_LOCKED)) {
+		r = spk_error_set(err, SPK_ERR_TEMPFAIL, -EACCES,
+				  "%s: the keyring collection is locked. Unlock it (log in to the "
+				  "desktop once), then try again", profile);
+	} else if (g_error_matches(gerr, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+		   g_error_matches(gerr, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER)) {
+		r = spk_error_set(err, SPK_ERR_TEMPFAIL, -ENOENT,
+				  "%s: no Secret Service (keyring) runs on the session bus. Start "
+				  "gnome-keyring, or keep grants in a file: sparekey login %s --store "
+				  "file", profile, profile);
+	} else {
+		r = spk_error_set(err, SPK_ERR_TEMPFAIL, -EIO, "%s: cannot %s the keyring (%s)",
+				  profile, what, gerr->message);
+	}
 	g_error_free(gerr);
 	return r;
 }
 
-static int secret_load(const char *profile, char **ret_json, struct spk_error *err)
+/* The Secret Service, or an error naming what is missing. */
+static int open_service(const char *profile, struct deadline *d, SecretService **ret,
+			struct spk_error *err)
 {
+	static bool log_routed;
 	GError *gerr = NULL;
-	char *pw = secret_password_lookup_sync(&grant_schema, NULL, &gerr, "profile", profile,
-					       "kind", "grant", NULL);
-	if (gerr) {
-		return keyring_error(gerr, "read from", profile, err);
-	}
-	if (!pw) {
-		spk_log("keyring: no grant for %s", profile);
-		return -ENOENT;
-	}
-	char *copy = strdup(pw);
-	secret_password_free(pw);
-	if (!copy) {
-		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
-	}
-	*ret_json = copy;
-	return 0;
-}
 
-static int secret_save(const char *profile, const char *json, struct spk_error *err)
-{
-	GError *gerr = NULL;
-	char label[128];
-
-	snprintf(label, sizeof(label), "sparekey grant for %s", profile);
-	if (!secret_password_store_sync(&grant_schema, SECRET_COLLECTION_DEFAULT, label, json,
-					NULL, &gerr, "profile", profile, "kind", "grant", NULL)) {
-		if (gerr) {
-			return keyring_error(gerr, "write to", profile, err);
+	if (!log_routed) {
+		g_log_set_default_handler(route_glib_log, NULL);
+		log_routed = true;
+	}
+	/* cron, systemd and SSH sessions lack the variable but not the bus. */
+	g_autofree char *fallback = spk_path_session_bus_fallback();
+	if (fallback) {
+		spk_log("keyring: using the session bus %s", fallback);
+		g_setenv("DBUS_SESSION_BUS_ADDRESS", fallback, TRUE);
+	}
+	GDBusConnection *bus = g_bus_get_sync(G_BUS_TYPE_SESSION, d->cancel, &gerr);
+	if (!bus) {
+		if (g_error_matches(gerr, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+			return keyring_failure(gerr, profile, "reach", err);
 		}
-		return spk_error_set(err, SPK_ERR_TEMPFAIL, -EIO,
-				     "%s: the keyring refused to store the grant", profile);
+		int r = spk_error_set(err, SPK_ERR_TEMPFAIL, -ENOTCONN,
+				      "%s: no D-Bus session bus to reach the keyring (%s"
+				      "). Either %s", profile,
+				      spk_env_has_session_bus() ? "DBUS_SESSION_BUS_ADDRESS does not work"
+								: "DBUS_SESSION_BUS_ADDRESS is unset and "
+								  "$XDG_RUNTIME_DIR/bus is missing",
+				      file_store_hint);
+		g_error_free(gerr);
+		return r;
 	}
-	spk_log("keyring: stored grant for %s", profile);
+	g_object_unref(bus);
+	SecretService *service = secret_service_get_sync(SECRET_SERVICE_OPEN_SESSION, d->cancel, &gerr);
+	if (!service) {
+		return keyring_failure(gerr, profile, "open", err);
+	}
+	g_dbus_proxy_set_default_timeout(G_DBUS_PROXY(service), KEYRING_TIMEOUT_MS);
+	*ret = service;
 	return 0;
 }
 
-static int secret_remove(const char *profile, struct spk_error *err)
+static int secret_load(const char *profile, const char *kind, char **ret_value,
+		       struct spk_error *err)
 {
+	struct deadline d;
+	SecretService *service = NULL;
 	GError *gerr = NULL;
-	gboolean removed = secret_password_clear_sync(&grant_schema, NULL, &gerr, "profile",
-						      profile, "kind", "grant", NULL);
-	if (gerr) {
-		return keyring_error(gerr, "delete from", profile, err);
+	int r;
+
+	deadline_start(&d);
+	r = open_service(profile, &d, &service, err);
+	if (r < 0) {
+		goto out;
 	}
-	return removed ? 0 : -ENOENT;
+	GHashTable *attrs = secret_attributes_build(&item_schema, "profile", profile, "kind", kind, NULL);
+	/* No SECRET_SEARCH_UNLOCK: finding a locked item must not prompt. */
+	GList *items = secret_service_search_sync(service, &item_schema, attrs,
+						  SECRET_SEARCH_ALL | SECRET_SEARCH_LOAD_SECRETS,
+						  d.cancel, &gerr);
+	g_hash_table_unref(attrs);
+	if (gerr) {
+		r = keyring_failure(gerr, profile, "read from", err);
+		goto out;
+	}
+	SecretItem *best = NULL;
+	bool locked = false;
+	for (GList *l = items; l; l = l->next) {
+		SecretItem *item = l->data;
+		if (secret_item_get_locked(item)) {
+			locked = true;
+		} else if (!best || secret_item_get_modified(item) > secret_item_get_modified(best)) {
+			best = item;
+		}
+	}
+	if (best) {
+		SecretValue *value = secret_item_get_secret(best);
+		const char *text = value ? secret_value_get_text(value) : NULL;
+		char *copy = text ? strdup(text) : NULL;
+		if (value) {
+			secret_value_unref(value);
+		}
+		r = copy ? 0 : spk_error_set(err, SPK_ERR_TEMPFAIL, -EIO,
+					     "%s: the keyring item for the %s has no text value",
+					     profile, kind);
+		if (copy) {
+			*ret_value = copy;
+		}
+	} else if (locked) {
+		r = spk_error_set(err, SPK_ERR_TEMPFAIL, -EACCES,
+				  "%s: the keyring collection is locked. Unlock it (log in to the "
+				  "desktop once), then try again", profile);
+	} else {
+		spk_log("keyring: no %s for %s", kind, profile);
+		r = -ENOENT;
+	}
+	g_list_free_full(items, g_object_unref);
+out:
+	if (service) {
+		g_object_unref(service);
+	}
+	deadline_stop(&d);
+	return r;
+}
+
+static int secret_save(const char *profile, const char *kind, const char *value,
+		       struct spk_error *err)
+{
+	struct deadline d;
+	SecretService *service = NULL;
+	GError *gerr = NULL;
+	char label[160];
+	int r;
+
+	deadline_start(&d);
+	r = open_service(profile, &d, &service, err);
+	if (r < 0) {
+		goto out;
+	}
+	snprintf(label, sizeof(label), "sparekey %s for %s",
+		 strcmp(kind, "grant") == 0 ? "grant" : "client secret", profile);
+	GHashTable *attrs = secret_attributes_build(&item_schema, "profile", profile, "kind", kind, NULL);
+	SecretValue *sv = secret_value_new(value, -1, "text/plain");
+	/* Replaces the item with the same attributes, if there is one. */
+	gboolean ok = secret_service_store_sync(service, &item_schema, attrs,
+						SECRET_COLLECTION_DEFAULT, label, sv, d.cancel, &gerr);
+	secret_value_unref(sv);
+	g_hash_table_unref(attrs);
+	if (!ok) {
+		r = gerr ? keyring_failure(gerr, profile, "write to", err)
+			 : spk_error_set(err, SPK_ERR_TEMPFAIL, -EIO,
+					 "%s: the keyring refused to store the %s", profile, kind);
+		goto out;
+	}
+	spk_log("keyring: stored the %s for %s", kind, profile);
+out:
+	if (service) {
+		g_object_unref(service);
+	}
+	deadline_stop(&d);
+	return r;
+}
+
+static int secret_remove(const char *profile, const char *kind, struct spk_error *err)
+{
+	struct deadline d;
+	SecretService *service = NULL;
+	GError *gerr = NULL;
+	int r;
+
+	deadline_start(&d);
+	r = open_service(profile, &d, &service, err);
+	if (r < 0) {
+		goto out;
+	}
+	GHashTable *attrs = secret_attributes_build(&item_schema, "profile", profile, "kind", kind, NULL);
+	gboolean removed = secret_service_clear_sync(service, &item_schema, attrs, d.cancel, &gerr);
+	g_hash_table_unref(attrs);
+	if (gerr) {
+		r = keyring_failure(gerr, profile, "delete from", err);
+		goto out;
+	}
+	r = removed ? 0 : -ENOENT;
+out:
+	if (service) {
+		g_object_unref(service);
+	}
+	deadline_stop(&d);
+	return r;
 }
 
 const struct spk_store_backend spk_store_secret = {

@@ -1,7 +1,9 @@
 /*
- * Where grants live. The interface hides the backend a profile uses:
- * "secret" (the Secret Service, via libsecret) is the default and, for
- * now, the only one. A grant is stored as its JSON text (see grant.h).
+ * Where grants and client secrets live. The interface hides the backend a
+ * profile uses: "secret" (the Secret Service, via libsecret) by default,
+ * or "file" (0600 files in the state directory) where there is no keyring.
+ * Items are named by profile and kind ("grant", "client_secret"); a grant
+ * is stored as its JSON text (see grant.h).
  */
 #pragma once
 
@@ -13,14 +15,21 @@
 
 struct spk_store_backend {
 	const char *name;
-	/* Return the JSON text (a secret, free with spk_secret_free) or -ENOENT. */
-	int (*load)(const char *profile, char **ret_json, struct spk_error *err);
-	int (*save)(const char *profile, const char *json, struct spk_error *err);
+	/* The item's value (a secret, free with spk_secret_free), or -ENOENT. */
+	int (*load)(const char *profile, const char *kind, char **ret_value, struct spk_error *err);
+	int (*save)(const char *profile, const char *kind, const char *value, struct spk_error *err);
 	/* -ENOENT when there was nothing to delete. */
-	int (*remove)(const char *profile, struct spk_error *err);
+	int (*remove)(const char *profile, const char *kind, struct spk_error *err);
 };
 
 extern const struct spk_store_backend spk_store_secret;
+extern const struct spk_store_backend spk_store_file;
+
+/* The client secret of p: -ENOENT (no error set) when none is stored. */
+int spk_store_load_client_secret(const struct spk_profile *p, char **ret, struct spk_error *err);
+int spk_store_save_client_secret(const struct spk_profile *p, const char *secret,
+				 struct spk_error *err);
+int spk_store_remove_client_secret(const struct spk_profile *p, struct spk_error *err);
 
 /*
  * Load the grant of profile p. No grant: -ENOENT, SPK_ERR_LOGIN with

@@ -80,11 +80,11 @@ static void test_refuses_then_accepts(void)
 	}
 	/* None of them ended the wait. */
 	struct spk_callback cb = { 0 };
-	g_assert_cmpint(spk_loopback_wait(lb, 200, &cb, &err), ==, -ETIMEDOUT);
+	g_assert_cmpint(spk_loopback_wait(lb, 200, -1, &cb, &err), ==, -ETIMEDOUT);
 
 	g_autofree char *good = get(host, "/callback?code=the-code&state=S-good");
 	g_assert_cmpint(http_raw(AF_INET, port, good), ==, 200);
-	g_assert_cmpint(spk_loopback_wait(lb, 2000, &cb, &err), ==, 0);
+	g_assert_cmpint(spk_loopback_wait(lb, 2000, -1, &cb, &err), ==, 0);
 	g_assert_cmpstr(cb.code, ==, "the-code");
 	/* The first valid redirect wins; a replay is refused. */
 	g_assert_cmpint(http_raw(AF_INET, port, good), ==, 409);
@@ -105,7 +105,7 @@ static void test_provider_error(void)
 	g_autofree char *req = get(host, "/cb?error=access_denied&error_description=%3Cscript%3E&state=S");
 	g_assert_cmpint(http_raw(AF_INET, port, req), ==, 200);
 	struct spk_callback cb = { 0 };
-	g_assert_cmpint(spk_loopback_wait(lb, 2000, &cb, &err), ==, -ECANCELED);
+	g_assert_cmpint(spk_loopback_wait(lb, 2000, -1, &cb, &err), ==, -ECANCELED);
 	g_assert_cmpint(err.kind, ==, SPK_ERR_LOGIN);
 	g_assert_cmpstr(err.oauth, ==, "access_denied");
 	spk_loopback_free(lb);

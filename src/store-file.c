@@ -1,0 +1,111 @@
+/*
+ * The file backend, for hosts without a keyring: one file per item,
+ * STATE_DIR/PROFILE.KIND (0600, in a 0700 directory), replaced atomically.
+ * A file that is not ours or that others may read is refused, not used.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdbool.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "file.h"
+#include "log.h"
+#include "secret.h"
+#include "store.h"
+
+#define ITEM_MAX (256 * 1024)
+
+static int item_path(const char *profile, const char *kind, char **ret_dir, char **ret_name,
+		     struct spk_error *err)
+{
+	char *dir = spk_path_state_dir(), *name = NULL;
+
+	if (!dir) {
+		return spk_error_set(err, SPK_ERR_CONFIG, -ENOENT,
+				     "%s: no directory for the file store: set HOME or XDG_STATE_HOME",
+				     profile);
+	}
+	if (asprintf(&name, "%s.%s", profile, kind) < 0) {
+		free(dir);
+		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
+	*ret_dir = dir;
+	*ret_name = name;
+	return 0;
+}
+
+static int file_load(const char *profile, const char *kind, char **ret_value,
+		     struct spk_error *err)
+{
+	_cleanup_free_ char *dir = NULL, *name = NULL, *path = NULL;
+	int r = item_path(profile, kind, &dir, &name, err);
+
+	if (r < 0) {
+		return r;
+	}
+	if (asprintf(&path, "%s/%s", dir, name) < 0) {
+		path = NULL;
+		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
+	r = spk_file_read_private(path, ITEM_MAX, ret_value);
+	if (r == -ENOENT) {
+		return r;
+	}
+	if (r == -EPERM) {
+		return spk_error_set(err, SPK_ERR_CONFIG, r,
+				     "%s: refusing %s: it must be a regular file of yours with mode "
+				     "0600 (chmod 600 it if it is yours)", profile, path);
+	}
+	if (r < 0) {
+		return spk_error_set(err, SPK_ERR_TEMPFAIL, r, "%s: cannot read %s (%s)", profile,
+				     path, strerror(-r));
+	}
+	return 0;
+}
+
+static int file_save(const char *profile, const char *kind, const char *value,
+		     struct spk_error *err)
+{
+	_cleanup_free_ char *dir = NULL, *name = NULL;
+	int r = item_path(profile, kind, &dir, &name, err);
+
+	if (r < 0) {
+		return r;
+	}
+	r = spk_file_write_private(dir, name, value, strlen(value));
+	if (r < 0) {
+		return spk_error_set(err, SPK_ERR_TEMPFAIL, r, "%s: cannot write %s/%s (%s)",
+				     profile, dir, name, strerror(-r));
+	}
+	spk_log("file store: wrote the %s of %s", kind, profile);
+	return 0;
+}
+
+static int file_remove(const char *profile, const char *kind, struct spk_error *err)
+{
+	_cleanup_free_ char *dir = NULL, *name = NULL, *path = NULL;
+	int r = item_path(profile, kind, &dir, &name, err);
+
+	if (r < 0) {
+		return r;
+	}
+	if (asprintf(&path, "%s/%s", dir, name) < 0) {
+		path = NULL;
+		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
+	bool existed = access(path, F_OK) == 0;
+	r = spk_file_remove(dir, name);
+	if (r < 0) {
+		return spk_error_set(err, SPK_ERR_TEMPFAIL, r, "%s: cannot remove %s (%s)", profile,
+				     path, strerror(-r));
+	}
+	return existed ? 0 : -ENOENT;
+}
+
+const struct spk_store_backend spk_store_file = {
+	.name = "file",
+	.load = file_load,
+	.save = file_save,
+	.remove = file_remove,
+};
