@@ -1,6 +1,9 @@
 /* The subcommands: one file each, int cmd_<name>(int argc, char **argv). */
 #pragma once
 
+int cmd_doctor(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_refresh(int argc, char **argv);
 int cmd_status(int argc, char **argv);
@@ -8,6 +11,9 @@ int cmd_timer(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 
 /* Help texts, printed by "sparekey help CMD" and "sparekey CMD --help". */
+extern const char doctor_help[];
+extern const char export_help[];
+extern const char import_help[];
 extern const char login_help[];
 extern const char refresh_help[];
 extern const char status_help[];

@@ -24,6 +24,9 @@ struct command {
 
 /* Sorted by name. */
 static const struct command commands[] = {
+	{ "doctor", cmd_doctor, doctor_help, "check config, store, lock, clock and tokens" },
+	{ "export", cmd_export, export_help, "move a grant to another machine (to stdout)" },
+	{ "import", cmd_import, import_help, "store a grant exported on another machine" },
 	{ "login", cmd_login, login_help, "sign in through the browser and store the grant" },
 	{ "refresh", cmd_refresh, refresh_help, "refresh a grant now (keeps it alive)" },
 	{ "status", cmd_status, status_help, "show profiles and the state of their grants" },
@@ -57,7 +60,7 @@ static const char main_help[] =
 
 static void print_main_help(FILE *f)
 {
-	char list[1024] = "";
+	char list[2048] = "";
 	size_t o = 0;
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
 		o += (size_t)snprintf(list + o, sizeof(list) - o, "  %-10s %s\n", commands[i].name,

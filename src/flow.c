@@ -14,6 +14,7 @@
 #include "provider.h"
 #include "secret.h"
 #include "store.h"
+#include "transfer.h"
 
 int64_t spk_flow_min_valid(const struct spk_profile *p)
 {
@@ -595,4 +596,113 @@ int spk_flow_refresh(const struct spk_profile *p, struct spk_grant *ret, struct 
 	}
 	*ret = g;
 	return 0;
+}
+
+int spk_flow_export_begin(const struct spk_config *cfg, const struct spk_profile *p,
+			  char **ret_json, int *ret_lock, struct spk_error *err)
+{
+	struct spk_transfer t = { 0 };
+	int fd = -1;
+	int r = lock_profile(p, &fd, err);
+
+	if (r < 0) {
+		return r;
+	}
+	t.profile = strdup(p->name);
+	r = t.profile ? spk_config_export_settings(cfg, p->name, &t.keys, &t.values, err)
+		      : spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+	if (r == 0) {
+		r = spk_store_load(p, &t.grant, err);
+	}
+	if (r == 0) {
+		r = spk_store_load_client_secret(p, &t.client_secret, err);
+		r = r == -ENOENT ? 0 : r;
+	}
+	if (r == 0 && spk_transfer_to_json(&t, ret_json) < 0) {
+		r = spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
+	spk_transfer_done(&t);
+	if (r < 0) {
+		spk_lock_release(fd);
+		return r;
+	}
+	*ret_lock = fd;
+	return 0;
+}
+
+int spk_flow_export_end(const struct spk_profile *p, int lock, bool remove,
+			struct spk_error *err)
+{
+	int r = 0;
+
+	if (remove) {
+		r = spk_store_remove(p, err);
+		if (r == 0 || r == -ENOENT) {
+			r = spk_store_remove_client_secret(p, err);
+			r = r == -ENOENT ? 0 : r;
+		}
+	}
+	spk_lock_release(lock);
+	return r;
+}
+
+int spk_flow_import(struct spk_config *cfg, const char *name, const char *store,
+		    const char *json, size_t len, struct spk_grant *ret, struct spk_error *err)
+{
+	struct spk_transfer t = { 0 };
+	struct spk_profile p = SPK_PROFILE_INIT;
+	int r = spk_transfer_from_json(json, len, &t, err);
+
+	if (r < 0) {
+		return r;
+	}
+	r = spk_config_import_settings(cfg, name, t.keys, t.values, err);
+	if (r == 0 && store) {
+		struct spk_profile s = SPK_PROFILE_INIT;
+		s.name = (char *)name;
+		s.store = (char *)store;
+		r = spk_config_put(cfg, &s, err);
+	}
+	if (r == 0) {
+		r = spk_config_get(cfg, name, &p, err);
+	}
+	if (r == 0) {
+		r = spk_config_save(cfg, err);
+	}
+	if (r == 0) {
+		r = store_login(&p, &t.grant, t.client_secret, err);
+	}
+	if (r == 0 && !t.client_secret) {
+		/* A secret left from an earlier client would be used with the new one. */
+		r = spk_store_remove_client_secret(&p, err);
+		r = r == -ENOENT ? 0 : r;
+	}
+	if (r == 0) {
+		*ret = t.grant;
+		t.grant = (struct spk_grant){ 0 };
+	}
+	spk_profile_done(&p);
+	spk_transfer_done(&t);
+	return r;
+}
+
+int spk_flow_probe_lock(const struct spk_profile *p, struct spk_error *err)
+{
+	_cleanup_free_ char *dir = lock_dir();
+	struct spk_error e = { 0 };
+	int fd = -1;
+
+	if (!dir) {
+		return spk_error_set(err, SPK_ERR_CONFIG, -ENOENT,
+				     "no directory for the refresh lock: set XDG_RUNTIME_DIR or HOME");
+	}
+	int r = spk_lock_take(dir, p->name, 0, &fd, &e);
+	spk_lock_release(fd);
+	if (r == -ETIMEDOUT) {
+		return 0; /* held: someone is refreshing right now, which is fine */
+	}
+	if (r < 0 && err && err->kind == SPK_ERR_NONE) {
+		*err = e;
+	}
+	return r;
 }

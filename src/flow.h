@@ -6,6 +6,8 @@
  */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -50,6 +52,29 @@ int spk_flow_token(const struct spk_profile *p, int64_t min_valid, struct spk_gr
 
 /* Refresh now and store the result. */
 int spk_flow_refresh(const struct spk_profile *p, struct spk_grant *ret, struct spk_error *err);
+
+/*
+ * Export p (from cfg): its settings, grant and client secret as one JSON
+ * document (*ret_json, a secret). p's refresh lock is held in *ret_lock
+ * until spk_flow_export_end(), which deletes the local grant and client
+ * secret when remove is set: a rotating refresh token must live in one
+ * place only.
+ */
+int spk_flow_export_begin(const struct spk_config *cfg, const struct spk_profile *p,
+			  char **ret_json, int *ret_lock, struct spk_error *err);
+int spk_flow_export_end(const struct spk_profile *p, int lock, bool remove,
+			struct spk_error *err);
+
+/*
+ * Import an export document as profile name: settings into cfg (saved),
+ * the grant and client secret into the store (store: "secret", "file", or
+ * NULL for the profile's). *ret is the imported grant.
+ */
+int spk_flow_import(struct spk_config *cfg, const char *name, const char *store,
+		    const char *json, size_t len, struct spk_grant *ret, struct spk_error *err);
+
+/* Can p's refresh lock be taken? 0 (free or briefly held by a refresh) or an error. */
+int spk_flow_probe_lock(const struct spk_profile *p, struct spk_error *err);
 
 /* min_valid from the profile, or the default. */
 int64_t spk_flow_min_valid(const struct spk_profile *p);

@@ -66,9 +66,9 @@ static int add_int(json_object *o, const char *key, int64_t value)
 	return 0;
 }
 
-int spk_grant_to_json(const struct spk_grant *g, char **ret)
+json_object *spk_grant_to_object(const struct spk_grant *g)
 {
-	_cleanup_json_ json_object *o = json_object_new_object();
+	json_object *o = json_object_new_object();
 	int r = o ? 0 : -ENOMEM;
 
 	if (r == 0) {
@@ -99,7 +99,17 @@ int spk_grant_to_json(const struct spk_grant *g, char **ret)
 		r = add_int(o, "refresh_obtained_at", g->refresh_obtained_at);
 	}
 	if (r < 0) {
-		return r;
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+int spk_grant_to_json(const struct spk_grant *g, char **ret)
+{
+	_cleanup_json_ json_object *o = spk_grant_to_object(g);
+	if (!o) {
+		return -ENOMEM;
 	}
 	char *text = spk_json_dump(o);
 	if (!text) {
@@ -112,13 +122,23 @@ int spk_grant_to_json(const struct spk_grant *g, char **ret)
 int spk_grant_from_json(const char *text, struct spk_grant *ret, struct spk_error *err)
 {
 	_cleanup_json_ json_object *o = NULL;
-	struct spk_grant g = { 0 };
-	int64_t format = 0;
 
 	int r = spk_json_parse(text, strlen(text), &o);
 	if (r < 0 || !json_object_is_type(o, json_type_object)) {
 		return spk_error_set(err, SPK_ERR_LOGIN, r < 0 ? r : -EBADMSG,
 				     "the stored grant is unreadable");
+	}
+	return spk_grant_from_object(o, ret, err);
+}
+
+int spk_grant_from_object(json_object *o, struct spk_grant *ret, struct spk_error *err)
+{
+	struct spk_grant g = { 0 };
+	int64_t format = 0;
+	int r;
+
+	if (!json_object_is_type(o, json_type_object)) {
+		return spk_error_set(err, SPK_ERR_LOGIN, -EBADMSG, "the grant is not a JSON object");
 	}
 	if (spk_json_get_int64(o, "format", &format) < 0 || format != SPK_GRANT_FORMAT) {
 		return spk_error_set(err, SPK_ERR_LOGIN, -EPROTO,

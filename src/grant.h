@@ -26,6 +26,13 @@ void spk_grant_done(struct spk_grant *g);
 /* A deep copy of src. */
 int spk_grant_copy(const struct spk_grant *src, struct spk_grant *ret);
 
+#include <json-c/json.h>
+
+/* As a JSON object (holds secrets; put it when done). NULL on out-of-memory. */
+json_object *spk_grant_to_object(const struct spk_grant *g);
+/* From a JSON object; rejects records without an access token. */
+int spk_grant_from_object(json_object *o, struct spk_grant *ret, struct spk_error *err);
+
 /* Serialise; *ret is a secret. */
 int spk_grant_to_json(const struct spk_grant *g, char **ret);
 /* Parse a stored grant; rejects records without an access token. */

@@ -90,6 +90,7 @@ struct sink {
 	size_t len, cap;
 	bool too_big;
 	long retry_after;
+	long long date;
 };
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
@@ -130,6 +131,15 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
 	struct sink *s = userdata;
 	size_t n = size * nmemb;
 	static const char name[] = "retry-after:";
+	static const char date_name[] = "date:";
+
+	if (n > sizeof(date_name) && n < 128 && strncasecmp(data, date_name, sizeof(date_name) - 1) == 0) {
+		char value[128];
+		memcpy(value, data + sizeof(date_name) - 1, n - (sizeof(date_name) - 1));
+		value[n - (sizeof(date_name) - 1)] = '\0';
+		time_t t = curl_getdate(value, NULL);
+		s->date = t > 0 ? (long long)t : 0;
+	}
 
 	if (n > sizeof(name) && strncasecmp(data, name, sizeof(name) - 1) == 0) {
 		char value[32];
@@ -259,7 +269,7 @@ int spk_http_send(const struct spk_http_request *req, struct spk_http_response *
 		goto out;
 	}
 
-	*ret = (struct spk_http_response){ .retry_after = sink.retry_after };
+	*ret = (struct spk_http_response){ .retry_after = sink.retry_after, .date = sink.date };
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &ret->status);
 	char *ctype = NULL;
 	if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype) {

@@ -25,6 +25,7 @@ struct spk_http_response {
 	char *body; /* NUL-terminated, may hold secrets: spk_http_response_done() wipes it */
 	size_t len;
 	long retry_after; /* seconds from a Retry-After header, or -1 */
+	long long date;   /* the server's clock from its Date header (epoch), or 0 */
 	char content_type[64];
 };
 

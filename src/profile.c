@@ -388,6 +388,107 @@ int spk_config_save(struct spk_config *cfg, struct spk_error *err)
 	return 0;
 }
 
+/* Every key a profile may have; the local ones stay on their machine. */
+static const struct {
+	const char *key;
+	bool local;
+} known_keys[] = {
+	{ "provider", false },
+	{ "issuer", false },
+	{ "client_id", false },
+	{ "client_auth", false },
+	{ "grant", false },
+	{ "scopes", false },
+	{ "redirect_host", false },
+	{ "redirect_ports", false },
+	{ "redirect_path", false },
+	{ "min_valid", false },
+	{ "refresh_idle_days", false },
+	{ "authorization_endpoint", false },
+	{ "token_endpoint", false },
+	{ "revocation_endpoint", false },
+	{ "device_authorization_endpoint", false },
+	{ "userinfo_endpoint", false },
+	{ "connections_endpoint", false },
+	{ "store", true },
+	{ "notify_cmd", true },
+};
+
+static int key_index(const char *key)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(known_keys); i++) {
+		if (strcmp(known_keys[i].key, key) == 0) {
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+int spk_config_export_settings(const struct spk_config *cfg, const char *name, char ***ret_keys,
+			       char ***ret_values, struct spk_error *err)
+{
+	gsize n = 0;
+	g_auto(GStrv) keys = g_key_file_get_keys(cfg->kf, name, &n, NULL);
+	char **out_keys = calloc(n + 1, sizeof(char *)), **out_values = calloc(n + 1, sizeof(char *));
+	size_t o = 0;
+
+	if (!keys || !out_keys || !out_values) {
+		free(out_keys);
+		free(out_values);
+		return spk_error_set(err, SPK_ERR_LOGIN, -ENOENT, "no profile named '%s' in %s",
+				     name, cfg->path);
+	}
+	for (gsize i = 0; i < n; i++) {
+		int k = key_index(keys[i]);
+		if (k < 0 || known_keys[k].local) {
+			continue;
+		}
+		char *v = get_key(cfg->kf, name, keys[i]);
+		if (!v) {
+			continue;
+		}
+		out_keys[o] = strdup(keys[i]);
+		out_values[o++] = v;
+	}
+	*ret_keys = out_keys;
+	*ret_values = out_values;
+	return 0;
+}
+
+int spk_config_import_settings(struct spk_config *cfg, const char *name, char *const *keys,
+			       char *const *values, struct spk_error *err)
+{
+	if (!spk_profile_name_valid(name)) {
+		return spk_error_set(err, SPK_ERR_USAGE, -EINVAL, "'%s' is not a valid profile name",
+				     name);
+	}
+	for (size_t i = 0; keys[i]; i++) {
+		int k = key_index(keys[i]);
+		if (k < 0 || known_keys[k].local || !values[i] || strpbrk(values[i], "\r\n")) {
+			return spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
+					     "the imported settings hold an unknown or invalid key '%.40s'",
+					     keys[i]);
+		}
+	}
+	/* Start from the local-only keys, then take everything else from the import. */
+	g_autofree char *store = g_key_file_get_string(cfg->kf, name, "store", NULL);
+	g_autofree char *notify = g_key_file_get_string(cfg->kf, name, "notify_cmd", NULL);
+	(void)g_key_file_remove_group(cfg->kf, name, NULL);
+	if (store) {
+		g_key_file_set_string(cfg->kf, name, "store", store);
+	}
+	if (notify) {
+		g_key_file_set_string(cfg->kf, name, "notify_cmd", notify);
+	}
+	for (size_t i = 0; keys[i]; i++) {
+		g_key_file_set_string(cfg->kf, name, keys[i], values[i]);
+	}
+	struct spk_profile check = SPK_PROFILE_INIT;
+	int r = spk_config_get(cfg, name, &check, err);
+	spk_profile_done(&check);
+	return r;
+}
+
 char **spk_config_profiles(const struct spk_config *cfg)
 {
 	gsize n;

@@ -75,6 +75,21 @@ int spk_config_get(const struct spk_config *cfg, const char *name, struct spk_pr
 int spk_config_put(struct spk_config *cfg, const struct spk_profile *p, struct spk_error *err);
 /* Write the file atomically, mode 0600, creating its directory 0700. */
 int spk_config_save(struct spk_config *cfg, struct spk_error *err);
+/*
+ * A profile's settings as key/value strings, for moving it to another
+ * machine: every key but the machine-local ones (store, notify_cmd).
+ * Both lists NULL-terminated; free with spk_strv_free().
+ */
+int spk_config_export_settings(const struct spk_config *cfg, const char *name, char ***ret_keys,
+			       char ***ret_values, struct spk_error *err);
+/*
+ * Replace name's settings by keys/values from another machine (keeping the
+ * local store and notify_cmd), then check them as spk_config_get() would.
+ * Unknown or machine-local keys are refused.
+ */
+int spk_config_import_settings(struct spk_config *cfg, const char *name, char *const *keys,
+			       char *const *values, struct spk_error *err);
+
 /* NULL-terminated list of profile names; free with spk_strv_free(). */
 char **spk_config_profiles(const struct spk_config *cfg);
 void spk_strv_free(char **v);

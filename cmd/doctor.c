@@ -1,0 +1,257 @@
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "flow.h"
+#include "http.h"
+#include "output.h"
+#include "provider.h"
+#include "store.h"
+
+extern char **environ;
+
+/* Beyond this, "expires in" and "valid for" mean little. */
+#define CLOCK_SKEW_MAX 60
+
+const char doctor_help[] =
+	"Usage: sparekey doctor [PROFILE] [--cron]\n"
+	"\n"
+	"Check what sparekey needs, for PROFILE or every profile: the config, the\n"
+	"provider's endpoints, the store (keyring or file), the refresh lock, the\n"
+	"clock against the provider's, the access token and the refresh token's\n"
+	"age. One line per check on stdout; the exit status is that of the first\n"
+	"check that failed.\n"
+	"\n"
+	"Options:\n"
+	"      --cron   then run the same checks again in an environment like\n"
+	"               cron's (env -i with only HOME, LOGNAME, PATH and SHELL) and\n"
+	"               report what would fail there\n"
+	"  -h, --help   show this help\n";
+
+struct checks {
+	const char *profile;
+	int status; /* of the first failure */
+};
+
+static void check_line(struct checks *c, const char *what, const struct spk_error *err,
+		       const char *fmt, ...) _printf_(4, 5);
+
+static void check_line(struct checks *c, const char *what, const struct spk_error *err,
+		       const char *fmt, ...)
+{
+	char detail[320];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	if (err && err->kind != SPK_ERR_NONE) {
+		printf("%s: %-14s FAIL  %s\n", c->profile, what, err->msg);
+		if (c->status == EXIT_OK) {
+			c->status = exit_status_of(err->kind);
+		}
+	} else {
+		printf("%s: %-14s ok    %s\n", c->profile, what, detail);
+	}
+}
+
+static void doctor_profile(struct spk_config *cfg, const char *name, struct checks *c)
+{
+	struct spk_error err = { 0 };
+	struct spk_profile p = SPK_PROFILE_INIT;
+	struct spk_provider prov = { 0 };
+	struct spk_grant g = { 0 };
+	int64_t now = (int64_t)time(NULL);
+	char d[32], host[256];
+
+	c->profile = name;
+	if (spk_config_get(cfg, name, &p, &err) < 0) {
+		check_line(c, "config", &err, "%s", "");
+		return;
+	}
+	check_line(c, "config", NULL, "%s", spk_config_path(cfg));
+
+	spk_error_clear(&err);
+	bool have_provider = spk_provider_resolve(&p, false, &prov, &err) == 0;
+	check_line(c, "provider", &err, "%s, token endpoint %s", p.provider,
+		   have_provider ? prov.endpoints.token : "");
+
+	spk_error_clear(&err);
+	bool have_grant = spk_store_load(&p, &g, &err) == 0;
+	const bool file = p.store && strcmp(p.store, "file") == 0;
+	check_line(c, "store", &err, "grant found in %s", file ? "the file store" : "the keyring");
+
+	spk_error_clear(&err);
+	spk_flow_probe_lock(&p, &err);
+	check_line(c, "refresh lock", &err, "can be taken");
+
+	if (have_provider) {
+		struct spk_http_request req = { .url = prov.endpoints.token };
+		struct spk_http_response resp = { .retry_after = -1 };
+		spk_error_clear(&err);
+		if (spk_http_send(&req, &resp, &err) == 0) {
+			long long skew = resp.date ? (long long)now - resp.date : 0;
+			if (!resp.date) {
+				check_line(c, "clock", NULL, "%s sent no Date header; not checked",
+					   spk_http_host(prov.endpoints.token, host, sizeof(host)));
+			} else if (llabs(skew) > CLOCK_SKEW_MAX) {
+				spk_error_set(&err, SPK_ERR_TEMPFAIL, -ERANGE,
+					      "this clock is %lld s %s %s's; token lifetimes will be "
+					      "wrong. Synchronise the clock (timedatectl)", llabs(skew),
+					      skew > 0 ? "ahead of" : "behind",
+					      spk_http_host(prov.endpoints.token, host, sizeof(host)));
+				check_line(c, "clock", &err, "%s", "");
+			} else {
+				check_line(c, "clock", NULL, "within %lld s of %s", llabs(skew),
+					   spk_http_host(prov.endpoints.token, host, sizeof(host)));
+			}
+			spk_http_response_done(&resp);
+		} else {
+			check_line(c, "clock", &err, "%s", "");
+		}
+	}
+
+	if (have_grant) {
+		spk_error_clear(&err);
+		if (g.expires_at == 0) {
+			check_line(c, "access token", NULL, "no expiry given by the provider");
+		} else if (g.expires_at > now) {
+			check_line(c, "access token", NULL, "valid for %s",
+				   format_duration(g.expires_at - now, d, sizeof(d)));
+		} else {
+			check_line(c, "access token", NULL, "expired %s ago; the next token call "
+				   "refreshes it", format_duration(now - g.expires_at, d, sizeof(d)));
+		}
+		int64_t idle = spk_provider_refresh_idle_days(&p);
+		if (!g.refresh_token) {
+			check_line(c, "refresh token", NULL, "none (%s)",
+				   p.grant == SPK_GRANT_CLIENT_CREDENTIALS
+					   ? "client credentials need none"
+					   : "a login is needed when the access token expires");
+		} else if (idle > 0 && g.refresh_obtained_at + idle * 86400 <= now) {
+			spk_error_set(&err, SPK_ERR_LOGIN, -ETIMEDOUT,
+				      "unused for over %lld days: the provider has retired it. Run: "
+				      "sparekey login %s", (long long)idle, name);
+			check_line(c, "refresh token", &err, "%s", "");
+		} else if (idle > 0) {
+			check_line(c, "refresh token", NULL, "%s old, expires in %lld days unless used",
+				   format_duration(now - g.refresh_obtained_at, d, sizeof(d)),
+				   (long long)((g.refresh_obtained_at + idle * 86400 - now) / 86400));
+		} else {
+			check_line(c, "refresh token", NULL, "%s old",
+				   format_duration(now - g.refresh_obtained_at, d, sizeof(d)));
+		}
+	}
+	spk_grant_done(&g);
+	spk_provider_done(&prov);
+	spk_profile_done(&p);
+}
+
+/* The same checks in an environment like cron's; returns the child's status. */
+static int doctor_as_cron(const char *profile)
+{
+	char exe[PATH_MAX], home[PATH_MAX + 8], logname[128], abs[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	const char *h = getenv("HOME"), *l = getenv("LOGNAME");
+
+	if (n <= 0) {
+		note("cannot find this program's path for --cron");
+		return EXIT_INTERNAL;
+	}
+	exe[n] = '\0';
+	snprintf(home, sizeof(home), "HOME=%s", h ? h : "/");
+	snprintf(logname, sizeof(logname), "LOGNAME=%s", l ? l : "");
+	char *env[] = { home, logname, "PATH=/usr/bin:/bin", "SHELL=/bin/sh", NULL };
+	char *argv[8];
+	int a = 0;
+	argv[a++] = exe;
+	if (opt_config) {
+		argv[a++] = "--config";
+		argv[a++] = realpath(opt_config, abs) ? abs : (char *)opt_config;
+	}
+	argv[a++] = "doctor";
+	if (profile) {
+		argv[a++] = (char *)profile;
+	}
+	argv[a] = NULL;
+
+	printf("-- the same checks as cron would run them (env -i HOME LOGNAME PATH SHELL):\n");
+	fflush(stdout);
+	pid_t pid;
+	int status;
+	int r = posix_spawn(&pid, exe, NULL, NULL, argv, env);
+	if (r != 0 || waitpid(pid, &status, 0) < 0) {
+		note("cannot run the cron-like checks");
+		return EXIT_INTERNAL;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+		printf("-- under cron, sparekey would fail as above. Use a systemd user timer "
+		       "(sparekey timer install), or keep grants in a file (login --store file)\n");
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_INTERNAL;
+}
+
+int cmd_doctor(int argc, char **argv)
+{
+	enum { OPT_CRON = 256 };
+	static const struct option options[] = {
+		{ "cron", no_argument, NULL, OPT_CRON },
+		{ 0 },
+	};
+	bool cron = false;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		switch (c) {
+		case OPT_CRON:
+			cron = true;
+			break;
+		default:
+			return usage_error("doctor ", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (argc - optind > 1) {
+		return usage_error("doctor ", "doctor takes at most one PROFILE");
+	}
+	const char *only = optind < argc ? argv[optind] : NULL;
+	struct spk_error err = { 0 };
+	struct spk_config *cfg = NULL;
+	struct checks checks = { .status = EXIT_OK };
+
+	if (only && !spk_profile_name_valid(only)) {
+		return usage_error("doctor ", "'%s' is not a valid profile name", only);
+	}
+	if (spk_config_open(opt_config, &cfg, &err) < 0) {
+		printf("config: FAIL  %s\n", err.msg);
+		return exit_status_of(err.kind);
+	}
+	char **names = spk_config_profiles(cfg);
+	if (only) {
+		doctor_profile(cfg, only, &checks);
+	} else if (!names || !names[0]) {
+		printf("config: no profiles in %s yet. Run: sparekey login PROFILE ...\n",
+		       spk_config_path(cfg));
+	}
+	for (char **n = names; !only && n && *n; n++) {
+		doctor_profile(cfg, *n, &checks);
+	}
+	spk_strv_free(names);
+	spk_config_free(cfg);
+	if (cron) {
+		int s = doctor_as_cron(only);
+		if (checks.status == EXIT_OK) {
+			checks.status = s;
+		}
+	}
+	return checks.status;
+}

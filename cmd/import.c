@@ -1,0 +1,101 @@
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "flow.h"
+#include "output.h"
+#include "secret.h"
+#include "transfer.h"
+
+const char import_help[] =
+	"Usage: sparekey import PROFILE [--store secret|file]\n"
+	"\n"
+	"Read a document written by 'sparekey export' from stdin and store it as\n"
+	"PROFILE: its settings go to the config file (a new profile is created),\n"
+	"its grant and client secret to the store.\n"
+	"\n"
+	"Options:\n"
+	"      --store secret|file  where to keep the grant here (default: the\n"
+	"                           profile's store, else the keyring)\n"
+	"  -h, --help               show this help\n"
+	"\n"
+	"Example:\n"
+	"  sparekey export xero | ssh server sparekey import xero --store file\n";
+
+int cmd_import(int argc, char **argv)
+{
+	enum { OPT_STORE = 256 };
+	static const struct option options[] = {
+		{ "store", required_argument, NULL, OPT_STORE },
+		{ 0 },
+	};
+	const char *store = NULL;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		switch (c) {
+		case OPT_STORE:
+			if (strcmp(optarg, "secret") != 0 && strcmp(optarg, "file") != 0) {
+				return usage_error("import ", "--store is secret or file, not '%s'", optarg);
+			}
+			store = optarg;
+			break;
+		default:
+			return usage_error("import ", "unknown or incomplete option '%s'",
+					   argv[optind - 1]);
+		}
+	}
+	if (optind + 1 != argc) {
+		return usage_error("import ", "import takes exactly one PROFILE name");
+	}
+	const char *name = argv[optind];
+	if (!spk_profile_name_valid(name)) {
+		return usage_error("import ", "'%s' is not a valid profile name", name);
+	}
+	if (isatty(STDIN_FILENO)) {
+		return usage_error("import ", "import reads the export from stdin; pipe it in "
+				   "(sparekey export %s | ssh HOST sparekey import %s)", name, name);
+	}
+
+	char *buf = malloc(SPK_TRANSFER_MAX + 1);
+	size_t len = 0;
+	if (!buf) {
+		return EXIT_INTERNAL;
+	}
+	for (;;) {
+		size_t n = fread(buf + len, 1, SPK_TRANSFER_MAX + 1 - len, stdin);
+		len += n;
+		if (n == 0 || len > SPK_TRANSFER_MAX) {
+			break;
+		}
+	}
+	int status;
+	struct spk_error err = { 0 };
+	struct spk_config *cfg = NULL;
+	struct spk_grant g = { 0 };
+	if (ferror(stdin) || len > SPK_TRANSFER_MAX) {
+		note("%s: could not read the export from stdin (%s); nothing was imported", name,
+		     len > SPK_TRANSFER_MAX ? "over 1 MiB" : "read error");
+		status = EXIT_USAGE;
+		goto out;
+	}
+	if (spk_config_open(opt_config, &cfg, &err) < 0 ||
+	    spk_flow_import(cfg, name, store, buf, len, &g, &err) < 0) {
+		status = fail(name, &err);
+		goto out;
+	}
+	note("%s: imported%s%s; %s", name, g.account ? " the grant of " : "",
+	     g.account ? g.account : "",
+	     g.refresh_token ? "it is refreshed here from now on" : "no refresh token came with it");
+	status = EXIT_OK;
+out:
+	spk_wipe(buf, len);
+	free(buf);
+	spk_grant_done(&g);
+	spk_config_free(cfg);
+	return status;
+}
