@@ -2,21 +2,27 @@
 #pragma once
 
 int cmd_doctor(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_login(int argc, char **argv);
+int cmd_logout(int argc, char **argv);
 int cmd_refresh(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_tenants(int argc, char **argv);
 int cmd_timer(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 
 /* Help texts, printed by "sparekey help CMD" and "sparekey CMD --help". */
 extern const char doctor_help[];
+extern const char exec_help[];
 extern const char export_help[];
 extern const char import_help[];
 extern const char login_help[];
+extern const char logout_help[];
 extern const char refresh_help[];
 extern const char status_help[];
+extern const char tenants_help[];
 extern const char timer_help[];
 extern const char token_help[];
 
@@ -24,6 +30,7 @@ extern const char token_help[];
 int open_browser(const char *url);
 
 #include "error.h"
+#include "grant.h"
 #include "profile.h"
 
 /* Read profile name from the config file (--config or the default). */
@@ -33,3 +40,6 @@ int read_profile(const char *name, struct spk_profile *ret, struct spk_error *er
 void notify_event(const struct spk_profile *p, const char *event, const char *message);
 /* needs-login or refresh-failed, from err's kind. */
 void notify_failure(const struct spk_profile *p, const struct spk_error *err);
+
+/* The organisation a grant acts on: the profile's choice, else the grant's default. */
+const char *tenant_of(const struct spk_profile *p, const struct spk_grant *g);

@@ -81,7 +81,7 @@ static void doctor_profile(struct spk_config *cfg, const char *name, struct chec
 	check_line(c, "config", NULL, "%s", spk_config_path(cfg));
 
 	spk_error_clear(&err);
-	bool have_provider = spk_provider_resolve(&p, false, &prov, &err) == 0;
+	bool have_provider = spk_provider_resolve(&p, NULL, false, &prov, &err) == 0;
 	check_line(c, "provider", &err, "%s, token endpoint %s", p.provider,
 		   have_provider ? prov.endpoints.token : "");
 

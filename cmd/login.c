@@ -33,6 +33,8 @@ const char login_help[] =
 	"      --scope \"S ...\"         scopes to ask for, on top of the preset's defaults\n"
 	"      --port N                a redirect port; repeat for a list tried in order\n"
 	"                              (default: xero 8749 8750 8751, others any free port)\n"
+	"      --tenant NAME|ID        the organisation to act on (Xero), when several\n"
+	"                              are connected; kept in the profile\n"
 	"      --store secret|file     keep the grant in the keyring (default) or in a\n"
 	"                              0600 file under $XDG_STATE_HOME/sparekey\n"
 	"      --no-browser            do not open a browser; print the URL (over SSH,\n"
@@ -59,6 +61,7 @@ struct login_ui_state {
 	int timeout_s;
 	bool open_browser;
 	bool paste;
+	const char *register_uris; /* every redirect URI the app must allow, or NULL */
 };
 
 /* Over SSH, the browser is on the laptop: it must reach our port through a tunnel. */
@@ -83,8 +86,13 @@ static void on_authorize(void *userdata, const char *redirect_uri, unsigned port
 {
 	const struct login_ui_state *st = userdata;
 
-	note("%s: redirect URI %s (it must be registered with the provider)", st->profile,
-	     redirect_uri);
+	if (st->register_uris) {
+		note("%s: redirect URI %s; register all of these with the app, exactly: %s",
+		     st->profile, redirect_uri, st->register_uris);
+	} else {
+		note("%s: redirect URI %s (it must be registered with the provider)", st->profile,
+		     redirect_uri);
+	}
 	ssh_hint(st->profile, port);
 	if (st->open_browser) {
 		note("%s: opening the browser; if it does not open, visit this URL:", st->profile);
@@ -119,6 +127,62 @@ static void on_device(void *userdata, const char *user_code, const char *uri,
 	}
 	note("%s: waiting up to %lld s for the sign-in...", st->profile,
 	     (long long)(expires_in < st->timeout_s ? expires_in : st->timeout_s));
+}
+
+/* Several organisations: on a terminal, ask; elsewhere the first is taken. */
+static int on_pick_tenant(void *userdata, const struct spk_tenant *tenants, size_t n)
+{
+	const struct login_ui_state *st = userdata;
+	char line[32];
+
+	if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) {
+		note("%s: %zu organisations are connected; using the first, %s. Choose another with "
+		     "sparekey login %s --tenant NAME", st->profile, n,
+		     tenants[0].name ? tenants[0].name : tenants[0].id, st->profile);
+		return 0;
+	}
+	note("%s: %zu organisations are connected; which one should API calls use?",
+	     st->profile, n);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(stderr, "  %zu) %s (%s)\n", i + 1, tenants[i].name ? tenants[i].name : "?",
+			tenants[i].id);
+	}
+	for (;;) {
+		fprintf(stderr, "number [1]: ");
+		if (!fgets(line, sizeof(line), stdin)) {
+			return 0;
+		}
+		char *end;
+		long v = strtol(line, &end, 10);
+		if (line[0] == '\n') {
+			return 0;
+		}
+		if (end != line && v >= 1 && (size_t)v <= n) {
+			return (int)v - 1;
+		}
+	}
+}
+
+/* "http://localhost:8749/callback, ...": what the app must have registered. */
+static char *registered_uris(const struct spk_profile *p)
+{
+	const struct spk_preset *preset = spk_provider_find(p->provider);
+	const unsigned *ports = p->ports_set ? p->ports : preset ? preset->ports : NULL;
+	size_t n = p->ports_set ? p->n_ports : preset ? preset->n_ports : 0;
+	const char *host = p->redirect_host ? p->redirect_host
+					    : preset ? preset->redirect_host : "127.0.0.1";
+	const char *path = p->redirect_path ? p->redirect_path : "/callback";
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = n > 0 ? open_memstream(&out, &len) : NULL;
+
+	for (size_t i = 0; f && i < n; i++) {
+		fprintf(f, "%shttp://%s:%u%s", i ? " " : "", host, ports[i], path);
+	}
+	if (f) {
+		fclose(f);
+	}
+	return out;
 }
 
 #define SECRET_FILE_MAX 4096
@@ -191,7 +255,7 @@ int cmd_login(int argc, char **argv)
 	enum {
 		OPT_PROVIDER = 256, OPT_ISSUER, OPT_CLIENT_ID, OPT_SCOPE, OPT_PORT, OPT_TIMEOUT,
 		OPT_SECRET_FILE, OPT_CLIENT_AUTH, OPT_STORE, OPT_NO_BROWSER, OPT_PASTE,
-		OPT_DEVICE, OPT_CLIENT_CREDENTIALS,
+		OPT_DEVICE, OPT_CLIENT_CREDENTIALS, OPT_TENANT,
 	};
 	static const struct option options[] = {
 		{ "provider", required_argument, NULL, OPT_PROVIDER },
@@ -206,11 +270,12 @@ int cmd_login(int argc, char **argv)
 		{ "paste", no_argument, NULL, OPT_PASTE },
 		{ "device", no_argument, NULL, OPT_DEVICE },
 		{ "client-credentials", no_argument, NULL, OPT_CLIENT_CREDENTIALS },
+		{ "tenant", required_argument, NULL, OPT_TENANT },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ 0 },
 	};
 	const char *provider = NULL, *issuer = NULL, *client_id = NULL, *scope = NULL;
-	const char *secret_file = NULL, *store = NULL;
+	const char *secret_file = NULL, *store = NULL, *tenant = NULL;
 	enum spk_client_auth client_auth = SPK_CLIENT_AUTH_DEFAULT;
 	bool no_browser = false, paste = false, device = false, client_credentials = false;
 	unsigned ports[SPK_MAX_PORTS];
@@ -259,6 +324,9 @@ int cmd_login(int argc, char **argv)
 			break;
 		case OPT_CLIENT_CREDENTIALS:
 			client_credentials = true;
+			break;
+		case OPT_TENANT:
+			tenant = optarg;
 			break;
 		case OPT_PORT: {
 			long long v = parse_seconds(optarg, 65535);
@@ -311,6 +379,7 @@ int cmd_login(int argc, char **argv)
 	struct spk_profile p = SPK_PROFILE_INIT;
 	struct spk_grant g = { 0 };
 	char *secret = NULL;
+	_cleanup_free_ char *uris = NULL;
 	int status;
 
 	if (secret_file) {
@@ -350,6 +419,7 @@ int cmd_login(int argc, char **argv)
 	replace(&p.endpoints.issuer, issuer);
 	replace(&p.client_id, client_id);
 	replace(&p.store, store);
+	replace(&p.tenant, tenant);
 	if (client_auth != SPK_CLIENT_AUTH_DEFAULT) {
 		p.client_auth = client_auth;
 	}
@@ -392,13 +462,20 @@ int cmd_login(int argc, char **argv)
 		goto out;
 	}
 
+	uris = registered_uris(&p);
 	struct login_ui_state st = {
 		.profile = name,
 		.timeout_s = (int)timeout,
 		.open_browser = !no_browser && !paste,
 		.paste = paste,
+		.register_uris = uris,
 	};
-	struct spk_login_ui ui = { .authorize = on_authorize, .device = on_device, .userdata = &st };
+	struct spk_login_ui ui = {
+		.authorize = on_authorize,
+		.device = on_device,
+		.pick_tenant = on_pick_tenant,
+		.userdata = &st,
+	};
 	struct spk_login_options o = {
 		.mode = device ? SPK_LOGIN_DEVICE
 			       : client_credentials ? SPK_LOGIN_CLIENT_CREDENTIALS : SPK_LOGIN_BROWSER,
@@ -408,6 +485,13 @@ int cmd_login(int argc, char **argv)
 	};
 	r = spk_flow_login(&p, &o, &ui, &g, &err);
 	if (r < 0) {
+		if (uris && (strcmp(err.oauth, "unauthorized_client") == 0 ||
+			     strcmp(err.oauth, "invalid_request") == 0)) {
+			/* Xero and others refuse a redirect URI the app has not registered. */
+			size_t n = strlen(err.msg);
+			snprintf(err.msg + n, sizeof(err.msg) - n,
+				 ". Check that the app registers every redirect URI: %s", uris);
+		}
 		status = fail(name, &err);
 		goto out;
 	}
@@ -426,6 +510,12 @@ int cmd_login(int argc, char **argv)
 		note("%s: logged in%s%s; the provider did not say how long the access token "
 		     "lasts; grant stored in %s", name, g.account ? " as " : "",
 		     g.account ? g.account : "", where);
+	}
+	if (g.n_tenants > 0) {
+		const char *t = tenant_of(&p, &g);
+		const struct spk_tenant *chosen = spk_grant_find_tenant(&g, t);
+		note("%s: API calls act on %s (%s); 'sparekey tenants %s' lists all %zu", name,
+		     chosen && chosen->name ? chosen->name : "?", t ? t : "?", name, g.n_tenants);
 	}
 	status = EXIT_OK;
 out:

@@ -25,11 +25,14 @@ struct command {
 /* Sorted by name. */
 static const struct command commands[] = {
 	{ "doctor", cmd_doctor, doctor_help, "check config, store, lock, clock and tokens" },
+	{ "exec", cmd_exec, exec_help, "run a command with the token in its environment" },
 	{ "export", cmd_export, export_help, "move a grant to another machine (to stdout)" },
 	{ "import", cmd_import, import_help, "store a grant exported on another machine" },
 	{ "login", cmd_login, login_help, "sign in through the browser and store the grant" },
+	{ "logout", cmd_logout, logout_help, "revoke the grant and delete it here" },
 	{ "refresh", cmd_refresh, refresh_help, "refresh a grant now (keeps it alive)" },
 	{ "status", cmd_status, status_help, "show profiles and the state of their grants" },
+	{ "tenants", cmd_tenants, tenants_help, "list the organisations (Xero tenants) of a grant" },
 	{ "timer", cmd_timer, timer_help, "install or remove the systemd timer that runs refresh --all" },
 	{ "token", cmd_token, token_help, "print a valid access token" },
 };

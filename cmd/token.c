@@ -1,12 +1,15 @@
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "commands.h"
 #include "flow.h"
 #include "output.h"
+#include "provider.h"
+#include "secret.h"
 
 const char token_help[] =
-	"Usage: sparekey token PROFILE [--min-valid SECS]\n"
+	"Usage: sparekey token PROFILE [--min-valid SECS] [--header | --json]\n"
 	"\n"
 	"Print a valid access token for PROFILE on stdout, alone on its line.\n"
 	"If the stored token expires within the margin, refresh it first (the\n"
@@ -15,19 +18,33 @@ const char token_help[] =
 	"Options:\n"
 	"      --min-valid SECS  the token must stay valid this long (default: the\n"
 	"                        profile's min_valid, else 60)\n"
+	"      --header          print HTTP headers instead, one per line, for curl -H @-:\n"
+	"                        Authorization: Bearer …, and Xero-Tenant-Id: … for Xero\n"
+	"      --json            print access_token, expires_at, token_type, scope and\n"
+	"                        tenant_id as JSON (never the refresh token)\n"
 	"  -h, --help            show this help\n"
 	"\n"
-	"Example:\n"
-	"  curl -H \"Authorization: Bearer $(sparekey token xero)\" https://api.xero.com/...\n";
+	"Examples:\n"
+	"  curl -H \"Authorization: Bearer $(sparekey token xero)\" https://api.xero.com/...\n"
+	"  sparekey token xero --header | curl -H @- https://api.xero.com/api.xro/2.0/Invoices\n";
+
+const char *tenant_of(const struct spk_profile *p, const struct spk_grant *g)
+{
+	const struct spk_tenant *t = spk_grant_find_tenant(g, p->tenant);
+	return t ? t->id : g->tenant_id;
+}
 
 int cmd_token(int argc, char **argv)
 {
-	enum { OPT_MIN_VALID = 256 };
+	enum { OPT_MIN_VALID = 256, OPT_HEADER, OPT_JSON };
 	static const struct option options[] = {
 		{ "min-valid", required_argument, NULL, OPT_MIN_VALID },
+		{ "header", no_argument, NULL, OPT_HEADER },
+		{ "json", no_argument, NULL, OPT_JSON },
 		{ 0 },
 	};
 	long long min_valid = -1;
+	bool header = false, json = false;
 	int c;
 
 	opterr = 0;
@@ -40,6 +57,12 @@ int cmd_token(int argc, char **argv)
 						   optarg);
 			}
 			break;
+		case OPT_HEADER:
+			header = true;
+			break;
+		case OPT_JSON:
+			json = true;
+			break;
 		default:
 			return usage_error("token ", "unknown or incomplete option '%s'",
 					   argv[optind - 1]);
@@ -47,6 +70,9 @@ int cmd_token(int argc, char **argv)
 	}
 	if (optind + 1 != argc) {
 		return usage_error("token ", "token takes exactly one PROFILE name");
+	}
+	if (header && json) {
+		return usage_error("token ", "choose --header or --json");
 	}
 	const char *name = argv[optind];
 	struct spk_error err = { 0 };
@@ -64,8 +90,27 @@ int cmd_token(int argc, char **argv)
 		spk_profile_done(&p);
 		return status;
 	}
-	spk_profile_done(&p);
-	printf("%s\n", g.access_token);
+	const char *tenant = tenant_of(&p, &g);
+	int status = EXIT_OK;
+	if (json) {
+		char *text = NULL;
+		if (spk_grant_public_json(&g, tenant, &text) < 0) {
+			status = EXIT_INTERNAL;
+		} else {
+			printf("%s\n", text);
+			spk_secret_free(text);
+		}
+	} else if (header) {
+		printf("Authorization: %s %s\n", g.token_type ? g.token_type : "Bearer",
+		       g.access_token);
+		const struct spk_preset *preset = spk_provider_find(p.provider);
+		if (preset && preset->tenant_headers && tenant) {
+			printf("Xero-Tenant-Id: %s\n", tenant);
+		}
+	} else {
+		printf("%s\n", g.access_token);
+	}
 	spk_grant_done(&g);
-	return EXIT_OK;
+	spk_profile_done(&p);
+	return status;
 }

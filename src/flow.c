@@ -14,6 +14,7 @@
 #include "provider.h"
 #include "secret.h"
 #include "store.h"
+#include "tenants.h"
 #include "transfer.h"
 
 int64_t spk_flow_min_valid(const struct spk_profile *p)
@@ -320,6 +321,67 @@ static int login_device(const struct spk_profile *p, const struct spk_provider *
 	return r;
 }
 
+static int copy_endpoints(const struct spk_endpoints *src, struct spk_endpoints *dst)
+{
+	const struct {
+		const char *from;
+		char **to;
+	} f[] = {
+		{ src->issuer, &dst->issuer },
+		{ src->authorization, &dst->authorization },
+		{ src->token, &dst->token },
+		{ src->revocation, &dst->revocation },
+		{ src->device_authorization, &dst->device_authorization },
+		{ src->userinfo, &dst->userinfo },
+		{ src->connections, &dst->connections },
+	};
+	spk_endpoints_done(dst);
+	for (size_t i = 0; i < ARRAY_SIZE(f); i++) {
+		*f[i].to = f[i].from ? strdup(f[i].from) : NULL;
+		if (f[i].from && !*f[i].to) {
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Which organisation a fresh grant acts on: the profile's tenant (by name
+ * or id), the only one, the person's pick, or the first.
+ */
+static int choose_tenant(const struct spk_profile *p, const struct spk_provider *prov,
+			 const struct spk_login_ui *ui, struct spk_grant *g, struct spk_error *err)
+{
+	struct spk_tenant *tenants = NULL;
+	size_t n = 0;
+	int r = spk_tenants_fetch(prov->endpoints.connections, g->access_token, &tenants, &n, err);
+
+	if (r < 0) {
+		return r;
+	}
+	spk_grant_set_tenants(g, tenants, n);
+	free(g->tenant_id);
+	g->tenant_id = NULL;
+	if (n == 0) {
+		return 0;
+	}
+	const struct spk_tenant *pick = &g->tenants[0];
+	if (p->tenant) {
+		pick = spk_grant_find_tenant(g, p->tenant);
+		if (!pick) {
+			return spk_error_set(err, SPK_ERR_CONFIG, -ENOENT,
+					     "%s: no connected organisation is called '%s'; nothing was "
+					     "stored. Connect it when consenting, or choose another "
+					     "(--tenant NAME|ID)", p->name, p->tenant);
+		}
+	} else if (n > 1 && ui && ui->pick_tenant) {
+		int i = ui->pick_tenant(ui->userdata, g->tenants, n);
+		pick = &g->tenants[i >= 0 && (size_t)i < n ? (size_t)i : 0];
+	}
+	g->tenant_id = strdup(pick->id);
+	return g->tenant_id ? 0 : -ENOMEM;
+}
+
 int spk_flow_login(const struct spk_profile *p, const struct spk_login_options *o,
 		   const struct spk_login_ui *ui, struct spk_grant *ret, struct spk_error *err)
 {
@@ -329,7 +391,7 @@ int spk_flow_login(const struct spk_profile *p, const struct spk_login_options *
 	_cleanup_secret_ char *stored_secret = NULL;
 	int r;
 
-	r = spk_provider_resolve(p, o->mode == SPK_LOGIN_BROWSER, &prov, err);
+	r = spk_provider_resolve(p, NULL, o->mode == SPK_LOGIN_BROWSER, &prov, err);
 	if (r < 0) {
 		return r;
 	}
@@ -350,6 +412,19 @@ int spk_flow_login(const struct spk_profile *p, const struct spk_login_options *
 	case SPK_LOGIN_CLIENT_CREDENTIALS:
 		r = spk_oauth_client_credentials(&c, p->scopes, (int64_t)time(NULL), &g, err);
 		break;
+	}
+	if (r < 0) {
+		goto out;
+	}
+	if (prov.preset->discovery) {
+		/* Kept with the grant: refreshes need no discovery round trip. */
+		r = copy_endpoints(&prov.endpoints, &g.endpoints);
+	}
+	if (r == 0 && prov.endpoints.connections) {
+		r = choose_tenant(p, &prov, ui, &g, err);
+	}
+	if (r < 0 && err && err->kind == SPK_ERR_NONE) {
+		r = spk_error_set(err, SPK_ERR_INTERNAL, r, "out of memory");
 	}
 	if (r < 0) {
 		goto out;
@@ -435,7 +510,7 @@ static int refresh_locked(const struct spk_profile *p, struct spk_grant *g, stru
 				     "%s: the access token expired and the provider gave no "
 				     "refresh token", p->name);
 	}
-	r = spk_provider_resolve(p, false, &prov, err);
+	r = spk_provider_resolve(p, &g->endpoints, false, &prov, err);
 	if (r == 0) {
 		r = make_client(p, &prov, NULL, &c, &secret, err);
 	}
@@ -705,4 +780,110 @@ int spk_flow_probe_lock(const struct spk_profile *p, struct spk_error *err)
 		*err = e;
 	}
 	return r;
+}
+
+int spk_flow_tenants_refresh(const struct spk_profile *p, struct spk_grant *ret,
+			     struct spk_error *err)
+{
+	struct spk_provider prov = { 0 };
+	struct spk_grant g = { 0 };
+	struct spk_tenant *tenants = NULL;
+	size_t n = 0;
+	int fd = -1;
+
+	/* A token valid for the call, then the lock so no rotation races the write. */
+	int r = spk_flow_token(p, SPK_DEFAULT_MIN_VALID, &g, err);
+	if (r == 0) {
+		r = spk_provider_resolve(p, &g.endpoints, false, &prov, err);
+	}
+	if (r == 0 && !prov.endpoints.connections) {
+		r = spk_error_set(err, SPK_ERR_CONFIG, -ENOTSUP,
+				  "%s: provider %s has no organisations to list (no "
+				  "connections_endpoint)", p->name, p->provider);
+	}
+	if (r == 0) {
+		r = spk_tenants_fetch(prov.endpoints.connections, g.access_token, &tenants, &n, err);
+	}
+	spk_grant_done(&g);
+	spk_provider_done(&prov);
+	if (r == 0) {
+		r = lock_profile(p, &fd, err);
+	}
+	if (r == 0) {
+		r = spk_store_load(p, &g, err);
+	}
+	if (r == 0) {
+		spk_grant_set_tenants(&g, TAKE_PTR(tenants), n);
+		const struct spk_tenant *keep = spk_grant_find_tenant(&g, p->tenant ? p->tenant : g.tenant_id);
+		char *id = keep ? strdup(keep->id) : n > 0 ? strdup(g.tenants[0].id) : NULL;
+		free(g.tenant_id);
+		g.tenant_id = id;
+		r = spk_store_save(p, &g, err);
+	}
+	spk_lock_release(fd);
+	spk_tenants_free(tenants, n);
+	if (r < 0) {
+		spk_grant_done(&g);
+		return r;
+	}
+	*ret = g;
+	return 0;
+}
+
+int spk_flow_logout(const struct spk_profile *p, bool keep_remote, struct spk_error *err)
+{
+	struct spk_grant g = { 0 };
+	struct spk_error remote = { 0 };
+	int fd = -1;
+	int r = lock_profile(p, &fd, err);
+
+	if (r < 0) {
+		return r;
+	}
+	bool have_grant = spk_store_load(p, &g, err) == 0;
+	if (!have_grant && err->kind != SPK_ERR_LOGIN) {
+		spk_lock_release(fd);
+		return err->code; /* the store is unreachable: nothing can be done now */
+	}
+	spk_error_clear(err);
+	if (have_grant && !keep_remote) {
+		struct spk_provider prov = { 0 };
+		struct spk_client c;
+		_cleanup_secret_ char *secret = NULL;
+		r = spk_provider_resolve(p, &g.endpoints, false, &prov, &remote);
+		if (r == 0 && !prov.endpoints.revocation) {
+			r = spk_error_set(&remote, SPK_ERR_CONFIG, -ENOTSUP,
+					  "the provider has no revocation endpoint; revoke sparekey's "
+					  "access in your account's settings there");
+		}
+		if (r == 0) {
+			r = make_client(p, &prov, NULL, &c, &secret, &remote);
+		}
+		if (r == 0) {
+			/* Revoking the refresh token ends the grant (and, at Xero, its connections). */
+			bool rt = g.refresh_token != NULL;
+			r = spk_oauth_revoke(&c, prov.endpoints.revocation,
+					     rt ? g.refresh_token : g.access_token,
+					     rt ? "refresh_token" : "access_token", &remote);
+		}
+		spk_provider_done(&prov);
+	}
+	spk_grant_done(&g);
+
+	int rg = spk_store_remove(p, err);
+	int rs = spk_store_remove_client_secret(p, rg == -ENOENT || rg == 0 ? err : NULL);
+	(void)spk_store_rescue_remove(p, NULL);
+	spk_lock_release(fd);
+	if (rg < 0 && rg != -ENOENT) {
+		return rg;
+	}
+	if (rs < 0 && rs != -ENOENT) {
+		return rs;
+	}
+	if (remote.kind != SPK_ERR_NONE) {
+		return spk_error_set_oauth(err, remote.kind, remote.code, remote.oauth,
+					   "%s: the grant was deleted here, but revoking it at the "
+					   "provider failed: %s", p->name, remote.msg);
+	}
+	return have_grant || rs == 0 ? 0 : -ENOENT;
 }

@@ -23,6 +23,8 @@ struct spk_login_ui {
 	/* Device grant: show the user code and where to enter it. */
 	void (*device)(void *userdata, const char *user_code, const char *uri,
 		       const char *uri_complete, int64_t expires_in);
+	/* Several organisations and none chosen: the index of the default, or -1 for the first. */
+	int (*pick_tenant)(void *userdata, const struct spk_tenant *tenants, size_t n);
 	void *userdata;
 };
 
@@ -75,6 +77,18 @@ int spk_flow_import(struct spk_config *cfg, const char *name, const char *store,
 
 /* Can p's refresh lock be taken? 0 (free or briefly held by a refresh) or an error. */
 int spk_flow_probe_lock(const struct spk_profile *p, struct spk_error *err);
+
+/* Fetch the grant's organisations again (Xero) and store them. */
+int spk_flow_tenants_refresh(const struct spk_profile *p, struct spk_grant *ret,
+			     struct spk_error *err);
+
+/*
+ * Forget p's grant: revoke it at the provider (RFC 7009) unless keep_remote,
+ * then delete the grant, the client secret and any rescue journal. The
+ * local deletion happens even when revocation fails; then the error says
+ * so. -ENOENT when nothing was stored.
+ */
+int spk_flow_logout(const struct spk_profile *p, bool keep_remote, struct spk_error *err);
 
 /* min_valid from the profile, or the default. */
 int64_t spk_flow_min_valid(const struct spk_profile *p);

@@ -1,10 +1,22 @@
 #include "grant.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "json.h"
 #include "secret.h"
+
+void spk_tenants_free(struct spk_tenant *tenants, size_t n)
+{
+	for (size_t i = 0; tenants && i < n; i++) {
+		free(tenants[i].id);
+		free(tenants[i].name);
+		free(tenants[i].type);
+	}
+	free(tenants);
+}
 
 void spk_grant_done(struct spk_grant *g)
 {
@@ -16,6 +28,9 @@ void spk_grant_done(struct spk_grant *g)
 	free(g->token_type);
 	free(g->scope);
 	free(g->account);
+	spk_tenants_free(g->tenants, g->n_tenants);
+	free(g->tenant_id);
+	spk_endpoints_done(&g->endpoints);
 	*g = (struct spk_grant){ 0 };
 }
 
@@ -25,6 +40,25 @@ static int dup_field(const char *src, char **dst)
 	return src && !*dst ? -ENOMEM : 0;
 }
 
+/* The endpoint fields, in one place for copying and (de)serialising. */
+static const struct {
+	const char *key;
+	size_t offset;
+} endpoint_fields[] = {
+	{ "issuer", offsetof(struct spk_endpoints, issuer) },
+	{ "authorization", offsetof(struct spk_endpoints, authorization) },
+	{ "token", offsetof(struct spk_endpoints, token) },
+	{ "revocation", offsetof(struct spk_endpoints, revocation) },
+	{ "device_authorization", offsetof(struct spk_endpoints, device_authorization) },
+	{ "userinfo", offsetof(struct spk_endpoints, userinfo) },
+	{ "connections", offsetof(struct spk_endpoints, connections) },
+};
+
+static char **endpoint_field(struct spk_endpoints *e, size_t i)
+{
+	return (char **)((char *)e + endpoint_fields[i].offset);
+}
+
 int spk_grant_copy(const struct spk_grant *src, struct spk_grant *ret)
 {
 	struct spk_grant g = {
@@ -32,10 +66,28 @@ int spk_grant_copy(const struct spk_grant *src, struct spk_grant *ret)
 		.obtained_at = src->obtained_at,
 		.refresh_obtained_at = src->refresh_obtained_at,
 	};
-	if (dup_field(src->access_token, &g.access_token) < 0 ||
-	    dup_field(src->refresh_token, &g.refresh_token) < 0 ||
-	    dup_field(src->token_type, &g.token_type) < 0 || dup_field(src->scope, &g.scope) < 0 ||
-	    dup_field(src->account, &g.account) < 0) {
+	int r = 0;
+	r |= dup_field(src->access_token, &g.access_token);
+	r |= dup_field(src->refresh_token, &g.refresh_token);
+	r |= dup_field(src->token_type, &g.token_type);
+	r |= dup_field(src->scope, &g.scope);
+	r |= dup_field(src->account, &g.account);
+	r |= dup_field(src->tenant_id, &g.tenant_id);
+	for (size_t i = 0; i < ARRAY_SIZE(endpoint_fields); i++) {
+		r |= dup_field(*endpoint_field((struct spk_endpoints *)&src->endpoints, i),
+			       endpoint_field(&g.endpoints, i));
+	}
+	if (src->n_tenants > 0) {
+		g.tenants = calloc(src->n_tenants, sizeof(*g.tenants));
+		r |= g.tenants ? 0 : -ENOMEM;
+		for (size_t i = 0; g.tenants && i < src->n_tenants; i++) {
+			r |= dup_field(src->tenants[i].id, &g.tenants[i].id);
+			r |= dup_field(src->tenants[i].name, &g.tenants[i].name);
+			r |= dup_field(src->tenants[i].type, &g.tenants[i].type);
+		}
+		g.n_tenants = g.tenants ? src->n_tenants : 0;
+	}
+	if (r != 0) {
 		spk_grant_done(&g);
 		return -ENOMEM;
 	}
@@ -66,39 +118,58 @@ static int add_int(json_object *o, const char *key, int64_t value)
 	return 0;
 }
 
+static int add_object(json_object *o, const char *key, json_object *v)
+{
+	/* json_object_new_null() is NULL in json-c: a null member is NULL too. */
+	if (json_object_object_add(o, key, v) < 0) {
+		json_object_put(v);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 json_object *spk_grant_to_object(const struct spk_grant *g)
 {
 	json_object *o = json_object_new_object();
 	int r = o ? 0 : -ENOMEM;
 
-	if (r == 0) {
-		r = add_int(o, "format", SPK_GRANT_FORMAT);
+	if (!o) {
+		return NULL;
 	}
-	if (r == 0) {
-		r = add_string(o, "access_token", g->access_token);
+	r |= add_int(o, "format", SPK_GRANT_FORMAT);
+	r |= add_string(o, "access_token", g->access_token);
+	r |= add_string(o, "refresh_token", g->refresh_token);
+	r |= add_string(o, "token_type", g->token_type);
+	r |= add_string(o, "scope", g->scope);
+	r |= add_string(o, "account", g->account);
+	r |= add_int(o, "expires_at", g->expires_at);
+	r |= add_int(o, "obtained_at", g->obtained_at);
+	r |= add_int(o, "refresh_obtained_at", g->refresh_obtained_at);
+	if (g->n_tenants > 0) {
+		json_object *list = json_object_new_array();
+		for (size_t i = 0; list && i < g->n_tenants; i++) {
+			json_object *t = json_object_new_object();
+			if (t) {
+				r |= add_string(t, "id", g->tenants[i].id);
+				r |= add_string(t, "name", g->tenants[i].name);
+				r |= add_string(t, "type", g->tenants[i].type);
+			}
+			r |= !t || json_object_array_add(list, t) < 0 ? -ENOMEM : 0;
+		}
+		r |= add_object(o, "tenants", list);
 	}
-	if (r == 0) {
-		r = add_string(o, "refresh_token", g->refresh_token);
+	r |= add_string(o, "tenant_id", g->tenant_id);
+	json_object *ep = json_object_new_object();
+	for (size_t i = 0; ep && i < ARRAY_SIZE(endpoint_fields); i++) {
+		r |= add_string(ep, endpoint_fields[i].key,
+				*endpoint_field((struct spk_endpoints *)&g->endpoints, i));
 	}
-	if (r == 0) {
-		r = add_string(o, "token_type", g->token_type);
+	if (ep && json_object_object_length(ep) == 0) {
+		json_object_put(ep);
+	} else {
+		r |= add_object(o, "endpoints", ep);
 	}
-	if (r == 0) {
-		r = add_string(o, "scope", g->scope);
-	}
-	if (r == 0) {
-		r = add_string(o, "account", g->account);
-	}
-	if (r == 0) {
-		r = add_int(o, "expires_at", g->expires_at);
-	}
-	if (r == 0) {
-		r = add_int(o, "obtained_at", g->obtained_at);
-	}
-	if (r == 0) {
-		r = add_int(o, "refresh_obtained_at", g->refresh_obtained_at);
-	}
-	if (r < 0) {
+	if (r != 0) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -119,6 +190,30 @@ int spk_grant_to_json(const struct spk_grant *g, char **ret)
 	return 0;
 }
 
+int spk_grant_public_json(const struct spk_grant *g, const char *tenant_id, char **ret)
+{
+	_cleanup_json_ json_object *o = json_object_new_object();
+	int r = o ? 0 : -ENOMEM;
+
+	if (r == 0) {
+		r |= add_string(o, "access_token", g->access_token);
+		r |= add_int(o, "expires_at", g->expires_at);
+		r |= add_string(o, "token_type", g->token_type);
+		r |= add_string(o, "scope", g->scope);
+		r |= add_object(o, "tenant_id", tenant_id ? json_object_new_string(tenant_id)
+							  : json_object_new_null());
+	}
+	if (r != 0) {
+		return -ENOMEM;
+	}
+	char *text = spk_json_dump(o);
+	if (!text) {
+		return -ENOMEM;
+	}
+	*ret = text;
+	return 0;
+}
+
 int spk_grant_from_json(const char *text, struct spk_grant *ret, struct spk_error *err)
 {
 	_cleanup_json_ json_object *o = NULL;
@@ -129,6 +224,42 @@ int spk_grant_from_json(const char *text, struct spk_grant *ret, struct spk_erro
 				     "the stored grant is unreadable");
 	}
 	return spk_grant_from_object(o, ret, err);
+}
+
+/* An optional string member: absent is fine, another type is not. */
+static int opt_string(json_object *o, const char *key, char **field)
+{
+	int r = spk_json_get_string(o, key, field);
+	return r == -ENOENT ? 0 : r;
+}
+
+static int read_tenants(json_object *o, struct spk_grant *g)
+{
+	json_object *list;
+	if (!json_object_object_get_ex(o, "tenants", &list)) {
+		return 0;
+	}
+	if (!json_object_is_type(list, json_type_array)) {
+		return -EINVAL;
+	}
+	size_t n = json_object_array_length(list);
+	if (n == 0) {
+		return 0;
+	}
+	g->tenants = calloc(n, sizeof(*g->tenants));
+	if (!g->tenants) {
+		return -ENOMEM;
+	}
+	g->n_tenants = n;
+	for (size_t i = 0; i < n; i++) {
+		json_object *t = json_object_array_get_idx(list, i);
+		if (spk_json_get_string(t, "id", &g->tenants[i].id) < 0 ||
+		    opt_string(t, "name", &g->tenants[i].name) < 0 ||
+		    opt_string(t, "type", &g->tenants[i].type) < 0) {
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 int spk_grant_from_object(json_object *o, struct spk_grant *ret, struct spk_error *err)
@@ -156,10 +287,11 @@ int spk_grant_from_object(json_object *o, struct spk_grant *ret, struct spk_erro
 		{ "token_type", &g.token_type },
 		{ "scope", &g.scope },
 		{ "account", &g.account },
+		{ "tenant_id", &g.tenant_id },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(optional); i++) {
-		r = spk_json_get_string(o, optional[i].key, optional[i].field);
-		if (r < 0 && r != -ENOENT) {
+		r = opt_string(o, optional[i].key, optional[i].field);
+		if (r < 0) {
 			goto bad;
 		}
 	}
@@ -175,6 +307,19 @@ int spk_grant_from_object(json_object *o, struct spk_grant *ret, struct spk_erro
 		r = spk_json_get_int64(o, times[i].key, times[i].field);
 		if (r < 0 && r != -ENOENT) {
 			goto bad;
+		}
+	}
+	r = read_tenants(o, &g);
+	if (r < 0) {
+		goto bad;
+	}
+	json_object *ep;
+	if (json_object_object_get_ex(o, "endpoints", &ep)) {
+		for (size_t i = 0; i < ARRAY_SIZE(endpoint_fields); i++) {
+			r = opt_string(ep, endpoint_fields[i].key, endpoint_field(&g.endpoints, i));
+			if (r < 0) {
+				goto bad;
+			}
 		}
 	}
 	*ret = g;
@@ -220,4 +365,22 @@ int64_t spk_grant_valid_for(const struct spk_grant *g, int64_t now)
 		return INT64_MAX;
 	}
 	return g->expires_at - now;
+}
+
+const struct spk_tenant *spk_grant_find_tenant(const struct spk_grant *g, const char *key)
+{
+	for (size_t i = 0; key && i < g->n_tenants; i++) {
+		if (strcmp(g->tenants[i].id, key) == 0 ||
+		    (g->tenants[i].name && strcasecmp(g->tenants[i].name, key) == 0)) {
+			return &g->tenants[i];
+		}
+	}
+	return NULL;
+}
+
+void spk_grant_set_tenants(struct spk_grant *g, struct spk_tenant *tenants, size_t n)
+{
+	spk_tenants_free(g->tenants, g->n_tenants);
+	g->tenants = tenants;
+	g->n_tenants = n;
 }

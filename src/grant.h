@@ -1,15 +1,25 @@
 /*
- * The stored record of a grant and its JSON form (the keyring secret).
+ * The stored record of a grant and its JSON form (the store's secret).
  * Tokens are secrets: spk_grant_done() wipes them, and the JSON text made
  * by spk_grant_to_json() must be freed with spk_secret_free().
  */
 #pragma once
 
+#include <json-c/json.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
+#include "profile.h"
 
 #define SPK_GRANT_FORMAT 1
+
+/* An organisation the grant gives access to (Xero's "connections"). */
+struct spk_tenant {
+	char *id;
+	char *name;
+	char *type;
+};
 
 struct spk_grant {
 	char *access_token;  /* secret */
@@ -20,13 +30,15 @@ struct spk_grant {
 	int64_t expires_at;  /* epoch seconds; 0 when the provider did not say */
 	int64_t obtained_at; /* epoch seconds the access token was issued */
 	int64_t refresh_obtained_at; /* epoch seconds the refresh token was issued */
+	struct spk_tenant *tenants;  /* Xero organisations, or NULL */
+	size_t n_tenants;
+	char *tenant_id;     /* the default tenant, or NULL */
+	struct spk_endpoints endpoints; /* discovered at login, so refreshes skip discovery */
 };
 
 void spk_grant_done(struct spk_grant *g);
 /* A deep copy of src. */
 int spk_grant_copy(const struct spk_grant *src, struct spk_grant *ret);
-
-#include <json-c/json.h>
 
 /* As a JSON object (holds secrets; put it when done). NULL on out-of-memory. */
 json_object *spk_grant_to_object(const struct spk_grant *g);
@@ -41,9 +53,21 @@ int spk_grant_from_json(const char *text, struct spk_grant *ret, struct spk_erro
 /*
  * Fold a fresh token response into the stored grant: new tokens replace
  * old ones; what the response left out (a refresh token, the scope, the
- * account) is kept. Takes ownership of fresh's members.
+ * account, tenants, endpoints) is kept. Takes ownership of fresh's members.
  */
 void spk_grant_update(struct spk_grant *g, struct spk_grant *fresh);
 
 /* Seconds the access token stays valid after now (negative if expired). */
 int64_t spk_grant_valid_for(const struct spk_grant *g, int64_t now);
+
+/*
+ * What a script may see of a grant, as JSON: access_token, expires_at,
+ * token_type, scope, tenant_id. Never the refresh token. *ret is a secret.
+ */
+int spk_grant_public_json(const struct spk_grant *g, const char *tenant_id, char **ret);
+
+/* The tenant whose id or name is key (case-insensitive name), or NULL. */
+const struct spk_tenant *spk_grant_find_tenant(const struct spk_grant *g, const char *key);
+/* Replace the tenant list (takes ownership of tenants). */
+void spk_grant_set_tenants(struct spk_grant *g, struct spk_tenant *tenants, size_t n);
+void spk_tenants_free(struct spk_tenant *tenants, size_t n);

@@ -529,6 +529,36 @@ int spk_oauth_device_poll(const struct spk_client *c, const char *device_code,
 	return r;
 }
 
+int spk_oauth_revoke(const struct spk_client *c, const char *endpoint, const char *token,
+		     const char *hint, struct spk_error *err)
+{
+	struct spk_form f;
+	struct spk_http_response resp = { 0 };
+	char host[256];
+
+	spk_form_init(&f, NULL);
+	spk_form_add(&f, "token", token);
+	spk_form_add(&f, "token_type_hint", hint);
+	int r = client_post(c, endpoint, &f, &resp, err);
+	spk_form_done(&f);
+	if (r < 0) {
+		return r;
+	}
+	spk_http_host(endpoint, host, sizeof(host));
+	/* RFC 7009 §2.2: 200 whether or not the token was still valid. */
+	if (resp.status != 200) {
+		_cleanup_json_ json_object *body = NULL;
+		if (spk_json_parse(resp.body, resp.len, &body) < 0 ||
+		    !json_object_is_type(body, json_type_object)) {
+			json_object_put(body);
+			body = NULL;
+		}
+		r = token_error(&resp, host, body, err);
+	}
+	spk_http_response_done(&resp);
+	return r;
+}
+
 static size_t trimmed_len(const char *s)
 {
 	size_t n = strlen(s);

@@ -84,6 +84,10 @@ int spk_oauth_device_poll(const struct spk_client *c, const char *device_code,
 			  struct spk_error *err);
 void spk_device_auth_done(struct spk_device_auth *d);
 
+/* RFC 7009: revoke token (hint: "refresh_token" or "access_token") at endpoint. */
+int spk_oauth_revoke(const struct spk_client *c, const char *endpoint, const char *token,
+		     const char *hint, struct spk_error *err);
+
 /*
  * Read a token endpoint answer: a grant on success, else an error whose kind
  * says what the user must do (invalid_grant: log in again; invalid_client:

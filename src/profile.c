@@ -238,6 +238,9 @@ int spk_config_get(const struct spk_config *cfg, const char *name, struct spk_pr
 	p.redirect_path = get_key(kf, name, "redirect_path");
 	p.store = get_key(kf, name, "store");
 	p.notify_cmd = get_key(kf, name, "notify_cmd");
+	p.tenant = get_key(kf, name, "tenant");
+	p.exec_token_env = get_key(kf, name, "exec_token_env");
+	p.exec_tenant_env = get_key(kf, name, "exec_tenant_env");
 	for (size_t i = 0; i < G_N_ELEMENTS(endpoint_keys); i++) {
 		*endpoint_field(&p.endpoints, i) = get_key(kf, name, endpoint_keys[i].key);
 	}
@@ -294,6 +297,20 @@ int spk_config_get(const struct spk_config *cfg, const char *name, struct spk_pr
 			goto fail;
 		}
 		p.refresh_idle_days = v;
+	}
+	const char *env_keys[] = { p.exec_token_env, p.exec_tenant_env };
+	for (size_t i = 0; i < G_N_ELEMENTS(env_keys); i++) {
+		const char *v = env_keys[i];
+		bool ok = v && (g_ascii_isalpha(v[0]) || v[0] == '_');
+		for (const char *c = v; ok && *c; c++) {
+			ok = g_ascii_isalnum(*c) || *c == '_';
+		}
+		if (v && !ok) {
+			r = spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
+					  "%s: [%s] exec_token_env and exec_tenant_env must be "
+					  "environment variable names", cfg->path, name);
+			goto fail;
+		}
 	}
 	if (p.redirect_host && strcmp(p.redirect_host, "localhost") != 0 &&
 	    strcmp(p.redirect_host, "127.0.0.1") != 0 && strcmp(p.redirect_host, "[::1]") != 0) {
@@ -355,6 +372,9 @@ int spk_config_put(struct spk_config *cfg, const struct spk_profile *p, struct s
 		g_string_free(s, TRUE);
 	}
 	put_key(kf, g, "notify_cmd", p->notify_cmd);
+	put_key(kf, g, "tenant", p->tenant);
+	put_key(kf, g, "exec_token_env", p->exec_token_env);
+	put_key(kf, g, "exec_tenant_env", p->exec_tenant_env);
 	put_key(kf, g, "client_auth", spk_client_auth_to_string(p->client_auth));
 	if (p->grant == SPK_GRANT_CLIENT_CREDENTIALS) {
 		g_key_file_set_string(kf, g, "grant", "client_credentials");
@@ -404,6 +424,9 @@ static const struct {
 	{ "redirect_path", false },
 	{ "min_valid", false },
 	{ "refresh_idle_days", false },
+	{ "tenant", false },
+	{ "exec_token_env", true },
+	{ "exec_tenant_env", true },
 	{ "authorization_endpoint", false },
 	{ "token_endpoint", false },
 	{ "revocation_endpoint", false },
@@ -536,6 +559,9 @@ void spk_profile_done(struct spk_profile *p)
 	free(p->redirect_path);
 	free(p->store);
 	free(p->notify_cmd);
+	free(p->tenant);
+	free(p->exec_token_env);
+	free(p->exec_tenant_env);
 	spk_endpoints_done(&p->endpoints);
 	*p = (struct spk_profile)SPK_PROFILE_INIT;
 }

@@ -3,11 +3,14 @@
 #include <errno.h>
 #include <glib.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "oauth.h"
 
 static const unsigned xero_ports[] = { 8749, 8750, 8751 };
+/* Google issues a refresh token only for offline access, asked with consent. */
+static const char *const google_extra[] = { "access_type", "offline", "prompt", "consent", NULL };
 
 /*
  * From the providers' own documentation. Xero's endpoints are fixed here:
@@ -21,6 +24,46 @@ static const struct spk_preset presets[] = {
 		.default_scopes = "openid offline_access",
 		.redirect_host = "127.0.0.1",
 		.client_auth_with_secret = SPK_CLIENT_AUTH_BASIC,
+	},
+	{
+		.name = "github",
+		.description = "GitHub (OAuth and GitHub Apps)",
+		.endpoints = {
+			.authorization = "https://github.com/login/oauth/authorize",
+			.token = "https://github.com/login/oauth/access_token",
+			.device_authorization = "https://github.com/login/device/code",
+		},
+		.redirect_host = "127.0.0.1",
+		.client_auth_with_secret = SPK_CLIENT_AUTH_POST,
+	},
+	{
+		.name = "google",
+		.description = "Google (desktop app clients)",
+		.endpoints = {
+			.authorization = "https://accounts.google.com/o/oauth2/v2/auth",
+			.token = "https://oauth2.googleapis.com/token",
+			.revocation = "https://oauth2.googleapis.com/revoke",
+			.device_authorization = "https://oauth2.googleapis.com/device/code",
+			.userinfo = "https://openidconnect.googleapis.com/v1/userinfo",
+		},
+		.default_scopes = "openid email",
+		.redirect_host = "127.0.0.1",
+		.authorize_extra = google_extra,
+		.client_auth_with_secret = SPK_CLIENT_AUTH_POST,
+	},
+	{
+		.name = "microsoft",
+		.description = "Microsoft Entra ID (tenant = common by default)",
+		.endpoints = {
+			.authorization = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
+			.token = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
+			.device_authorization = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/devicecode",
+			.userinfo = "https://graph.microsoft.com/oidc/userinfo",
+		},
+		.default_scopes = "openid profile offline_access",
+		.redirect_host = "localhost",
+		.tenant_in_url = true,
+		.client_auth_with_secret = SPK_CLIENT_AUTH_POST,
 	},
 	{
 		.name = "xero",
@@ -37,6 +80,7 @@ static const struct spk_preset presets[] = {
 		.ports = xero_ports,
 		.n_ports = ARRAY_SIZE(xero_ports),
 		.refresh_idle_days = 60,
+		.tenant_headers = true,
 		/* Custom Connections and web apps: HTTP Basic, per Xero's docs. */
 		.client_auth_with_secret = SPK_CLIENT_AUTH_BASIC,
 	},
@@ -54,22 +98,29 @@ const struct spk_preset *spk_provider_find(const char *name)
 
 const char *spk_provider_names(void)
 {
-	return "oidc, xero";
+	return "github, google, microsoft, oidc, xero";
 }
 
-static int copy_endpoint(char **dst, const char *override, const char *fallback)
+/* "{tenant}" in a preset URL becomes the profile's directory tenant. */
+static char *expand_tenant(const char *url, const char *tenant)
 {
-	const char *v = override ? override : fallback;
-	free(*dst);
-	*dst = v ? strdup(v) : NULL;
-	return v && !*dst ? -ENOMEM : 0;
+	const char *at = url ? strstr(url, "{tenant}") : NULL;
+	char *out = NULL;
+
+	if (!at) {
+		return url ? strdup(url) : NULL;
+	}
+	if (asprintf(&out, "%.*s%s%s", (int)(at - url), url, tenant, at + strlen("{tenant}")) < 0) {
+		return NULL;
+	}
+	return out;
 }
 
-int spk_provider_resolve(const struct spk_profile *p, bool need_authorize,
-			 struct spk_provider *ret, struct spk_error *err)
+int spk_provider_resolve(const struct spk_profile *p, const struct spk_endpoints *known,
+			 bool need_authorize, struct spk_provider *ret, struct spk_error *err)
 {
 	struct spk_provider prov = { 0 };
-	struct spk_endpoints found = { 0 };
+	struct spk_endpoints discovered = { 0 };
 	const struct spk_endpoints *o = &p->endpoints;
 	int r = 0;
 
@@ -85,47 +136,52 @@ int spk_provider_resolve(const struct spk_profile *p, bool need_authorize,
 				     "--client-id ID", p->name, p->name);
 	}
 	const struct spk_preset *ps = prov.preset;
-	found.authorization = (char *)ps->endpoints.authorization;
-	found.token = (char *)ps->endpoints.token;
-	found.revocation = (char *)ps->endpoints.revocation;
-	found.device_authorization = (char *)ps->endpoints.device_authorization;
-	found.userinfo = (char *)ps->endpoints.userinfo;
-	found.connections = (char *)ps->endpoints.connections;
-
-	struct spk_endpoints discovered = { 0 };
-	bool need_discovery = ps->discovery && (!o->token || (need_authorize && !o->authorization));
-	if (ps->discovery && !o->issuer) {
-		return spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
-				     "%s: provider oidc needs an issuer. Run: sparekey login %s "
-				     "--issuer URL", p->name, p->name);
-	}
-	if (need_discovery) {
-		r = spk_oauth_discover(o->issuer, &discovered, err);
-		if (r < 0) {
-			return r;
+	/* Where each endpoint comes from, first match wins: override, known, preset. */
+	struct spk_endpoints base = {
+		.authorization = (char *)ps->endpoints.authorization,
+		.token = (char *)ps->endpoints.token,
+		.revocation = (char *)ps->endpoints.revocation,
+		.device_authorization = (char *)ps->endpoints.device_authorization,
+		.userinfo = (char *)ps->endpoints.userinfo,
+		.connections = (char *)ps->endpoints.connections,
+	};
+	if (ps->discovery) {
+		if (!o->issuer) {
+			return spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
+					     "%s: provider oidc needs an issuer. Run: sparekey login %s "
+					     "--issuer URL", p->name, p->name);
 		}
-		found = discovered;
+		bool known_enough = known && known->token &&
+				    (!need_authorize || known->authorization);
+		bool overridden = o->token && (!need_authorize || o->authorization);
+		if (known_enough && !need_authorize) {
+			base = *known;
+		} else if (!overridden) {
+			r = spk_oauth_discover(o->issuer, &discovered, err);
+			if (r < 0) {
+				return r;
+			}
+			base = discovered;
+		}
 	}
-
-	r = copy_endpoint(&prov.endpoints.issuer, o->issuer, found.issuer);
-	if (r == 0) {
-		r = copy_endpoint(&prov.endpoints.authorization, o->authorization, found.authorization);
-	}
-	if (r == 0) {
-		r = copy_endpoint(&prov.endpoints.token, o->token, found.token);
-	}
-	if (r == 0) {
-		r = copy_endpoint(&prov.endpoints.revocation, o->revocation, found.revocation);
-	}
-	if (r == 0) {
-		r = copy_endpoint(&prov.endpoints.device_authorization, o->device_authorization,
-				  found.device_authorization);
-	}
-	if (r == 0) {
-		r = copy_endpoint(&prov.endpoints.userinfo, o->userinfo, found.userinfo);
-	}
-	if (r == 0) {
-		r = copy_endpoint(&prov.endpoints.connections, o->connections, found.connections);
+	const char *tenant = p->tenant ? p->tenant : "common";
+	const struct {
+		char **dst;
+		const char *override, *fallback;
+	} fields[] = {
+		{ &prov.endpoints.issuer, o->issuer, base.issuer },
+		{ &prov.endpoints.authorization, o->authorization, base.authorization },
+		{ &prov.endpoints.token, o->token, base.token },
+		{ &prov.endpoints.revocation, o->revocation, base.revocation },
+		{ &prov.endpoints.device_authorization, o->device_authorization,
+		  base.device_authorization },
+		{ &prov.endpoints.userinfo, o->userinfo, base.userinfo },
+		{ &prov.endpoints.connections, o->connections, base.connections },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(fields) && r == 0; i++) {
+		const char *v = fields[i].override ? fields[i].override : fields[i].fallback;
+		*fields[i].dst = ps->tenant_in_url ? expand_tenant(v, tenant) : (v ? strdup(v) : NULL);
+		r = v && !*fields[i].dst ? -ENOMEM : 0;
 	}
 	spk_endpoints_done(&discovered);
 	if (r < 0) {
@@ -191,5 +247,5 @@ const char *const *spk_provider_authorize_extra(const struct spk_provider *prov,
 	if (prov->preset->discovery && spk_scope_has(scopes, "offline_access")) {
 		return consent;
 	}
-	return NULL;
+	return prov->preset->authorize_extra;
 }

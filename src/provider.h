@@ -25,6 +25,9 @@ struct spk_preset {
 	const unsigned *ports;      /* tried in order; none: ephemeral */
 	size_t n_ports;
 	int refresh_idle_days;      /* refresh tokens die after this long unused; 0: unknown */
+	const char *const *authorize_extra; /* always sent: NULL-terminated pairs */
+	bool tenant_in_url;         /* {tenant} in the endpoints is the profile's tenant (microsoft) */
+	bool tenant_headers;        /* token --header adds Xero-Tenant-Id */
 	enum spk_client_auth client_auth_with_secret; /* how a client with a secret authenticates */
 };
 
@@ -44,12 +47,13 @@ struct spk_provider {
 };
 
 /*
- * Resolve p's provider. Discovery runs only when an endpoint the caller
- * needs is not known otherwise (need_authorize: also the authorize URL).
- * The result borrows from p, which must outlive it.
+ * Resolve p's provider. known: endpoints discovered earlier (kept with the
+ * grant), or NULL. Discovery runs only when an endpoint the caller needs
+ * is not known otherwise (need_authorize: also the authorize URL). The
+ * result borrows from p, which must outlive it.
  */
-int spk_provider_resolve(const struct spk_profile *p, bool need_authorize,
-			 struct spk_provider *ret, struct spk_error *err);
+int spk_provider_resolve(const struct spk_profile *p, const struct spk_endpoints *known,
+			 bool need_authorize, struct spk_provider *ret, struct spk_error *err);
 void spk_provider_done(struct spk_provider *prov);
 
 /* Days a refresh token of p lives unused: the profile's, else the preset's; 0 = unknown. */

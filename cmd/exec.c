@@ -1,0 +1,100 @@
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "flow.h"
+#include "output.h"
+#include "provider.h"
+
+const char exec_help[] =
+	"Usage: sparekey exec PROFILE [--min-valid SECS] -- COMMAND [ARG...]\n"
+	"\n"
+	"Run COMMAND with a valid access token in its environment, so the token\n"
+	"never appears in argv or shell history:\n"
+	"\n"
+	"  SPAREKEY_ACCESS_TOKEN   the access token (exec_token_env renames it)\n"
+	"  SPAREKEY_TENANT_ID      the organisation, where the grant has one\n"
+	"  XERO_TENANT_ID          the same, for Xero (exec_tenant_env renames it)\n"
+	"\n"
+	"The refresh token is never exported. COMMAND replaces sparekey, so its\n"
+	"exit status is the result; 126 or 127 when it cannot be run.\n"
+	"\n"
+	"Example:\n"
+	"  sparekey exec xero -- sh -c 'curl -H \"Authorization: Bearer $SPAREKEY_ACCESS_TOKEN\" \\\n"
+	"      -H \"Xero-Tenant-Id: $XERO_TENANT_ID\" https://api.xero.com/api.xro/2.0/Invoices'\n";
+
+int cmd_exec(int argc, char **argv)
+{
+	enum { OPT_MIN_VALID = 256 };
+	static const struct option options[] = {
+		{ "min-valid", required_argument, NULL, OPT_MIN_VALID },
+		{ 0 },
+	};
+	long long min_valid = -1;
+	int c;
+
+	opterr = 0;
+	/* '+': stop at COMMAND, whose options are its own. */
+	while ((c = getopt_long(argc, argv, "+", options, NULL)) != -1) {
+		switch (c) {
+		case OPT_MIN_VALID:
+			min_valid = parse_seconds(optarg, 86400);
+			if (min_valid < 0) {
+				return usage_error("exec ", "--min-valid needs seconds (0-86400), not '%s'",
+						   optarg);
+			}
+			break;
+		default:
+			return usage_error("exec ", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc) {
+		return usage_error("exec ", "exec needs a PROFILE and, after --, a COMMAND");
+	}
+	const char *name = argv[optind++];
+	if (optind < argc && strcmp(argv[optind], "--") == 0) {
+		optind++;
+	}
+	if (optind >= argc) {
+		return usage_error("exec ", "exec needs a COMMAND after --");
+	}
+
+	struct spk_error err = { 0 };
+	struct spk_profile p = SPK_PROFILE_INIT;
+	struct spk_grant g = { 0 };
+	int r = read_profile(name, &p, &err);
+	if (r < 0) {
+		return fail(name, &err);
+	}
+	r = spk_flow_token(&p, min_valid >= 0 ? min_valid : spk_flow_min_valid(&p), &g, &err);
+	if (r < 0) {
+		int status = fail(name, &err);
+		notify_failure(&p, &err);
+		spk_profile_done(&p);
+		return status;
+	}
+	const char *tenant = tenant_of(&p, &g);
+	const struct spk_preset *preset = spk_provider_find(p.provider);
+	r = setenv(p.exec_token_env ? p.exec_token_env : "SPAREKEY_ACCESS_TOKEN", g.access_token, 1);
+	if (r == 0 && tenant) {
+		r = setenv("SPAREKEY_TENANT_ID", tenant, 1);
+		if (r == 0 && (p.exec_tenant_env || (preset && preset->tenant_headers))) {
+			r = setenv(p.exec_tenant_env ? p.exec_tenant_env : "XERO_TENANT_ID", tenant, 1);
+		}
+	}
+	spk_grant_done(&g);
+	spk_profile_done(&p);
+	if (r < 0) {
+		note("%s: cannot set up the environment (%s)", name, strerror(errno));
+		return EXIT_INTERNAL;
+	}
+	fflush(stdout);
+	execvp(argv[optind], argv + optind);
+	int e = errno;
+	note("%s: cannot run %s (%s)", name, argv[optind], strerror(e));
+	return e == ENOENT ? 127 : 126;
+}
