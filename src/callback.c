@@ -121,6 +121,54 @@ int spk_callback_check(const struct spk_callback *cb, const char *expected_state
 	return 0;
 }
 
+int spk_callback_parse_pasted(char *line, const char *expected_state, const char *expected_iss,
+			      struct spk_callback *ret, struct spk_error *err)
+{
+	char *s = line;
+	while (*s == ' ' || *s == '\t') {
+		s++;
+	}
+	size_t n = strlen(s);
+	while (n > 0 && strchr(" \t\r", s[n - 1])) {
+		s[--n] = '\0';
+	}
+	char *q = strchr(s, '?');
+	if (q || strstr(s, "://")) {
+		if (!q) {
+			return spk_error_set(err, SPK_ERR_LOGIN, -EINVAL,
+					     "the pasted address holds no code (no '?…' part); nothing "
+					     "was exchanged");
+		}
+		s = q + 1;
+		s[strcspn(s, "#")] = '\0';
+		struct spk_callback cb = { 0 };
+		int r = spk_callback_parse_query(s, &cb);
+		if (r < 0) {
+			return spk_error_set(err, SPK_ERR_LOGIN, r,
+					     "the pasted address is malformed; nothing was exchanged");
+		}
+		r = spk_callback_check(&cb, expected_state, expected_iss, err);
+		if (r == -EACCES) {
+			r = spk_error_set(err, SPK_ERR_LOGIN, r,
+					  "the pasted address does not belong to this login (wrong "
+					  "state, issuer or no code); nothing was exchanged");
+		}
+		if (r < 0) {
+			spk_callback_done(&cb);
+			return r;
+		}
+		*ret = cb;
+		return 0;
+	}
+	if (n == 0 || n > 2048 || strpbrk(s, " &=\"'<>\\")) {
+		return spk_error_set(err, SPK_ERR_LOGIN, -EINVAL,
+				     "the pasted text is neither the address from the browser nor a "
+				     "code; nothing was exchanged");
+	}
+	*ret = (struct spk_callback){ .code = strdup(s) };
+	return ret->code ? 0 : spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+}
+
 void spk_callback_done(struct spk_callback *cb)
 {
 	if (!cb) {

@@ -39,4 +39,14 @@ int spk_callback_set(struct spk_callback *cb, const char *name, const char *valu
 int spk_callback_check(const struct spk_callback *cb, const char *expected_state,
 		       const char *expected_iss, struct spk_error *err);
 
+/*
+ * A pasted line (login --paste): the address the browser ended on, whose
+ * query holds code and state, or the bare code. The address is checked as
+ * spk_callback_check() does, but here a mismatch ends the login: 0 with
+ * *ret, or an error (SPK_ERR_LOGIN) saying nothing was exchanged. A bare
+ * code carries no state; PKCE ties it to the login. line is modified.
+ */
+int spk_callback_parse_pasted(char *line, const char *expected_state, const char *expected_iss,
+			      struct spk_callback *ret, struct spk_error *err);
+
 void spk_callback_done(struct spk_callback *cb);

@@ -125,57 +125,6 @@ static int paste_read(struct paste *p)
 	return p->len == sizeof(p->buf) - 1 ? -E2BIG : 0;
 }
 
-/*
- * A pasted line: the address the browser ended on (its query holds the
- * code and state), or the bare code. The state is checked as the loopback
- * server does; a bare code carries none, and PKCE ties it to this login.
- */
-static int paste_parse(char *line, const char *state, const char *issuer,
-		       struct spk_callback *ret, struct spk_error *err)
-{
-	char *s = line;
-	while (*s == ' ' || *s == '\t') {
-		s++;
-	}
-	size_t n = strlen(s);
-	while (n > 0 && strchr(" \t\r", s[n - 1])) {
-		s[--n] = '\0';
-	}
-	char *q = strchr(s, '?');
-	if (q || strstr(s, "://")) {
-		if (!q) {
-			return spk_error_set(err, SPK_ERR_LOGIN, -EINVAL,
-					     "the pasted address holds no code (no '?…' part); nothing "
-					     "was exchanged");
-		}
-		s = q + 1;
-		s[strcspn(s, "#")] = '\0';
-		int r = spk_callback_parse_query(s, ret);
-		if (r < 0) {
-			return spk_error_set(err, SPK_ERR_LOGIN, r,
-					     "the pasted address is malformed; nothing was exchanged");
-		}
-		r = spk_callback_check(ret, state, issuer, err);
-		if (r == -EACCES) {
-			spk_callback_done(ret);
-			return spk_error_set(err, SPK_ERR_LOGIN, r,
-					     "the pasted address does not belong to this login (wrong "
-					     "state, issuer or no code); nothing was exchanged");
-		}
-		if (r < 0) {
-			spk_callback_done(ret);
-		}
-		return r;
-	}
-	if (n == 0 || n > 2048 || strpbrk(s, " &=\"'<>\\")) {
-		return spk_error_set(err, SPK_ERR_LOGIN, -EINVAL,
-				     "the pasted text is neither the address from the browser nor a "
-				     "code; nothing was exchanged");
-	}
-	*ret = (struct spk_callback){ .code = strdup(s) };
-	return ret->code ? 0 : spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
-}
-
 /* Authorization code with PKCE; the code comes by redirect or is pasted. */
 static int login_browser(const struct spk_profile *p, const struct spk_provider *prov,
 			 const struct spk_client *c, const struct spk_login_options *o,
@@ -251,7 +200,7 @@ static int login_browser(const struct spk_profile *p, const struct spk_provider 
 			goto out;
 		}
 		if (r == 1) {
-			r = paste_parse(paste.buf, state, issuer, &cb, err);
+			r = spk_callback_parse_pasted(paste.buf, state, issuer, &cb, err);
 			spk_wipe(paste.buf, sizeof(paste.buf));
 			break;
 		}

@@ -84,6 +84,46 @@ static void test_check(void)
 	spk_callback_done(&cb);
 }
 
+static void test_pasted(void)
+{
+	struct spk_callback cb = { 0 };
+	struct spk_error err = { 0 };
+	char url[] = "  http://localhost:8749/callback?code=C1&state=S&iss=x#frag \r";
+	g_assert_cmpint(spk_callback_parse_pasted(url, "S", NULL, &cb, &err), ==, 0);
+	g_assert_cmpstr(cb.code, ==, "C1");
+	spk_callback_done(&cb);
+
+	char bare[] = "Code-123_abc\n";
+	bare[strlen(bare) - 1] = '\0';
+	g_assert_cmpint(spk_callback_parse_pasted(bare, "S", NULL, &cb, &err), ==, 0);
+	g_assert_cmpstr(cb.code, ==, "Code-123_abc");
+	spk_callback_done(&cb);
+
+	static const char *const bad[] = {
+		"http://localhost:8749/callback?code=C1&state=WRONG",
+		"http://localhost:8749/callback?code=C1",
+		"http://localhost:8749/callback",
+		"http://localhost:8749/callback?error=access_denied&state=WRONG",
+		"two words",
+		"a=b",
+		"",
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		char *line = g_strdup(bad[i]);
+		spk_error_clear(&err);
+		g_assert_cmpint(spk_callback_parse_pasted(line, "S", NULL, &cb, &err), <, 0);
+		g_assert_cmpint(err.kind, ==, SPK_ERR_LOGIN);
+		g_assert_nonnull(strstr(err.msg, "nothing was exchanged"));
+		g_assert_null(cb.code);
+		g_free(line);
+	}
+	/* The provider's refusal, for our state, says why. */
+	char denied[] = "http://localhost:8749/callback?error=access_denied&state=S";
+	spk_error_clear(&err);
+	g_assert_cmpint(spk_callback_parse_pasted(denied, "S", NULL, &cb, &err), ==, -ECANCELED);
+	g_assert_cmpstr(err.oauth, ==, "access_denied");
+}
+
 static void test_form(void)
 {
 	struct spk_form f;
@@ -139,6 +179,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/callback/parse", test_parse);
 	g_test_add_func("/callback/parse-rejects", test_parse_rejects);
 	g_test_add_func("/callback/check", test_check);
+	g_test_add_func("/callback/pasted", test_pasted);
 	g_test_add_func("/form/encode-decode", test_form);
 	g_test_add_func("/secret/helpers", test_secret_helpers);
 	return g_test_run();
