@@ -95,7 +95,7 @@ static void doctor_profile(struct spk_config *cfg, const char *name, struct chec
 	check_line(c, "refresh lock", &err, "can be taken");
 
 	if (have_provider) {
-		struct spk_http_request req = { .url = prov.endpoints.token };
+		struct spk_http_request req = { .url = prov.endpoints.token, .cacert = prov.cacert };
 		struct spk_http_response resp = { .retry_after = -1 };
 		spk_error_clear(&err);
 		if (spk_http_send(&req, &resp, &err) == 0) {

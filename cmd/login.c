@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,8 @@ const char login_help[] =
 	"                              (default: xero 8749 8750 8751, others any free port)\n"
 	"      --tenant NAME|ID        the organisation to act on (Xero), when several\n"
 	"                              are connected; kept in the profile\n"
+	"      --cacert FILE           trust this CA bundle (PEM) for the provider, for\n"
+	"                              private CAs; kept in the profile\n"
 	"      --store secret|file     keep the grant in the keyring (default) or in a\n"
 	"                              0600 file under $XDG_STATE_HOME/sparekey\n"
 	"      --no-browser            do not open a browser; print the URL (over SSH,\n"
@@ -255,7 +258,7 @@ int cmd_login(int argc, char **argv)
 	enum {
 		OPT_PROVIDER = 256, OPT_ISSUER, OPT_CLIENT_ID, OPT_SCOPE, OPT_PORT, OPT_TIMEOUT,
 		OPT_SECRET_FILE, OPT_CLIENT_AUTH, OPT_STORE, OPT_NO_BROWSER, OPT_PASTE,
-		OPT_DEVICE, OPT_CLIENT_CREDENTIALS, OPT_TENANT,
+		OPT_DEVICE, OPT_CLIENT_CREDENTIALS, OPT_TENANT, OPT_CACERT,
 	};
 	static const struct option options[] = {
 		{ "provider", required_argument, NULL, OPT_PROVIDER },
@@ -271,11 +274,13 @@ int cmd_login(int argc, char **argv)
 		{ "device", no_argument, NULL, OPT_DEVICE },
 		{ "client-credentials", no_argument, NULL, OPT_CLIENT_CREDENTIALS },
 		{ "tenant", required_argument, NULL, OPT_TENANT },
+		{ "cacert", required_argument, NULL, OPT_CACERT },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ 0 },
 	};
 	const char *provider = NULL, *issuer = NULL, *client_id = NULL, *scope = NULL;
 	const char *secret_file = NULL, *store = NULL, *tenant = NULL;
+	char cacert[PATH_MAX] = "";
 	enum spk_client_auth client_auth = SPK_CLIENT_AUTH_DEFAULT;
 	bool no_browser = false, paste = false, device = false, client_credentials = false;
 	unsigned ports[SPK_MAX_PORTS];
@@ -327,6 +332,11 @@ int cmd_login(int argc, char **argv)
 			break;
 		case OPT_TENANT:
 			tenant = optarg;
+			break;
+		case OPT_CACERT:
+			if (!realpath(optarg, cacert)) {
+				return usage_error("login ", "--cacert %s: %s", optarg, strerror(errno));
+			}
 			break;
 		case OPT_PORT: {
 			long long v = parse_seconds(optarg, 65535);
@@ -420,6 +430,7 @@ int cmd_login(int argc, char **argv)
 	replace(&p.client_id, client_id);
 	replace(&p.store, store);
 	replace(&p.tenant, tenant);
+	replace(&p.cacert, cacert[0] ? cacert : NULL);
 	if (client_auth != SPK_CLIENT_AUTH_DEFAULT) {
 		p.client_auth = client_auth;
 	}

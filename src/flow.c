@@ -85,6 +85,7 @@ static int make_client(const struct spk_profile *p, const struct spk_provider *p
 		.id = p->client_id,
 		.secret = auth == SPK_CLIENT_AUTH_NONE ? NULL : secret,
 		.auth = auth,
+		.cacert = prov->cacert,
 	};
 	return 0;
 }
@@ -303,7 +304,8 @@ static int choose_tenant(const struct spk_profile *p, const struct spk_provider 
 {
 	struct spk_tenant *tenants = NULL;
 	size_t n = 0;
-	int r = spk_tenants_fetch(prov->endpoints.connections, g->access_token, &tenants, &n, err);
+	int r = spk_tenants_fetch(prov->endpoints.connections, g->access_token, prov->cacert,
+				  &tenants, &n, err);
 
 	if (r < 0) {
 		return r;
@@ -751,7 +753,8 @@ int spk_flow_tenants_refresh(const struct spk_profile *p, struct spk_grant *ret,
 				  "connections_endpoint)", p->name, p->provider);
 	}
 	if (r == 0) {
-		r = spk_tenants_fetch(prov.endpoints.connections, g.access_token, &tenants, &n, err);
+		r = spk_tenants_fetch(prov.endpoints.connections, g.access_token, prov.cacert,
+				      &tenants, &n, err);
 	}
 	spk_grant_done(&g);
 	spk_provider_done(&prov);

@@ -18,6 +18,7 @@ struct spk_http_request {
 	const char *url;
 	const char *form;   /* POST application/x-www-form-urlencoded when set, else GET */
 	const char *authorization; /* Authorization header value ("Bearer …", "Basic …"), a secret, or NULL */
+	const char *cacert;        /* CA bundle for a private CA, or NULL for the system's */
 };
 
 struct spk_http_response {

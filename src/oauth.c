@@ -345,7 +345,9 @@ static int client_post(const struct spk_client *c, const char *url, struct spk_f
 	if (spk_form_get(f, &form) < 0) {
 		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
 	}
-	struct spk_http_request req = { .url = url, .form = form, .authorization = authorization };
+	struct spk_http_request req = {
+		.url = url, .form = form, .authorization = authorization, .cacert = c->cacert,
+	};
 	int r = spk_http_send(&req, ret, err);
 	if (r < 0) {
 		return r;
@@ -612,7 +614,8 @@ int spk_oauth_parse_discovery(const char *issuer, const char *body, size_t len,
 	return 0;
 }
 
-int spk_oauth_discover(const char *issuer, struct spk_endpoints *ret, struct spk_error *err)
+int spk_oauth_discover(const char *issuer, const char *cacert, struct spk_endpoints *ret,
+		       struct spk_error *err)
 {
 	static const char *const wellknown[] = {
 		"/.well-known/openid-configuration",
@@ -628,7 +631,7 @@ int spk_oauth_discover(const char *issuer, struct spk_endpoints *ret, struct spk
 		if (asprintf(&url, "%.*s%s", (int)trimmed_len(issuer), issuer, wellknown[i]) < 0) {
 			return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
 		}
-		struct spk_http_request req = { .url = url };
+		struct spk_http_request req = { .url = url, .cacert = cacert };
 		r = spk_http_send(&req, &resp, err);
 		if (r < 0) {
 			return r;

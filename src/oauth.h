@@ -45,6 +45,7 @@ struct spk_client {
 	const char *id;
 	const char *secret;         /* a secret; NULL for public clients */
 	enum spk_client_auth auth;  /* resolved: never SPK_CLIENT_AUTH_DEFAULT */
+	const char *cacert;         /* CA bundle for a private CA, or NULL */
 };
 
 /* Exchange an authorization code; *ret is a complete new grant. */
@@ -98,6 +99,7 @@ int spk_oauth_parse_token_response(const struct spk_http_response *resp, const c
 				   struct spk_error *err);
 
 /* Fetch and read issuer's discovery document. */
-int spk_oauth_discover(const char *issuer, struct spk_endpoints *ret, struct spk_error *err);
+int spk_oauth_discover(const char *issuer, const char *cacert, struct spk_endpoints *ret,
+		       struct spk_error *err);
 int spk_oauth_parse_discovery(const char *issuer, const char *body, size_t len,
 			      struct spk_endpoints *ret, struct spk_error *err);

@@ -238,6 +238,7 @@ int spk_config_get(const struct spk_config *cfg, const char *name, struct spk_pr
 	p.redirect_path = get_key(kf, name, "redirect_path");
 	p.store = get_key(kf, name, "store");
 	p.notify_cmd = get_key(kf, name, "notify_cmd");
+	p.cacert = get_key(kf, name, "cacert");
 	p.tenant = get_key(kf, name, "tenant");
 	p.exec_token_env = get_key(kf, name, "exec_token_env");
 	p.exec_tenant_env = get_key(kf, name, "exec_tenant_env");
@@ -319,6 +320,11 @@ int spk_config_get(const struct spk_config *cfg, const char *name, struct spk_pr
 				  cfg->path, name);
 		goto fail;
 	}
+	if (p.cacert && p.cacert[0] != '/') {
+		r = spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
+				  "%s: [%s] cacert must be an absolute path", cfg->path, name);
+		goto fail;
+	}
 	if (p.redirect_path && p.redirect_path[0] != '/') {
 		r = spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
 				  "%s: [%s] redirect_path must start with '/'", cfg->path, name);
@@ -372,6 +378,7 @@ int spk_config_put(struct spk_config *cfg, const struct spk_profile *p, struct s
 		g_string_free(s, TRUE);
 	}
 	put_key(kf, g, "notify_cmd", p->notify_cmd);
+	put_key(kf, g, "cacert", p->cacert);
 	put_key(kf, g, "tenant", p->tenant);
 	put_key(kf, g, "exec_token_env", p->exec_token_env);
 	put_key(kf, g, "exec_tenant_env", p->exec_tenant_env);
@@ -435,6 +442,7 @@ static const struct {
 	{ "connections_endpoint", false },
 	{ "store", true },
 	{ "notify_cmd", true },
+	{ "cacert", true },
 };
 
 static int key_index(const char *key)
@@ -559,6 +567,7 @@ void spk_profile_done(struct spk_profile *p)
 	free(p->redirect_path);
 	free(p->store);
 	free(p->notify_cmd);
+	free(p->cacert);
 	free(p->tenant);
 	free(p->exec_token_env);
 	free(p->exec_tenant_env);

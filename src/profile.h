@@ -58,6 +58,7 @@ struct spk_profile {
 	int64_t min_valid;   /* seconds; -1 = default */
 	int64_t refresh_idle_days; /* refresh token dies after this long unused; -1 = preset's */
 	char *notify_cmd;    /* shell command run on events (needs-login, ...), or NULL */
+	char *cacert;        /* CA bundle (PEM) for a provider with a private CA, or NULL */
 	char *tenant;        /* xero: the organisation (name or id); microsoft: the directory */
 	char *exec_token_env;  /* exec: variable for the access token, NULL = SPAREKEY_ACCESS_TOKEN */
 	char *exec_tenant_env; /* exec: variable for the tenant id, NULL = the preset's */

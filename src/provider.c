@@ -157,7 +157,7 @@ int spk_provider_resolve(const struct spk_profile *p, const struct spk_endpoints
 		if (known_enough && !need_authorize) {
 			base = *known;
 		} else if (!overridden) {
-			r = spk_oauth_discover(o->issuer, &discovered, err);
+			r = spk_oauth_discover(o->issuer, p->cacert, &discovered, err);
 			if (r < 0) {
 				return r;
 			}
@@ -189,6 +189,7 @@ int spk_provider_resolve(const struct spk_profile *p, const struct spk_endpoints
 		return spk_error_set(err, SPK_ERR_INTERNAL, r, "out of memory");
 	}
 
+	prov.cacert = p->cacert;
 	prov.redirect_host = p->redirect_host ? p->redirect_host : ps->redirect_host;
 	prov.redirect_path = p->redirect_path ? p->redirect_path : "/callback";
 	if (p->ports_set) {

@@ -44,6 +44,7 @@ struct spk_provider {
 	const char *redirect_path;
 	const unsigned *ports;
 	size_t n_ports;
+	const char *cacert;             /* the profile's CA bundle, or NULL */
 };
 
 /*

@@ -55,8 +55,8 @@ int spk_tenants_parse(const struct spk_http_response *resp, const char *host,
 	return 0;
 }
 
-int spk_tenants_fetch(const char *url, const char *access_token, struct spk_tenant **ret,
-		      size_t *ret_n, struct spk_error *err)
+int spk_tenants_fetch(const char *url, const char *access_token, const char *cacert,
+		      struct spk_tenant **ret, size_t *ret_n, struct spk_error *err)
 {
 	_cleanup_secret_ char *authorization = NULL;
 	struct spk_http_response resp = { 0 };
@@ -66,7 +66,7 @@ int spk_tenants_fetch(const char *url, const char *access_token, struct spk_tena
 		authorization = NULL;
 		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
 	}
-	struct spk_http_request req = { .url = url, .authorization = authorization };
+	struct spk_http_request req = { .url = url, .authorization = authorization, .cacert = cacert };
 	int r = spk_http_send(&req, &resp, err);
 	if (r < 0) {
 		return r;
