@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "fault.h"
 #include "lock.h"
 #include "log.h"
@@ -20,6 +21,42 @@
 int64_t spk_flow_min_valid(const struct spk_profile *p)
 {
 	return p->min_valid >= 0 ? p->min_valid : SPK_DEFAULT_MIN_VALID;
+}
+
+/* Drop p's runtime cache entry (after logout, export, or with cache = none). */
+static void cache_drop(const struct spk_profile *p)
+{
+	_cleanup_free_ char *dir = spk_path_runtime_dir();
+	if (dir) {
+		(void)spk_cache_remove(dir, p->name);
+	}
+}
+
+/*
+ * Let the next `token` answer from the runtime cache. Best effort: without
+ * a runtime dir, or on any error, the keyring path simply stays the way.
+ */
+static void cache_put(const struct spk_profile *p, const struct spk_grant *g)
+{
+	_cleanup_free_ char *dir = spk_path_runtime_dir();
+
+	if (p->cache_none || g->expires_at == 0) {
+		cache_drop(p);
+		return;
+	}
+	if (!dir) {
+		return;
+	}
+	struct spk_cache_entry e = {
+		.expires_at = g->expires_at,
+		.min_valid = spk_flow_min_valid(p),
+		.access_token = g->access_token,
+	};
+	spk_config_stamp_of(p->config_path, &e.config);
+	int r = spk_cache_write(dir, p->name, &e);
+	if (r < 0) {
+		spk_log("cache %s: not written (%s)", p->name, strerror(-r));
+	}
 }
 
 static char *lock_dir(void)
@@ -49,6 +86,9 @@ static int store_login(const struct spk_profile *p, const struct spk_grant *g,
 	}
 	if (r == 0) {
 		r = spk_store_save(p, g, err);
+	}
+	if (r == 0) {
+		cache_put(p, g);
 	}
 	spk_lock_release(fd);
 	return r;
@@ -578,6 +618,8 @@ int spk_flow_token(const struct spk_profile *p, int64_t min_valid, struct spk_gr
 			return r;
 		}
 		if (spk_grant_valid_for(&g, (int64_t)time(NULL)) > min_valid) {
+			/* After a reboot the cache is gone: the keyring answer refills it. */
+			cache_put(p, &g);
 			*ret = g;
 			return 0;
 		}
@@ -598,6 +640,7 @@ int spk_flow_token(const struct spk_profile *p, int64_t min_valid, struct spk_gr
 		spk_grant_done(&g);
 		return r;
 	}
+	cache_put(p, &g);
 	*ret = g;
 	return 0;
 }
@@ -614,6 +657,9 @@ int spk_flow_refresh(const struct spk_profile *p, struct spk_grant *ret, struct 
 	r = spk_store_load(p, &g, err);
 	if (r == 0) {
 		r = refresh_or_reread(p, &g, 0, true, err);
+	}
+	if (r == 0) {
+		cache_put(p, &g);
 	}
 	spk_lock_release(fd);
 	if (r < 0) {
@@ -662,6 +708,7 @@ int spk_flow_export_end(const struct spk_profile *p, int lock, bool remove,
 	int r = 0;
 
 	if (remove) {
+		cache_drop(p);
 		r = spk_store_remove(p, err);
 		if (r == 0 || r == -ENOENT) {
 			r = spk_store_remove_client_secret(p, err);
@@ -822,6 +869,7 @@ int spk_flow_logout(const struct spk_profile *p, bool keep_remote, struct spk_er
 	}
 	spk_grant_done(&g);
 
+	cache_drop(p);
 	int rg = spk_store_remove(p, err);
 	int rs = spk_store_remove_client_secret(p, rg == -ENOENT || rg == 0 ? err : NULL);
 	(void)spk_store_rescue_remove(p, NULL);

@@ -34,75 +34,13 @@ static char **endpoint_field(struct spk_endpoints *e, size_t i)
 	return (char **)((char *)e + endpoint_keys[i].offset);
 }
 
-static char *default_config_path(void)
-{
-	const char *xdg = secure_getenv("XDG_CONFIG_HOME");
-	if (xdg && xdg[0] == '/') {
-		return g_build_filename(xdg, "sparekey", "config", NULL);
-	}
-	const char *home = secure_getenv("HOME");
-	if (home && home[0] == '/') {
-		return g_build_filename(home, ".config", "sparekey", "config", NULL);
-	}
-	return NULL;
-}
-
-static char *xdg_dir(const char *var, const char *fallback_below_home)
-{
-	const char *xdg = secure_getenv(var);
-	if (xdg && xdg[0] == '/') {
-		return g_build_filename(xdg, "sparekey", NULL);
-	}
-	const char *home = secure_getenv("HOME");
-	if (fallback_below_home && home && home[0] == '/') {
-		return g_build_filename(home, fallback_below_home, "sparekey", NULL);
-	}
-	return NULL;
-}
-
-char *spk_path_runtime_dir(void)
-{
-	return xdg_dir("XDG_RUNTIME_DIR", NULL);
-}
-
-char *spk_path_state_dir(void)
-{
-	return xdg_dir("XDG_STATE_HOME", ".local/state");
-}
-
-bool spk_env_has_session_bus(void)
-{
-	const char *v = secure_getenv("DBUS_SESSION_BUS_ADDRESS");
-	return v && *v;
-}
-
-char *spk_path_session_bus_fallback(void)
-{
-	if (spk_env_has_session_bus()) {
-		return NULL;
-	}
-	const char *runtime = secure_getenv("XDG_RUNTIME_DIR");
-	g_autofree char *candidates[2] = {
-		runtime && runtime[0] == '/' ? g_build_filename(runtime, "bus", NULL) : NULL,
-		g_strdup_printf("/run/user/%u/bus", (unsigned)geteuid()),
-	};
-	for (size_t i = 0; i < G_N_ELEMENTS(candidates); i++) {
-		struct stat st;
-		if (candidates[i] && stat(candidates[i], &st) == 0 && S_ISSOCK(st.st_mode) &&
-		    st.st_uid == geteuid()) {
-			return g_strdup_printf("unix:path=%s", candidates[i]);
-		}
-	}
-	return NULL;
-}
-
 int spk_config_open(const char *path, struct spk_config **ret, struct spk_error *err)
 {
 	g_autoptr(GError) gerr = NULL;
 	struct spk_config *cfg = g_new0(struct spk_config, 1);
 
 	cfg->kf = g_key_file_new();
-	cfg->path = path ? g_strdup(path) : default_config_path();
+	cfg->path = path ? strdup(path) : spk_path_config_file();
 	if (!cfg->path) {
 		spk_config_free(cfg);
 		return spk_error_set(err, SPK_ERR_CONFIG, -ENOENT,
@@ -127,7 +65,7 @@ void spk_config_free(struct spk_config *cfg)
 		return;
 	}
 	g_key_file_free(cfg->kf);
-	g_free(cfg->path);
+	free(cfg->path);
 	g_free(cfg);
 }
 
@@ -157,22 +95,6 @@ int spk_client_auth_from_string(const char *s, enum spk_client_auth *ret)
 const char *spk_client_auth_to_string(enum spk_client_auth a)
 {
 	return (size_t)a < G_N_ELEMENTS(client_auth_names) ? client_auth_names[a] : NULL;
-}
-
-bool spk_profile_name_valid(const char *name)
-{
-	size_t n = name ? strlen(name) : 0;
-
-	if (n == 0 || n > 64 || name[0] == '.' || name[0] == '-') {
-		return false;
-	}
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-		if (!g_ascii_isalnum(c) && c != '.' && c != '_' && c != '-') {
-			return false;
-		}
-	}
-	return true;
 }
 
 int spk_profile_parse_ports(struct spk_profile *p, const char *list)
@@ -239,6 +161,7 @@ int spk_config_get(const struct spk_config *cfg, const char *name, struct spk_pr
 	p.store = get_key(kf, name, "store");
 	p.notify_cmd = get_key(kf, name, "notify_cmd");
 	p.cacert = get_key(kf, name, "cacert");
+	p.config_path = strdup(cfg->path);
 	p.tenant = get_key(kf, name, "tenant");
 	p.exec_token_env = get_key(kf, name, "exec_token_env");
 	p.exec_tenant_env = get_key(kf, name, "exec_tenant_env");
@@ -248,7 +171,7 @@ int spk_config_get(const struct spk_config *cfg, const char *name, struct spk_pr
 
 	int r = 0;
 	_cleanup_free_ char *ports = NULL, *min_valid = NULL, *idle = NULL, *auth = NULL,
-			    *grant = NULL;
+			    *grant = NULL, *cache = NULL;
 	if (g_key_file_has_key(kf, name, "redirect_ports", NULL)) {
 		ports = get_key(kf, name, "redirect_ports");
 		r = spk_profile_parse_ports(&p, ports ? ports : "");
@@ -286,6 +209,13 @@ int spk_config_get(const struct spk_config *cfg, const char *name, struct spk_pr
 				  cfg->path, name);
 		goto fail;
 	}
+	cache = get_key(kf, name, "cache");
+	if (cache && strcmp(cache, "none") != 0 && strcmp(cache, "runtime") != 0) {
+		r = spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
+				  "%s: [%s] cache must be runtime or none", cfg->path, name);
+		goto fail;
+	}
+	p.cache_none = cache && strcmp(cache, "none") == 0;
 	idle = get_key(kf, name, "refresh_idle_days");
 	if (idle) {
 		char *end;
@@ -443,6 +373,7 @@ static const struct {
 	{ "store", true },
 	{ "notify_cmd", true },
 	{ "cacert", true },
+	{ "cache", true },
 };
 
 static int key_index(const char *key)
@@ -568,6 +499,7 @@ void spk_profile_done(struct spk_profile *p)
 	free(p->store);
 	free(p->notify_cmd);
 	free(p->cacert);
+	free(p->config_path);
 	free(p->tenant);
 	free(p->exec_token_env);
 	free(p->exec_tenant_env);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "paths.h"
 
 #define SPK_MAX_PORTS 16
 
@@ -59,6 +60,8 @@ struct spk_profile {
 	int64_t refresh_idle_days; /* refresh token dies after this long unused; -1 = preset's */
 	char *notify_cmd;    /* shell command run on events (needs-login, ...), or NULL */
 	char *cacert;        /* CA bundle (PEM) for a provider with a private CA, or NULL */
+	bool cache_none;     /* cache = none: no runtime access-token cache */
+	char *config_path;   /* the file this profile was read from */
 	char *tenant;        /* xero: the organisation (name or id); microsoft: the directory */
 	char *exec_token_env;  /* exec: variable for the access token, NULL = SPAREKEY_ACCESS_TOKEN */
 	char *exec_tenant_env; /* exec: variable for the tenant id, NULL = the preset's */
@@ -98,8 +101,6 @@ int spk_config_import_settings(struct spk_config *cfg, const char *name, char *c
 char **spk_config_profiles(const struct spk_config *cfg);
 void spk_strv_free(char **v);
 
-/* Profile names: 1..64 of [A-Za-z0-9._-], not starting with '.' or '-'. */
-bool spk_profile_name_valid(const char *name);
 /* Parse "8749 8750" (spaces, commas or semicolons) into p->ports. */
 int spk_profile_parse_ports(struct spk_profile *p, const char *list);
 
@@ -107,18 +108,6 @@ void spk_profile_done(struct spk_profile *p);
 /* A profile with nothing set yet. */
 #define SPK_PROFILE_INIT { .min_valid = -1, .refresh_idle_days = -1 }
 
-/* $XDG_RUNTIME_DIR/sparekey (tmpfs, per login session), or NULL without one. */
-char *spk_path_runtime_dir(void);
-/*
- * The session bus for cron, systemd services and SSH sessions, where
- * DBUS_SESSION_BUS_ADDRESS is unset: "unix:path=$XDG_RUNTIME_DIR/bus" or
- * "unix:path=/run/user/UID/bus" when that socket exists. NULL when the
- * variable is set (nothing to do) or no such socket exists.
- */
-char *spk_path_session_bus_fallback(void);
-/* Is DBUS_SESSION_BUS_ADDRESS set? */
-bool spk_env_has_session_bus(void);
 
-/* $XDG_STATE_HOME/sparekey, else ~/.local/state/sparekey; NULL without HOME. */
-char *spk_path_state_dir(void);
+
 void spk_endpoints_done(struct spk_endpoints *e);

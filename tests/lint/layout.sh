@@ -25,7 +25,7 @@ check "only loopback.c uses libmicrohttpd" \
 	sh -c "grep -ln 'MHD_' '$top'/src/*.c | grep -v '/loopback.c$'"
 check "only store-secret.c uses libsecret" \
 	sh -c "grep -ln 'secret_password_\|SecretSchema' '$top'/src/*.c | grep -v '/store-secret.c$'"
-check "only profile.c (and the test-only fault.c) reads the environment" \
-	sh -c "grep -ln 'getenv' '$top'/src/*.c | grep -v '/profile.c$' | grep -v '/fault.c$'"
+check "only paths.c (and the test-only fault.c) reads the environment" \
+	sh -c "grep -ln 'getenv' '$top'/src/*.c | grep -v '/paths.c$' | grep -v '/fault.c$'"
 echo "1..$n"
 exit $status

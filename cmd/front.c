@@ -1,0 +1,122 @@
+/*
+ * The `sparekey` command as scripts meet it. `sparekey token PROFILE`
+ * with a valid token in the runtime cache is answered here, by a program
+ * that links libc alone: no keyring, TLS, GLib or HTTP server is loaded.
+ * Everything else — a stale or missing cache entry, any other command or
+ * option — is handed, argv untouched, to the full program, sparekey-cli.
+ *
+ * MUST: never print a token the full program would not print: the cache
+ * entry must be ours and private, made from the config file as it is now,
+ * with no rescue journal waiting, and valid for the profile's margin.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "config.h"
+#include "macro.h"
+#include "paths.h"
+#include "secret.h"
+
+/* The full program: next to this one (a build tree), else in libexec. */
+static void exec_full(char **argv)
+{
+	char self[PATH_MAX], path[PATH_MAX + 32];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(path, sizeof(path), "%s/sparekey-cli", self);
+			execv(path, argv);
+		}
+	}
+	execv(SPK_LIBEXECDIR "/sparekey-cli", argv);
+	fprintf(stderr, "sparekey: cannot run %s/sparekey-cli (%s). Reinstall sparekey\n",
+		SPK_LIBEXECDIR, strerror(errno));
+	exit(70);
+}
+
+/* "token PROFILE" or "token PROFILE --min-valid N": the one shape served here. */
+static int parse(int argc, char **argv, const char **ret_profile, long long *ret_min_valid)
+{
+	*ret_min_valid = -1;
+	if ((argc != 3 && argc != 5) || strcmp(argv[1], "token") != 0 ||
+	    !spk_profile_name_valid(argv[2])) {
+		return -1;
+	}
+	if (argc == 5) {
+		char *end;
+		errno = 0;
+		long long v = strtoll(argv[4], &end, 10);
+		if (strcmp(argv[3], "--min-valid") != 0 || errno || end == argv[4] || *end || v < 0 ||
+		    v > 86400) {
+			return -1;
+		}
+		*ret_min_valid = v;
+	}
+	*ret_profile = argv[2];
+	return 0;
+}
+
+static bool rescue_pending(const char *profile)
+{
+	_cleanup_free_ char *dir = spk_path_state_dir();
+	char path[PATH_MAX];
+	return !dir || snprintf(path, sizeof(path), "%s/%s.rescue", dir, profile) >= (int)sizeof(path) ||
+	       access(path, F_OK) == 0;
+}
+
+/* 0 when the token was printed from the cache. */
+static int answer_from_cache(const char *profile, long long min_valid)
+{
+	_cleanup_free_ char *dir = spk_path_runtime_dir(), *config = spk_path_config_file();
+	struct spk_cache_entry e = { 0 };
+	struct spk_config_stamp now_stamp;
+
+	if (!dir || !config || rescue_pending(profile) || spk_cache_read(dir, profile, &e) < 0) {
+		return -1;
+	}
+	spk_config_stamp_of(config, &now_stamp);
+	int64_t margin = min_valid >= 0 ? min_valid : e.min_valid;
+	int r = -1;
+	if (spk_config_stamp_equal(&e.config, &now_stamp) && e.expires_at - (int64_t)time(NULL) > margin) {
+		r = printf("%s\n", e.access_token) < 0 || fflush(stdout) != 0 ? -EIO : 0;
+	}
+	spk_cache_entry_done(&e);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	const char *profile;
+	long long min_valid;
+
+	/* The same hardening as the full program: a token passes through here. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	struct rlimit no_core = { 0, 0 };
+	(void)setrlimit(RLIMIT_CORE, &no_core);
+	umask(077);
+
+	if (parse(argc, argv, &profile, &min_valid) == 0) {
+		int r = answer_from_cache(profile, min_valid);
+		if (r == 0) {
+			return 0;
+		}
+		if (r == -EIO) {
+			fprintf(stderr, "sparekey: cannot write the result to standard output\n");
+			return 74;
+		}
+	}
+	exec_full(argv);
+}

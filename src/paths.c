@@ -1,0 +1,89 @@
+#include "paths.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* $VAR/sparekey[/leaf], else $HOME/below/sparekey[/leaf] (when below is set). */
+static char *xdg_path(const char *var, const char *below_home, const char *leaf)
+{
+	const char *xdg = secure_getenv(var);
+	const char *home = secure_getenv("HOME");
+	char *out = NULL;
+	int n = -1;
+
+	if (xdg && xdg[0] == '/') {
+		n = asprintf(&out, "%s/sparekey%s%s", xdg, leaf ? "/" : "", leaf ? leaf : "");
+	} else if (below_home && home && home[0] == '/') {
+		n = asprintf(&out, "%s/%s/sparekey%s%s", home, below_home, leaf ? "/" : "",
+			     leaf ? leaf : "");
+	}
+	return n < 0 ? NULL : out;
+}
+
+char *spk_path_config_file(void)
+{
+	return xdg_path("XDG_CONFIG_HOME", ".config", "config");
+}
+
+char *spk_path_runtime_dir(void)
+{
+	return xdg_path("XDG_RUNTIME_DIR", NULL, NULL);
+}
+
+char *spk_path_state_dir(void)
+{
+	return xdg_path("XDG_STATE_HOME", ".local/state", NULL);
+}
+
+bool spk_env_has_session_bus(void)
+{
+	const char *v = secure_getenv("DBUS_SESSION_BUS_ADDRESS");
+	return v && *v;
+}
+
+static bool own_socket(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == geteuid();
+}
+
+char *spk_path_session_bus_fallback(void)
+{
+	const char *runtime = secure_getenv("XDG_RUNTIME_DIR");
+	char path[4096];
+	char *out = NULL;
+
+	if (spk_env_has_session_bus()) {
+		return NULL;
+	}
+	if (runtime && runtime[0] == '/' &&
+	    snprintf(path, sizeof(path), "%s/bus", runtime) < (int)sizeof(path) && own_socket(path)) {
+		return asprintf(&out, "unix:path=%s", path) < 0 ? NULL : out;
+	}
+	snprintf(path, sizeof(path), "/run/user/%u/bus", (unsigned)geteuid());
+	if (own_socket(path)) {
+		return asprintf(&out, "unix:path=%s", path) < 0 ? NULL : out;
+	}
+	return NULL;
+}
+
+bool spk_profile_name_valid(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	if (n == 0 || n > 64 || name[0] == '.' || name[0] == '-') {
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			  c == '.' || c == '_' || c == '-';
+		if (!ok) {
+			return false;
+		}
+	}
+	return true;
+}

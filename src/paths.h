@@ -1,0 +1,28 @@
+/*
+ * Where things live, from the environment (read with secure_getenv), and
+ * what a profile may be called. libc only: the front binary uses it too.
+ * Returned paths are malloc'd; NULL when the environment gives no answer.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+/* --config's default: $XDG_CONFIG_HOME/sparekey/config, else ~/.config/sparekey/config. */
+char *spk_path_config_file(void);
+/* $XDG_RUNTIME_DIR/sparekey (tmpfs, per login session), or NULL without one. */
+char *spk_path_runtime_dir(void);
+/* $XDG_STATE_HOME/sparekey, else ~/.local/state/sparekey; NULL without HOME. */
+char *spk_path_state_dir(void);
+
+/* Is DBUS_SESSION_BUS_ADDRESS set? */
+bool spk_env_has_session_bus(void);
+/*
+ * The session bus for cron, systemd services and SSH sessions, where
+ * DBUS_SESSION_BUS_ADDRESS is unset: "unix:path=$XDG_RUNTIME_DIR/bus" or
+ * "unix:path=/run/user/UID/bus" when that socket exists. NULL when the
+ * variable is set (nothing to do) or no such socket exists.
+ */
+char *spk_path_session_bus_fallback(void);
+
+/* Profile names: 1..64 of [A-Za-z0-9._-], not starting with '.' or '-'. */
+bool spk_profile_name_valid(const char *name);
