@@ -1,7 +1,10 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "flow.h"
@@ -21,8 +24,8 @@ const char refresh_help[] =
 	"\n"
 	"Options:\n"
 	"      --all             every profile in the config file whose refresh token\n"
-	"                        is older than AGE; warns about any that expires\n"
-	"                        within 14 days unless used\n"
+	"                        is older than AGE, many at once; warns about any\n"
+	"                        that expires within 14 days unless used\n"
 	"      --older-than AGE  with --all: seconds, or N with s, m, h or d (default 1d)\n"
 	"  -h, --help            show this help\n"
 	"\n"
@@ -107,6 +110,16 @@ out:
 	return status;
 }
 
+/* Profiles refreshed at once by --all: their round trips overlap. */
+#define REFRESH_PARALLEL 64
+
+/*
+ * Every profile, each in a child process, up to REFRESH_PARALLEL at a time:
+ * a refresher of many profiles costs about one round trip, not one per
+ * profile. The parent has not touched the keyring or libcurl yet, so
+ * forking is safe. The exit status is that of the first failed profile in
+ * config-file order.
+ */
 static int refresh_all(long long older_than)
 {
 	struct spk_error err = { 0 };
@@ -117,15 +130,53 @@ static int refresh_all(long long older_than)
 		return fail(NULL, &err);
 	}
 	char **names = spk_config_profiles(cfg);
-	if (!names || !names[0]) {
+	size_t n = 0;
+	while (names && names[n]) {
+		n++;
+	}
+	if (n == 0) {
 		note("no profiles in %s; nothing to refresh", spk_config_path(cfg));
 	}
-	for (char **n = names; n && *n; n++) {
-		int s = refresh_one(*n, older_than);
-		if (status == EXIT_OK) {
-			status = s;
+	pid_t *pids = calloc(n ? n : 1, sizeof(pid_t));
+	int *statuses = calloc(n ? n : 1, sizeof(int));
+	size_t next = 0, running = 0;
+	fflush(NULL);
+	while (pids && statuses && (next < n || running > 0)) {
+		if (next < n && running < REFRESH_PARALLEL) {
+			pid_t pid = fork();
+			if (pid == 0) {
+				_exit(refresh_one(names[next], older_than));
+			}
+			if (pid < 0) {
+				/* No more processes: do this one here. */
+				statuses[next] = refresh_one(names[next], older_than);
+			} else {
+				pids[next] = pid;
+				running++;
+			}
+			next++;
+			continue;
+		}
+		int ws;
+		pid_t done = wait(&ws);
+		if (done < 0) {
+			break;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (pids[i] == done) {
+				statuses[i] = WIFEXITED(ws) ? WEXITSTATUS(ws) : EXIT_INTERNAL;
+				pids[i] = 0;
+				running--;
+			}
 		}
 	}
+	for (size_t i = 0; statuses && i < n; i++) {
+		if (status == EXIT_OK) {
+			status = statuses[i];
+		}
+	}
+	free(pids);
+	free(statuses);
 	spk_strv_free(names);
 	spk_config_free(cfg);
 	return status;
