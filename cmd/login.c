@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,7 +66,60 @@ struct login_ui_state {
 	bool open_browser;
 	bool paste;
 	const char *register_uris; /* every redirect URI the app must allow, or NULL */
+	bool live;                 /* stderr is a terminal: a countdown line */
+	bool counting;             /* the countdown line is on screen */
 };
+
+/* What Ctrl-C can still promise: set before each step. */
+static volatile sig_atomic_t interrupt_safe;
+static char interrupt_msg[160];
+
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	if (interrupt_safe) {
+		ssize_t n = write(STDERR_FILENO, interrupt_msg, strlen(interrupt_msg));
+		(void)n;
+		_exit(130);
+	}
+}
+
+/* "[2/3] ..." in bold on a terminal. */
+static void step(const struct login_ui_state *st, int n, const char *what)
+{
+	fprintf(stderr, "%s[%d/3]%s %s: %s\n", style_bold(), n, style_off(), st->profile, what);
+}
+
+static void end_countdown(struct login_ui_state *st)
+{
+	if (st->counting) {
+		fputs("\r\033[K", stderr);
+		st->counting = false;
+	}
+}
+
+static void on_tick(void *userdata, int left)
+{
+	struct login_ui_state *st = userdata;
+
+	if (!st->live) {
+		return;
+	}
+	fprintf(stderr, "\r\033[K      waiting %d:%02d more (Ctrl-C to cancel)", left / 60, left % 60);
+	fflush(stderr);
+	st->counting = true;
+}
+
+static void on_exchanging(void *userdata)
+{
+	struct login_ui_state *st = userdata;
+
+	/* From here on the grant is being stored: finish rather than leave half. */
+	interrupt_safe = 0;
+	signal(SIGINT, SIG_IGN);
+	end_countdown(st);
+	step(st, 3, "the browser came back; fetching and storing the grant");
+}
 
 /* Over SSH, the browser is on the laptop: it must reach our port through a tunnel. */
 static void ssh_hint(const char *profile, unsigned port)
@@ -89,6 +143,8 @@ static void on_authorize(void *userdata, const char *redirect_uri, unsigned port
 {
 	const struct login_ui_state *st = userdata;
 
+	step(st, 1, st->open_browser ? "opening the browser at the provider's sign-in page"
+				     : "sign in at the provider with a browser");
 	if (st->register_uris) {
 		note("%s: redirect URI %s; register all of these with the app, exactly: %s",
 		     st->profile, redirect_uri, st->register_uris);
@@ -107,10 +163,11 @@ static void on_authorize(void *userdata, const char *redirect_uri, unsigned port
 		note("%s: could not start a browser ($BROWSER or xdg-open); open the URL above "
 		     "yourself", st->profile);
 	}
+	step(st, 2, "waiting for you to sign in and consent");
 	if (st->paste) {
 		note("%s: after you sign in, the browser ends on an address that may not load; "
 		     "paste that address (or the code) here and press Enter:", st->profile);
-	} else {
+	} else if (!st->live) {
 		note("%s: waiting up to %d s for the browser to come back...", st->profile,
 		     st->timeout_s);
 	}
@@ -121,6 +178,7 @@ static void on_device(void *userdata, const char *user_code, const char *uri,
 {
 	const struct login_ui_state *st = userdata;
 
+	step(st, 1, "sign in on any device with a code");
 	note("%s: on any device, open this address:", st->profile);
 	fprintf(stderr, "%s\n", uri);
 	note("%s: and enter the code %s", st->profile, user_code);
@@ -128,8 +186,11 @@ static void on_device(void *userdata, const char *user_code, const char *uri,
 		note("%s: or open this address, which holds the code:", st->profile);
 		fprintf(stderr, "%s\n", uri_complete);
 	}
-	note("%s: waiting up to %lld s for the sign-in...", st->profile,
-	     (long long)(expires_in < st->timeout_s ? expires_in : st->timeout_s));
+	step(st, 2, "waiting for you to sign in and consent");
+	if (!st->live) {
+		note("%s: waiting up to %lld s for the sign-in...", st->profile,
+		     (long long)(expires_in < st->timeout_s ? expires_in : st->timeout_s));
+	}
 }
 
 /* Several organisations: on a terminal, ask; elsewhere the first is taken. */
@@ -480,13 +541,20 @@ int cmd_login(int argc, char **argv)
 		.open_browser = !no_browser && !paste,
 		.paste = paste,
 		.register_uris = uris,
+		.live = stderr_is_terminal() && !paste,
 	};
 	struct spk_login_ui ui = {
 		.authorize = on_authorize,
 		.device = on_device,
+		.tick = on_tick,
+		.exchanging = client_credentials ? NULL : on_exchanging,
 		.pick_tenant = on_pick_tenant,
 		.userdata = &st,
 	};
+	snprintf(interrupt_msg, sizeof(interrupt_msg),
+		 "\nsparekey: %s: interrupted; nothing was stored\n", name);
+	interrupt_safe = 1;
+	signal(SIGINT, on_interrupt);
 	struct spk_login_options o = {
 		.mode = device ? SPK_LOGIN_DEVICE
 			       : client_credentials ? SPK_LOGIN_CLIENT_CREDENTIALS : SPK_LOGIN_BROWSER,
@@ -495,6 +563,9 @@ int cmd_login(int argc, char **argv)
 		.client_secret = secret,
 	};
 	r = spk_flow_login(&p, &o, &ui, &g, &err);
+	end_countdown(&st);
+	interrupt_safe = 0;
+	signal(SIGINT, SIG_DFL);
 	if (r < 0) {
 		if (uris && (strcmp(err.oauth, "unauthorized_client") == 0 ||
 			     strcmp(err.oauth, "invalid_request") == 0)) {
@@ -510,6 +581,7 @@ int cmd_login(int argc, char **argv)
 	char until[32], left[32];
 	int64_t now = (int64_t)time(NULL);
 	const char *where = p.store && strcmp(p.store, "file") == 0 ? "a 0600 file" : "the keyring";
+	fputs(style_good(), stderr);
 	if (g.expires_at > 0) {
 		note("%s: logged in%s%s; access token valid until %s (%s); grant stored in %s%s",
 		     name, g.account ? " as " : "", g.account ? g.account : "",
@@ -522,6 +594,7 @@ int cmd_login(int argc, char **argv)
 		     "lasts; grant stored in %s", name, g.account ? " as " : "",
 		     g.account ? g.account : "", where);
 	}
+	fputs(style_off(), stderr);
 	if (g.n_tenants > 0) {
 		const char *t = tenant_of(&p, &g);
 		const struct spk_tenant *chosen = spk_grant_find_tenant(&g, t);

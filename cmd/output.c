@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 const char *opt_config;
 bool opt_verbose;
@@ -56,8 +57,9 @@ int fail(const char *profile, const struct spk_error *err)
 	bool named = profile && strncmp(msg, profile, strlen(profile)) == 0 &&
 		     msg[strlen(profile)] == ':';
 
-	fprintf(stderr, "sparekey: %s%s%s%s\n", profile && !named ? profile : "",
-		profile && !named ? ": " : "", msg, remedy(profile, err, hint, sizeof(hint)));
+	fprintf(stderr, "%ssparekey:%s %s%s%s%s\n", style_bad(), style_off(),
+		profile && !named ? profile : "", profile && !named ? ": " : "", msg,
+		remedy(profile, err, hint, sizeof(hint)));
 	return exit_status_of(err->kind);
 }
 
@@ -108,6 +110,41 @@ const char *format_time(int64_t epoch, char *buf, size_t size)
 		snprintf(buf, size, "@%lld", (long long)epoch);
 	}
 	return buf;
+}
+
+bool stderr_is_terminal(void)
+{
+	return isatty(STDERR_FILENO);
+}
+
+bool stderr_colour(void)
+{
+	static int colour = -1;
+	if (colour < 0) {
+		const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+		colour = stderr_is_terminal() && !(no && *no) && !(term && strcmp(term, "dumb") == 0);
+	}
+	return colour;
+}
+
+const char *style_bold(void)
+{
+	return stderr_colour() ? "\033[1m" : "";
+}
+
+const char *style_good(void)
+{
+	return stderr_colour() ? "\033[1;32m" : "";
+}
+
+const char *style_bad(void)
+{
+	return stderr_colour() ? "\033[1;31m" : "";
+}
+
+const char *style_off(void)
+{
+	return stderr_colour() ? "\033[0m" : "";
 }
 
 void log_to_stderr(const char *line)

@@ -38,6 +38,15 @@ const char *format_duration(int64_t seconds, char *buf, size_t size);
 /* Local time of an epoch, "2026-11-29 08:10". */
 const char *format_time(int64_t epoch, char *buf, size_t size);
 void log_to_stderr(const char *line);
+
+/* Is stderr a terminal that takes colour (not with NO_COLOR or TERM=dumb)? */
+bool stderr_is_terminal(void);
+bool stderr_colour(void);
+/* An escape sequence when colour is on, else "". */
+const char *style_bold(void);
+const char *style_good(void);
+const char *style_bad(void);
+const char *style_off(void);
 /* Flush stdout; 0, or 74 with a message when the result could not be written. */
 int finish_stdout(int status);
 

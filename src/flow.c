@@ -230,7 +230,18 @@ static int login_browser(const struct spk_profile *p, const struct spk_provider 
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		long left = (long)o->timeout_s * 1000 - ((now.tv_sec - start.tv_sec) * 1000 +
 							  (now.tv_nsec - start.tv_nsec) / 1000000);
-		r = left > 0 ? spk_loopback_wait(lb, (int)left, paste.fd, &cb, err) : -ETIMEDOUT;
+		if (ui && ui->tick && left > 0) {
+			ui->tick(ui->userdata, (int)((left + 999) / 1000));
+		}
+		/* With a countdown to show, wake at each whole second left. */
+		int slice = (int)left;
+		if (ui && ui->tick && left > 1000) {
+			slice = left % 1000 ? (int)(left % 1000) : 1000;
+		}
+		r = left > 0 ? spk_loopback_wait(lb, slice, paste.fd, &cb, err) : -ETIMEDOUT;
+		if (r == -ETIMEDOUT && left > slice) {
+			continue;
+		}
 		if (r != 1) {
 			break;
 		}
@@ -254,6 +265,9 @@ static int login_browser(const struct spk_profile *p, const struct spk_provider 
 	}
 	if (r < 0) {
 		goto out;
+	}
+	if (ui && ui->exchanging) {
+		ui->exchanging(ui->userdata);
 	}
 	r = spk_oauth_exchange_code(c, cb.code, pkce.verifier, redirect_uri, nonce,
 				    (int64_t)time(NULL), ret, err);
@@ -296,6 +310,9 @@ static int login_device(const struct spk_profile *p, const struct spk_provider *
 			break;
 		}
 		sleep((unsigned)interval);
+		if (ui && ui->tick) {
+			ui->tick(ui->userdata, (int)(deadline - (int64_t)time(NULL)));
+		}
 		r = spk_oauth_device_poll(c, d.device_code, NULL, (int64_t)time(NULL), ret, err);
 		if (r == -EAGAIN) {
 			continue;

@@ -23,6 +23,10 @@ struct spk_login_ui {
 	/* Device grant: show the user code and where to enter it. */
 	void (*device)(void *userdata, const char *user_code, const char *uri,
 		       const char *uri_complete, int64_t expires_in);
+	/* While waiting for the person: about once a second, the seconds left. */
+	void (*tick)(void *userdata, int seconds_left);
+	/* The code has arrived; the grant is being fetched and stored. */
+	void (*exchanging)(void *userdata);
 	/* Several organisations and none chosen: the index of the default, or -1 for the first. */
 	int (*pick_tenant)(void *userdata, const struct spk_tenant *tenants, size_t n);
 	void *userdata;
