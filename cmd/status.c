@@ -1,69 +1,128 @@
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "commands.h"
 #include "output.h"
 #include "provider.h"
+#include "report.h"
 #include "store.h"
 
 const char status_help[] =
-	"Usage: sparekey status [PROFILE]\n"
+	"Usage: sparekey status [PROFILE] [--json]\n"
 	"\n"
-	"Show each profile (or only PROFILE): its provider, who logged in, how\n"
-	"long the access token stays valid, how old the refresh token is and,\n"
-	"where the provider retires unused refresh tokens (refresh_idle_days),\n"
-	"when it expires unless used.\n"
-	"Nothing is refreshed. Exits 0 when it could report, even if a profile\n"
-	"needs a login (its row says so).\n";
+	"Show each profile (or only PROFILE): provider, organisation (tenant), how\n"
+	"long the access token stays valid, how old the refresh token is and, where\n"
+	"the provider retires unused refresh tokens (refresh_idle_days), when it\n"
+	"expires unless used, and where the grant is stored. Nothing is refreshed.\n"
+	"Exits 0 when it could report, even if a profile needs a login (its row\n"
+	"says so).\n"
+	"\n"
+	"Options:\n"
+	"      --json   one JSON array for scripts (no tokens in it)\n"
+	"  -h, --help   show this help\n";
 
-static void print_row(const struct spk_profile *p, int64_t now)
+struct row {
+	struct spk_status_row r;
+	struct spk_profile p;
+	struct spk_grant g;
+	struct spk_error err;
+};
+
+static void fill_row(struct spk_config *cfg, const char *name, int64_t now, struct row *row)
 {
-	struct spk_error err = { 0 };
-	struct spk_grant g = { 0 };
-	char access[48], refresh[96], d[32];
+	struct spk_status_row *r = &row->r;
 
-	if (spk_store_load(p, &g, &err) < 0) {
-		printf("%-16s %-8s %s\n", p->name, p->provider ? p->provider : "-",
-		       err.kind == SPK_ERR_LOGIN ? "no grant: run sparekey login" : err.msg);
+	row->p = (struct spk_profile)SPK_PROFILE_INIT;
+	r->profile = name;
+	if (spk_config_get(cfg, name, &row->p, &row->err) < 0) {
+		r->problem = row->err.msg;
+		r->needs_login = row->err.kind == SPK_ERR_LOGIN;
 		return;
 	}
-	if (g.expires_at == 0) {
-		snprintf(access, sizeof(access), "valid (no expiry given)");
-	} else if (g.expires_at > now) {
+	r->provider = row->p.provider;
+	r->store = row->p.store ? row->p.store : "secret";
+	if (spk_store_load(&row->p, &row->g, &row->err) < 0) {
+		r->problem = row->err.kind == SPK_ERR_LOGIN ? "no grant stored" : row->err.msg;
+		r->needs_login = row->err.kind == SPK_ERR_LOGIN;
+		return;
+	}
+	const struct spk_grant *g = &row->g;
+	r->has_grant = true;
+	r->account = g->account;
+	r->tenant_id = tenant_of(&row->p, g);
+	const struct spk_tenant *t = spk_grant_find_tenant(g, r->tenant_id);
+	r->tenant_name = t ? t->name : NULL;
+	r->expires_at = g->expires_at;
+	r->has_refresh_token = g->refresh_token != NULL;
+	r->refresh_obtained_at = g->refresh_obtained_at;
+	int64_t idle = spk_provider_refresh_idle_days(&row->p);
+	if (g->refresh_token && idle > 0) {
+		r->refresh_expires_at = g->refresh_obtained_at + idle * 86400;
+	}
+	/* Expired with nothing to refresh it, or a refresh token that died unused. */
+	r->needs_login = (g->expires_at && g->expires_at <= now && !g->refresh_token &&
+			  row->p.grant != SPK_GRANT_CLIENT_CREDENTIALS) ||
+			 (r->refresh_expires_at && r->refresh_expires_at <= now);
+}
+
+static void print_row(const struct row *row, int64_t now)
+{
+	const struct spk_status_row *r = &row->r;
+	char access[48], refresh[80], d[32];
+	const char *tenant = r->tenant_name ? r->tenant_name : r->tenant_id ? r->tenant_id : "-";
+
+	if (!r->has_grant) {
+		printf("%-14s %-9s %-18s %s%s\n", r->profile, r->provider ? r->provider : "-", "-",
+		       r->problem ? r->problem : "", r->needs_login ? ": run sparekey login" : "");
+		return;
+	}
+	if (r->expires_at == 0) {
+		snprintf(access, sizeof(access), "valid (no expiry)");
+	} else if (r->expires_at > now) {
 		snprintf(access, sizeof(access), "valid for %s",
-			 format_duration(g.expires_at - now, d, sizeof(d)));
+			 format_duration(r->expires_at - now, d, sizeof(d)));
 	} else {
 		snprintf(access, sizeof(access), "expired %s ago",
-			 format_duration(now - g.expires_at, d, sizeof(d)));
+			 format_duration(now - r->expires_at, d, sizeof(d)));
 	}
-	int64_t idle = spk_provider_refresh_idle_days(p);
-	if (!g.refresh_token) {
+	if (!r->has_refresh_token) {
 		snprintf(refresh, sizeof(refresh), "none");
-	} else if (idle > 0 && g.refresh_obtained_at + idle * 86400 > now) {
+	} else if (r->refresh_expires_at && r->refresh_expires_at > now) {
 		snprintf(refresh, sizeof(refresh), "%s old, expires in %lld days unless used",
-			 format_duration(now - g.refresh_obtained_at, d, sizeof(d)),
-			 (long long)((g.refresh_obtained_at + idle * 86400 - now) / 86400));
-	} else if (idle > 0) {
-		snprintf(refresh, sizeof(refresh), "expired (unused for %lld days)",
-			 (long long)idle);
+			 format_duration(now - r->refresh_obtained_at, d, sizeof(d)),
+			 (long long)((r->refresh_expires_at - now) / 86400));
+	} else if (r->refresh_expires_at) {
+		snprintf(refresh, sizeof(refresh), "expired unused: run sparekey login");
 	} else {
 		snprintf(refresh, sizeof(refresh), "%s old",
-			 format_duration(now - g.refresh_obtained_at, d, sizeof(d)));
+			 format_duration(now - r->refresh_obtained_at, d, sizeof(d)));
 	}
-	printf("%-16s %-8s %-24s %-24s %s\n", p->name, p->provider ? p->provider : "-",
-	       g.account ? g.account : "-", access, refresh);
-	spk_grant_done(&g);
+	printf("%-14s %-9s %-18.18s %-22s %-44s %s%s%s\n", r->profile, r->provider, tenant, access,
+	       refresh, r->store, r->account ? "  " : "", r->account ? r->account : "");
 }
 
 int cmd_status(int argc, char **argv)
 {
+	enum { OPT_JSON = 256 };
+	static const struct option options[] = {
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ 0 },
+	};
+	bool json = false;
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", (const struct option[]){ { 0 } }, NULL)) != -1) {
-		return usage_error("status ", "unknown option '%s'", argv[optind - 1]);
+	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		switch (c) {
+		case OPT_JSON:
+			json = true;
+			break;
+		default:
+			return usage_error("status ", "unknown option '%s'", argv[optind - 1]);
+		}
 	}
 	if (argc - optind > 1) {
 		return usage_error("status ", "status takes at most one PROFILE");
@@ -76,37 +135,52 @@ int cmd_status(int argc, char **argv)
 		return fail(only, &err);
 	}
 	char **names = spk_config_profiles(cfg);
-	int64_t now = (int64_t)time(NULL);
-	int status = EXIT_OK;
-	bool any = false;
-
-	for (char **n = names; n && *n; n++) {
-		struct spk_profile p = SPK_PROFILE_INIT;
-		if (only && strcmp(only, *n) != 0) {
-			continue;
-		}
-		if (!any) {
-			printf("%-16s %-8s %-24s %-24s %s\n", "PROFILE", "PROVIDER", "ACCOUNT",
-			       "ACCESS TOKEN", "REFRESH TOKEN");
-			any = true;
-		}
-		spk_error_clear(&err);
-		if (spk_config_get(cfg, *n, &p, &err) < 0) {
-			printf("%-16s %s\n", *n, err.msg);
-			continue;
-		}
-		print_row(&p, now);
-		spk_profile_done(&p);
+	size_t n = 0;
+	while (names && names[n]) {
+		n++;
 	}
-	if (only && !any) {
-		spk_error_clear(&err);
-		struct spk_profile p;
+	struct row *rows = calloc(n ? n : 1, sizeof(*rows));
+	struct spk_status_row *flat = calloc(n ? n : 1, sizeof(*flat));
+	int64_t now = (int64_t)time(NULL);
+	size_t shown = 0;
+	int status = EXIT_OK;
+
+	for (size_t i = 0; rows && flat && i < n; i++) {
+		if (only && strcmp(only, names[i]) != 0) {
+			continue;
+		}
+		fill_row(cfg, names[i], now, &rows[shown]);
+		flat[shown] = rows[shown].r;
+		shown++;
+	}
+	if (only && shown == 0) {
+		struct spk_profile p = SPK_PROFILE_INIT;
 		(void)spk_config_get(cfg, only, &p, &err);
 		status = fail(only, &err);
-	} else if (!any) {
+	} else if (json) {
+		char *text = NULL;
+		if (spk_status_to_json(flat, shown, now, &text) < 0) {
+			status = EXIT_INTERNAL;
+		} else {
+			printf("%s\n", text);
+			free(text);
+		}
+	} else if (shown == 0) {
 		note("no profiles in %s yet. Run: sparekey login PROFILE --provider xero "
 		     "--client-id ID", spk_config_path(cfg));
+	} else {
+		printf("%-14s %-9s %-18s %-22s %-44s %s\n", "PROFILE", "PROVIDER", "TENANT",
+		       "ACCESS TOKEN", "REFRESH TOKEN", "STORE");
+		for (size_t i = 0; i < shown; i++) {
+			print_row(&rows[i], now);
+		}
 	}
+	for (size_t i = 0; rows && i < shown; i++) {
+		spk_grant_done(&rows[i].g);
+		spk_profile_done(&rows[i].p);
+	}
+	free(rows);
+	free(flat);
 	spk_strv_free(names);
 	spk_config_free(cfg);
 	return status;
