@@ -41,5 +41,11 @@ void notify_event(const struct spk_profile *p, const char *event, const char *me
 /* needs-login or refresh-failed, from err's kind. */
 void notify_failure(const struct spk_profile *p, const struct spk_error *err);
 
-/* The organisation a grant acts on: the profile's choice, else the grant's default. */
+/*
+ * The organisation a grant acts on: the profile's choice, else the grant's
+ * default; NULL when that one is not (or no longer) connected.
+ */
 const char *tenant_of(const struct spk_profile *p, const struct spk_grant *g);
+/* The same for an API call: an error when a chosen organisation is gone. */
+int tenant_for_api(const struct spk_profile *p, const struct spk_grant *g, const char **ret,
+		   struct spk_error *err);

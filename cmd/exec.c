@@ -37,27 +37,32 @@ int cmd_exec(int argc, char **argv)
 	long long min_valid = -1;
 	int c;
 
+	const char *name = NULL;
 	opterr = 0;
-	/* '+': stop at COMMAND, whose options are its own. */
-	while ((c = getopt_long(argc, argv, "+", options, NULL)) != -1) {
-		switch (c) {
-		case OPT_MIN_VALID:
-			min_valid = parse_seconds(optarg, 86400);
-			if (min_valid < 0) {
-				return usage_error("exec ", "--min-valid needs seconds (0-86400), not '%s'",
-						   optarg);
+	/*
+	 * Options may come before and after PROFILE; '+' stops at "--" or at
+	 * COMMAND, whose options are its own.
+	 */
+	for (int pass = 0; pass < 2; pass++) {
+		while ((c = getopt_long(argc, argv, "+", options, NULL)) != -1) {
+			switch (c) {
+			case OPT_MIN_VALID:
+				min_valid = parse_seconds(optarg, 86400);
+				if (min_valid < 0) {
+					return usage_error("exec ", "--min-valid needs seconds (0-86400), "
+							   "not '%s'", optarg);
+				}
+				break;
+			default:
+				return usage_error("exec ", "unknown option '%s'", argv[optind - 1]);
 			}
-			break;
-		default:
-			return usage_error("exec ", "unknown option '%s'", argv[optind - 1]);
 		}
-	}
-	if (optind >= argc) {
-		return usage_error("exec ", "exec needs a PROFILE and, after --, a COMMAND");
-	}
-	const char *name = argv[optind++];
-	if (optind < argc && strcmp(argv[optind], "--") == 0) {
-		optind++;
+		if (pass == 0) {
+			if (optind >= argc || strcmp(argv[optind - 1], "--") == 0) {
+				return usage_error("exec ", "exec needs a PROFILE and, after --, a COMMAND");
+			}
+			name = argv[optind++];
+		}
 	}
 	if (optind >= argc) {
 		return usage_error("exec ", "exec needs a COMMAND after --");
@@ -77,7 +82,14 @@ int cmd_exec(int argc, char **argv)
 		spk_profile_done(&p);
 		return status;
 	}
-	const char *tenant = tenant_of(&p, &g);
+	const char *tenant = NULL;
+	r = tenant_for_api(&p, &g, &tenant, &err);
+	if (r < 0) {
+		spk_grant_done(&g);
+		int status = fail(name, &err);
+		spk_profile_done(&p);
+		return status;
+	}
 	const struct spk_preset *preset = spk_provider_find(p.provider);
 	r = setenv(p.exec_token_env ? p.exec_token_env : "SPAREKEY_ACCESS_TOKEN", g.access_token, 1);
 	if (r == 0 && tenant) {

@@ -60,13 +60,18 @@ int cmd_tenants(int argc, char **argv)
 		note("%s: the grant has no organisations%s", name,
 		     refresh ? "" : " (try --refresh after connecting one)");
 	}
-	const char *def = tenant_of(&p, &g);
+	const char *def = NULL;
+	int status = tenant_for_api(&p, &g, &def, &err) < 0 ? EXIT_CONFIG : EXIT_OK;
 	for (size_t i = 0; i < g.n_tenants; i++) {
 		const struct spk_tenant *t = &g.tenants[i];
 		printf("%s %-36s  %-14s  %s\n", def && strcmp(def, t->id) == 0 ? "*" : " ", t->id,
 		       t->type ? t->type : "-", t->name ? t->name : "-");
 	}
+	if (status != EXIT_OK) {
+		fflush(stdout);
+		status = fail(name, &err);
+	}
 	spk_grant_done(&g);
 	spk_profile_done(&p);
-	return EXIT_OK;
+	return status;
 }

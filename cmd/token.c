@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,8 +31,23 @@ const char token_help[] =
 
 const char *tenant_of(const struct spk_profile *p, const struct spk_grant *g)
 {
-	const struct spk_tenant *t = spk_grant_find_tenant(g, p->tenant);
-	return t ? t->id : g->tenant_id;
+	const struct spk_tenant *t = spk_grant_find_tenant(g, p->tenant ? p->tenant : g->tenant_id);
+	return t ? t->id : NULL;
+}
+
+int tenant_for_api(const struct spk_profile *p, const struct spk_grant *g, const char **ret,
+		   struct spk_error *err)
+{
+	*ret = tenant_of(p, g);
+	if (*ret || (!p->tenant && g->n_tenants == 0)) {
+		return 0;
+	}
+	/* Never quietly act on another organisation: that is someone else's books. */
+	return spk_error_set(err, SPK_ERR_CONFIG, -ENOENT,
+			     "%s: the organisation %s%s%s is not connected to this grant. Run: sparekey "
+			     "tenants %s --refresh, then sparekey login %s --tenant NAME",
+			     p->name, p->tenant ? "'" : "", p->tenant ? p->tenant : "chosen at login",
+			     p->tenant ? "'" : "", p->name, p->name);
 }
 
 int cmd_token(int argc, char **argv)
@@ -90,7 +106,13 @@ int cmd_token(int argc, char **argv)
 		spk_profile_done(&p);
 		return status;
 	}
-	const char *tenant = tenant_of(&p, &g);
+	const char *tenant = NULL;
+	if ((header || json) && tenant_for_api(&p, &g, &tenant, &err) < 0) {
+		spk_grant_done(&g);
+		int status = fail(name, &err);
+		spk_profile_done(&p);
+		return status;
+	}
 	int status = EXIT_OK;
 	if (json) {
 		char *text = NULL;

@@ -830,8 +830,10 @@ int spk_flow_tenants_refresh(const struct spk_profile *p, struct spk_grant *ret,
 	}
 	if (r == 0) {
 		spk_grant_set_tenants(&g, TAKE_PTR(tenants), n);
-		const struct spk_tenant *keep = spk_grant_find_tenant(&g, p->tenant ? p->tenant : g.tenant_id);
-		char *id = keep ? strdup(keep->id) : n > 0 ? strdup(g.tenants[0].id) : NULL;
+		/* The chosen organisation stays chosen; if it is gone, none is. */
+		const char *want = p->tenant ? p->tenant : g.tenant_id;
+		const struct spk_tenant *keep = spk_grant_find_tenant(&g, want);
+		char *id = keep ? strdup(keep->id) : !want && n > 0 ? strdup(g.tenants[0].id) : NULL;
 		free(g.tenant_id);
 		g.tenant_id = id;
 		r = spk_store_save(p, &g, err);
