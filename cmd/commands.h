@@ -26,6 +26,12 @@ extern const char tenants_help[];
 extern const char timer_help[];
 extern const char token_help[];
 
+/*
+ * The path of the `sparekey` people run (the front), for units and crontab
+ * lines: next to this program in a build tree, else the installed one.
+ */
+const char *front_path(char *buf, size_t size);
+
 /* Open url in the user's browser ($BROWSER, else xdg-open); 0 if it started. */
 int open_browser(const char *url);
 

@@ -160,14 +160,9 @@ static void doctor_profile(struct spk_config *cfg, const char *name, struct chec
 static int doctor_as_cron(const char *profile)
 {
 	char exe[PATH_MAX], home[PATH_MAX + 8], logname[128], abs[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	const char *h = getenv("HOME"), *l = getenv("LOGNAME");
 
-	if (n <= 0) {
-		note("cannot find this program's path for --cron");
-		return EXIT_INTERNAL;
-	}
-	exe[n] = '\0';
+	front_path(exe, sizeof(exe));
 	snprintf(home, sizeof(home), "HOME=%s", h ? h : "/");
 	snprintf(logname, sizeof(logname), "LOGNAME=%s", l ? l : "");
 	char *env[] = { home, logname, "PATH=/usr/bin:/bin", "SHELL=/bin/sh", NULL };
@@ -209,15 +204,16 @@ int cmd_doctor(int argc, char **argv)
 	};
 	bool cron = false;
 	int c;
+	char optbuf[64];
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+	while ((c = getopt_exact(argc, argv, "", options)) != -1) {
 		switch (c) {
 		case OPT_CRON:
 			cron = true;
 			break;
 		default:
-			return usage_error("doctor ", "unknown option '%s'", argv[optind - 1]);
+			return usage_error("doctor ", "unknown option '%s'", bad_option(argv, optbuf, sizeof(optbuf)));
 		}
 	}
 	if (argc - optind > 1) {

@@ -23,6 +23,11 @@ const char exec_help[] =
 	"The refresh token is never exported. COMMAND replaces sparekey, so its\n"
 	"exit status is the result; 126 or 127 when it cannot be run.\n"
 	"\n"
+	"Options:\n"
+	"      --min-valid SECS  the token must stay valid this long (default: the\n"
+	"                        profile's min_valid, else 60)\n"
+	"  -h, --help            show this help\n"
+	"\n"
 	"Example:\n"
 	"  sparekey exec xero -- sh -c 'curl -H \"Authorization: Bearer $SPAREKEY_ACCESS_TOKEN\" \\\n"
 	"      -H \"Xero-Tenant-Id: $XERO_TENANT_ID\" https://api.xero.com/api.xro/2.0/Invoices'\n";
@@ -36,6 +41,7 @@ int cmd_exec(int argc, char **argv)
 	};
 	long long min_valid = -1;
 	int c;
+	char optbuf[64];
 
 	const char *name = NULL;
 	opterr = 0;
@@ -44,7 +50,7 @@ int cmd_exec(int argc, char **argv)
 	 * COMMAND, whose options are its own.
 	 */
 	for (int pass = 0; pass < 2; pass++) {
-		while ((c = getopt_long(argc, argv, "+", options, NULL)) != -1) {
+		while ((c = getopt_exact(argc, argv, "+", options)) != -1) {
 			switch (c) {
 			case OPT_MIN_VALID:
 				min_valid = parse_seconds(optarg, 86400);
@@ -54,7 +60,7 @@ int cmd_exec(int argc, char **argv)
 				}
 				break;
 			default:
-				return usage_error("exec ", "unknown option '%s'", argv[optind - 1]);
+				return usage_error("exec ", "unknown option '%s'", bad_option(argv, optbuf, sizeof(optbuf)));
 			}
 		}
 		if (pass == 0) {

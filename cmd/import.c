@@ -34,9 +34,10 @@ int cmd_import(int argc, char **argv)
 	};
 	const char *store = NULL;
 	int c;
+	char optbuf[64];
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+	while ((c = getopt_exact(argc, argv, "", options)) != -1) {
 		switch (c) {
 		case OPT_STORE:
 			if (strcmp(optarg, "secret") != 0 && strcmp(optarg, "file") != 0) {
@@ -46,7 +47,7 @@ int cmd_import(int argc, char **argv)
 			break;
 		default:
 			return usage_error("import ", "unknown or incomplete option '%s'",
-					   argv[optind - 1]);
+					   bad_option(argv, optbuf, sizeof(optbuf)));
 		}
 	}
 	if (optind + 1 != argc) {

@@ -25,7 +25,8 @@ const char login_help[] =
 	"config file; later logins need only the profile name.\n"
 	"\n"
 	"Options:\n"
-	"      --provider NAME         a preset: xero, or oidc (the default with --issuer)\n"
+	"      --provider NAME         a preset: xero, google, microsoft, github, or oidc\n"
+	"                              (the default with --issuer)\n"
 	"      --issuer URL            an OpenID Connect issuer; endpoints from discovery\n"
 	"      --client-id ID          the client id registered with the provider\n"
 	"      --client-secret-file F  read the client secret from file F (- for stdin)\n"
@@ -348,9 +349,10 @@ int cmd_login(int argc, char **argv)
 	size_t n_ports = 0;
 	long long timeout = SPK_DEFAULT_LOGIN_TIMEOUT;
 	int c;
+	char optbuf[64];
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+	while ((c = getopt_exact(argc, argv, "", options)) != -1) {
 		switch (c) {
 		case OPT_PROVIDER:
 			provider = optarg;
@@ -420,7 +422,7 @@ int cmd_login(int argc, char **argv)
 			break;
 		default:
 			return usage_error("login ", "unknown or incomplete option '%s'",
-					   argv[optind - 1]);
+					   bad_option(argv, optbuf, sizeof(optbuf)));
 		}
 	}
 	if (optind + 1 != argc) {

@@ -29,15 +29,16 @@ int cmd_logout(int argc, char **argv)
 	};
 	bool keep_remote = false;
 	int c;
+	char optbuf[64];
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+	while ((c = getopt_exact(argc, argv, "", options)) != -1) {
 		switch (c) {
 		case OPT_KEEP_REMOTE:
 			keep_remote = true;
 			break;
 		default:
-			return usage_error("logout ", "unknown option '%s'", argv[optind - 1]);
+			return usage_error("logout ", "unknown option '%s'", bad_option(argv, optbuf, sizeof(optbuf)));
 		}
 	}
 	if (optind + 1 != argc) {

@@ -116,10 +116,11 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	int c;
+	char optbuf[64];
 
 	harden();
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+vh", options, NULL)) != -1) {
+	while ((c = getopt_exact(argc, argv, "+vh", options)) != -1) {
 		switch (c) {
 		case 'v':
 			opt_verbose = true;
@@ -134,7 +135,7 @@ int main(int argc, char **argv)
 			printf("sparekey %s\n", SPK_VERSION);
 			return finish_stdout(EXIT_OK);
 		default:
-			return usage_error(NULL, "unknown option '%s'", argv[optind - 1]);
+			return usage_error(NULL, "unknown option '%s'", bad_option(argv, optbuf, sizeof(optbuf)));
 		}
 	}
 	if (opt_verbose) {

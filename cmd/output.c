@@ -154,7 +154,8 @@ void log_to_stderr(const char *line)
 
 int finish_stdout(int status)
 {
-	if (fflush(stdout) != 0 || ferror(stdout)) {
+	/* A command that failed has said why already: one line per failure. */
+	if ((fflush(stdout) != 0 || ferror(stdout)) && status == EXIT_OK) {
 		fprintf(stderr, "sparekey: cannot write the result to standard output (%s)\n",
 			strerror(errno));
 		return status == EXIT_OK ? EXIT_IOERR : status;
@@ -171,6 +172,38 @@ long long parse_seconds(const char *s, long long max)
 		return -1;
 	}
 	return v;
+}
+
+int getopt_exact(int argc, char **argv, const char *optstring, const struct option *options)
+{
+	int index = -1;
+	int before = optind ? optind : 1;
+	int c = getopt_long(argc, argv, optstring, options, &index);
+
+	if (c == -1 || c == '?' || index < 0) {
+		return c;
+	}
+	/* The word that named the option: the first of those just consumed. */
+	for (int i = before; i < optind && i < argc; i++) {
+		const char *w = argv[i];
+		if (strncmp(w, "--", 2) != 0) {
+			continue;
+		}
+		size_t n = strcspn(w + 2, "=");
+		if (n != strlen(options[index].name) || strncmp(w + 2, options[index].name, n) != 0) {
+			optind = i + 1; /* for bad_option(): point at the abbreviation */
+			return '?';
+		}
+		break;
+	}
+	return c;
+}
+
+const char *bad_option(char **argv, char *buf, size_t size)
+{
+	const char *w = optind > 0 ? argv[optind - 1] : "";
+	snprintf(buf, size, "%.*s", (int)strcspn(w, "="), w);
+	return buf;
 }
 
 long long parse_age(const char *s)

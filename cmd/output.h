@@ -52,5 +52,16 @@ int finish_stdout(int status);
 
 /* "90", "90s", "30m", "12h", "2d" into seconds; -1 if invalid. */
 long long parse_age(const char *s);
+#include <getopt.h>
+
+/*
+ * getopt_long without abbreviations: "--client-secret" must not be taken
+ * for "--client-secret-file" (a secret in argv would then be read as a
+ * path and echoed). An abbreviated long option comes back as '?'.
+ */
+int getopt_exact(int argc, char **argv, const char *optstring, const struct option *options);
+/* The option argv[optind - 1] named, without any "=value" (never echo a value). */
+const char *bad_option(char **argv, char *buf, size_t size);
+
 /* Parse a non-negative integer option; -1 if invalid. */
 long long parse_seconds(const char *s, long long max);

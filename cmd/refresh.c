@@ -193,9 +193,10 @@ int cmd_refresh(int argc, char **argv)
 	bool all = false;
 	long long older_than = -1;
 	int c;
+	char optbuf[64];
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+	while ((c = getopt_exact(argc, argv, "", options)) != -1) {
 		switch (c) {
 		case OPT_ALL:
 			all = true;
@@ -209,7 +210,7 @@ int cmd_refresh(int argc, char **argv)
 			break;
 		default:
 			return usage_error("refresh ", "unknown or incomplete option '%s'",
-					   argv[optind - 1]);
+					   bad_option(argv, optbuf, sizeof(optbuf)));
 		}
 	}
 	if (all) {

@@ -100,8 +100,8 @@ static void print_row(const struct row *row, int64_t now)
 		snprintf(refresh, sizeof(refresh), "%s old",
 			 format_duration(now - r->refresh_obtained_at, d, sizeof(d)));
 	}
-	printf("%-14s %-9s %-18.18s %-22s %-44s %s%s%s\n", r->profile, r->provider, tenant, access,
-	       refresh, r->store, r->account ? "  " : "", r->account ? r->account : "");
+	printf("%-14s %-9s %-18.18s %-22s %-44s %-6s  %s\n", r->profile, r->provider, tenant, access,
+	       refresh, r->store, r->account ? r->account : "-");
 }
 
 int cmd_status(int argc, char **argv)
@@ -113,15 +113,16 @@ int cmd_status(int argc, char **argv)
 	};
 	bool json = false;
 	int c;
+	char optbuf[64];
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+	while ((c = getopt_exact(argc, argv, "", options)) != -1) {
 		switch (c) {
 		case OPT_JSON:
 			json = true;
 			break;
 		default:
-			return usage_error("status ", "unknown option '%s'", argv[optind - 1]);
+			return usage_error("status ", "unknown option '%s'", bad_option(argv, optbuf, sizeof(optbuf)));
 		}
 	}
 	if (argc - optind > 1) {
@@ -169,8 +170,8 @@ int cmd_status(int argc, char **argv)
 		note("no profiles in %s yet. Run: sparekey login PROFILE --provider xero "
 		     "--client-id ID", spk_config_path(cfg));
 	} else {
-		printf("%-14s %-9s %-18s %-22s %-44s %s\n", "PROFILE", "PROVIDER", "TENANT",
-		       "ACCESS TOKEN", "REFRESH TOKEN", "STORE");
+		printf("%-14s %-9s %-18s %-22s %-44s %-6s  %s\n", "PROFILE", "PROVIDER", "TENANT",
+		       "ACCESS TOKEN", "REFRESH TOKEN", "STORE", "ACCOUNT");
 		for (size_t i = 0; i < shown; i++) {
 			print_row(&rows[i], now);
 		}

@@ -28,15 +28,16 @@ int cmd_tenants(int argc, char **argv)
 	};
 	bool refresh = false;
 	int c;
+	char optbuf[64];
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+	while ((c = getopt_exact(argc, argv, "", options)) != -1) {
 		switch (c) {
 		case OPT_REFRESH:
 			refresh = true;
 			break;
 		default:
-			return usage_error("tenants ", "unknown option '%s'", argv[optind - 1]);
+			return usage_error("tenants ", "unknown option '%s'", bad_option(argv, optbuf, sizeof(optbuf)));
 		}
 	}
 	if (optind + 1 != argc) {

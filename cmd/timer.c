@@ -26,7 +26,11 @@ const char timer_help[] =
 	"printed (exit 69). For the timer to run while you are logged out:\n"
 	"loginctl enable-linger $USER.\n"
 	"\n"
-	"remove disables the timer and deletes both units.\n";
+	"remove disables the timer and deletes both units.\n"
+	"\n"
+	"Options:\n"
+	"      --every INTERVAL  how often (at least 1m; default 1d)\n"
+	"  -h, --help            show this help\n";
 
 static const char service_name[] = "sparekey-refresh.service";
 static const char timer_name[] = "sparekey-refresh.timer";
@@ -123,13 +127,12 @@ static int timer_install(long long every)
 {
 	char exe[PATH_MAX], service[2 * PATH_MAX + 512], timer[512], sched[64];
 	_cleanup_free_ char *dir = unit_dir();
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
-	if (n <= 0 || !dir) {
-		note("cannot find this program's path or the systemd user directory (set HOME)");
+	if (!dir) {
+		note("cannot find the systemd user directory (set HOME)");
 		return EXIT_INTERNAL;
 	}
-	exe[n] = '\0';
+	front_path(exe, sizeof(exe));
 	char config_arg[PATH_MAX + 16] = "";
 	if (opt_config) {
 		char abs[PATH_MAX];
@@ -219,9 +222,10 @@ int cmd_timer(int argc, char **argv)
 	};
 	long long every = 86400;
 	int c;
+	char optbuf[64];
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+	while ((c = getopt_exact(argc, argv, "", options)) != -1) {
 		switch (c) {
 		case OPT_EVERY:
 			every = parse_age(optarg);
@@ -232,7 +236,7 @@ int cmd_timer(int argc, char **argv)
 			break;
 		default:
 			return usage_error("timer ", "unknown or incomplete option '%s'",
-					   argv[optind - 1]);
+					   bad_option(argv, optbuf, sizeof(optbuf)));
 		}
 	}
 	if (optind + 1 != argc) {

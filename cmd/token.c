@@ -62,9 +62,10 @@ int cmd_token(int argc, char **argv)
 	long long min_valid = -1;
 	bool header = false, json = false;
 	int c;
+	char optbuf[64];
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+	while ((c = getopt_exact(argc, argv, "", options)) != -1) {
 		switch (c) {
 		case OPT_MIN_VALID:
 			min_valid = parse_seconds(optarg, 86400);
@@ -81,7 +82,7 @@ int cmd_token(int argc, char **argv)
 			break;
 		default:
 			return usage_error("token ", "unknown or incomplete option '%s'",
-					   argv[optind - 1]);
+					   bad_option(argv, optbuf, sizeof(optbuf)));
 		}
 	}
 	if (optind + 1 != argc) {

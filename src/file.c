@@ -1,11 +1,13 @@
 #include "file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "macro.h"
@@ -70,6 +72,37 @@ static int write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
+/*
+ * Temp files of name left by a writer that was killed: they hold whole
+ * records (secrets), so they must not pile up. Only old ones go: a young
+ * one may belong to a writer at work right now.
+ */
+static void remove_stale_temps(const char *dir, const char *name)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = strlen(name);
+	time_t now = time(NULL);
+
+	if (!d) {
+		return;
+	}
+	while ((e = readdir(d))) {
+		const char *f = e->d_name;
+		size_t len = strlen(f);
+		struct stat st;
+		if (f[0] != '.' || strncmp(f + 1, name, n) != 0 || f[n + 1] != '.' || len < 5 ||
+		    strcmp(f + len - 4, ".tmp") != 0) {
+			continue;
+		}
+		if (fstatat(dirfd(d), f, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		    now - st.st_mtime > 60) {
+			(void)unlinkat(dirfd(d), f, 0);
+		}
+	}
+	closedir(d);
+}
+
 int spk_file_write_private(const char *dir, const char *name, const char *data, size_t len)
 {
 	_cleanup_free_ char *tmp = NULL, *final = NULL;
@@ -79,6 +112,7 @@ int spk_file_write_private(const char *dir, const char *name, const char *data, 
 	if (r < 0) {
 		return r;
 	}
+	remove_stale_temps(dir, name);
 	r = spk_random_bytes(rnd, sizeof(rnd));
 	if (r < 0) {
 		return r;

@@ -110,6 +110,12 @@ static int make_client(const struct spk_profile *p, const struct spk_provider *p
 		}
 		secret = *ret_owned;
 	}
+	if (p->grant == SPK_GRANT_CLIENT_CREDENTIALS && !secret) {
+		return spk_error_set(err, SPK_ERR_CONFIG, -ENOKEY,
+				     "%s: client credentials need the client secret, and none is "
+				     "stored. Run: sparekey login %s --client-credentials "
+				     "--client-secret-file FILE", p->name, p->name);
+	}
 	enum spk_client_auth auth = p->client_auth;
 	if (auth == SPK_CLIENT_AUTH_DEFAULT) {
 		auth = secret ? prov->preset->client_auth_with_secret : SPK_CLIENT_AUTH_NONE;
@@ -303,13 +309,15 @@ static int login_device(const struct spk_profile *p, const struct spk_provider *
 	int64_t deadline = (int64_t)time(NULL) + (d.expires_in < o->timeout_s ? d.expires_in : o->timeout_s);
 	int64_t interval = d.interval;
 	for (;;) {
-		if ((int64_t)time(NULL) + interval > deadline) {
+		int64_t left = deadline - (int64_t)time(NULL);
+		if (left <= 0) {
 			r = spk_error_set(err, SPK_ERR_TEMPFAIL, -ETIMEDOUT,
 					  "the sign-in was not completed in time; nothing was stored. "
 					  "Run the login again");
 			break;
 		}
-		sleep((unsigned)interval);
+		/* The last poll comes at the deadline, not after it. */
+		sleep((unsigned)(interval < left ? interval : left));
 		if (ui && ui->tick) {
 			ui->tick(ui->userdata, (int)(deadline - (int64_t)time(NULL)));
 		}

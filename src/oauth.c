@@ -172,7 +172,8 @@ static int token_error(const struct spk_http_response *resp, const char *host,
 		break;
 	case SPK_ERR_CONFIG:
 		what = strcmp(code, "invalid_client") == 0
-			       ? "the provider does not accept this client (check client_id)"
+			       ? "the provider does not accept this client's credentials (check "
+				 "client_id, client_auth and the client secret)"
 			       : "the provider refused the request (check the profile)";
 		break;
 	default:
