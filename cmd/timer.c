@@ -123,6 +123,24 @@ static const char *crontab_schedule(long long every, char *buf, size_t size)
 	return buf;
 }
 
+/*
+ * A calendar schedule where the interval divides a day, so that Persistent=
+ * catches up a run missed while the machine was off; otherwise monotonic.
+ */
+static const char *timer_schedule(long long every, char *buf, size_t size)
+{
+	if (every == 86400) {
+		snprintf(buf, size, "OnCalendar=*-*-* 03:17:00\nPersistent=true");
+	} else if (every < 86400 && every % 3600 == 0 && 86400 % every == 0) {
+		snprintf(buf, size, "OnCalendar=*-*-* 00/%lld:17:00\nPersistent=true", every / 3600);
+	} else if (every < 3600 && every % 60 == 0 && 3600 % every == 0) {
+		snprintf(buf, size, "OnCalendar=*:00/%lld:00\nPersistent=true", every / 60);
+	} else {
+		snprintf(buf, size, "OnStartupSec=5min\nOnUnitActiveSec=%llds", every);
+	}
+	return buf;
+}
+
 static int timer_install(long long every)
 {
 	char exe[PATH_MAX], service[2 * PATH_MAX + 512], timer[512], sched[64];
@@ -148,19 +166,19 @@ static int timer_install(long long every)
 		 "Type=oneshot\n"
 		 "ExecStart=%s%s refresh --all\n",
 		 exe, config_arg);
+	char when[96];
 	snprintf(timer, sizeof(timer),
 		 "[Unit]\n"
 		 "Description=Run sparekey refresh --all every %llds\n"
 		 "Documentation=man:sparekey(1)\n"
 		 "\n"
 		 "[Timer]\n"
-		 "OnStartupSec=5min\n"
-		 "OnUnitActiveSec=%llds\n"
+		 "%s\n"
 		 "RandomizedDelaySec=5min\n"
 		 "\n"
 		 "[Install]\n"
 		 "WantedBy=timers.target\n",
-		 every, every);
+		 every, timer_schedule(every, when, sizeof(when)));
 	int r = mkdir_parents(dir);
 	if (r == 0) {
 		r = write_text(dir, service_name, service);

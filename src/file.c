@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,7 +104,8 @@ static void remove_stale_temps(const char *dir, const char *name)
 	closedir(d);
 }
 
-int spk_file_write_private(const char *dir, const char *name, const char *data, size_t len)
+static int write_private(const char *dir, const char *name, const char *data, size_t len,
+			 bool sync_first)
 {
 	_cleanup_free_ char *tmp = NULL, *final = NULL;
 	unsigned char rnd[6];
@@ -112,7 +114,6 @@ int spk_file_write_private(const char *dir, const char *name, const char *data, 
 	if (r < 0) {
 		return r;
 	}
-	remove_stale_temps(dir, name);
 	r = spk_random_bytes(rnd, sizeof(rnd));
 	if (r < 0) {
 		return r;
@@ -131,20 +132,35 @@ int spk_file_write_private(const char *dir, const char *name, const char *data, 
 		return -errno;
 	}
 	r = write_all(fd, data, len);
-	if (r == 0 && fsync(fd) < 0) {
-		r = -errno;
-	}
-	if (close(fd) < 0 && r == 0) {
+	if (r == 0 && sync_first && fsync(fd) < 0) {
 		r = -errno;
 	}
 	if (r == 0 && rename(tmp, final) < 0) {
+		r = -errno;
+	}
+	if (r == 0 && !sync_first && fsync(fd) < 0) {
+		r = -errno;
+	}
+	if (close(fd) < 0 && r == 0) {
 		r = -errno;
 	}
 	if (r < 0) {
 		(void)unlink(tmp);
 		return r;
 	}
+	/* After the rename: the record is safe first, the tidying comes second. */
+	remove_stale_temps(dir, name);
 	return fsync_dir(dir);
+}
+
+int spk_file_write_private(const char *dir, const char *name, const char *data, size_t len)
+{
+	return write_private(dir, name, data, len, true);
+}
+
+int spk_file_publish_private(const char *dir, const char *name, const char *data, size_t len)
+{
+	return write_private(dir, name, data, len, false);
 }
 
 int spk_file_read_private(const char *path, size_t max, char **ret)

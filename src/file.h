@@ -12,8 +12,15 @@
 /* mkdir -p with mode 0700 for the directories it creates. */
 int spk_file_mkdir_private(const char *dir);
 
-/* Atomically replace dir/name with data. */
+/* Atomically replace dir/name with data: written, fsync'd, then renamed into place. */
 int spk_file_write_private(const char *dir, const char *name, const char *data, size_t len);
+/*
+ * The same, but renamed into place before the fsync: the file survives the
+ * process being killed a few milliseconds sooner, at the price of a short
+ * window in which a power cut may leave it empty. For the rescue journal,
+ * where every millisecond after the provider's answer counts.
+ */
+int spk_file_publish_private(const char *dir, const char *name, const char *data, size_t len);
 
 /*
  * Read path into a NUL-terminated buffer (free with spk_secret_free when it

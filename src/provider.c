@@ -145,6 +145,14 @@ int spk_provider_resolve(const struct spk_profile *p, const struct spk_endpoints
 		.userinfo = (char *)ps->endpoints.userinfo,
 		.connections = (char *)ps->endpoints.connections,
 	};
+	if (!ps->discovery && (o->authorization || o->token)) {
+		/*
+		 * Pointed at another server (a sandbox, a test peer): the preset's
+		 * other endpoints belong to the real provider, which must never see
+		 * that server's tokens. Only endpoints set explicitly are used.
+		 */
+		base = (struct spk_endpoints){ 0 };
+	}
 	if (ps->discovery) {
 		if (!o->issuer) {
 			return spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,

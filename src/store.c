@@ -105,7 +105,7 @@ int spk_store_rescue_write(const struct spk_profile *p, const struct spk_grant *
 	}
 	int r = spk_grant_to_json(g, &json);
 	if (r == 0) {
-		r = spk_file_write_private(dir, name, json, strlen(json));
+		r = spk_file_publish_private(dir, name, json, strlen(json));
 	}
 	if (r < 0) {
 		return spk_error_set(err, SPK_ERR_INTERNAL, r, "cannot write the rescue file in %s (%s)",
