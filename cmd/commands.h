@@ -39,6 +39,14 @@ int open_browser(const char *url);
 #include "grant.h"
 #include "profile.h"
 
+/*
+ * name's profile and a grant whose token is valid for min_valid seconds
+ * (-1: the profile's margin): EXIT_OK, or the failure's exit status after
+ * it was reported (and notify_cmd run).
+ */
+int profile_token(const char *name, long long min_valid, struct spk_profile *ret_p,
+		  struct spk_grant *ret_g);
+
 /* Read profile name from the config file (--config or the default). */
 int read_profile(const char *name, struct spk_profile *ret, struct spk_error *err);
 

@@ -6,6 +6,8 @@
 
 #include "commands.h"
 #include "config.h"
+#include "flow.h"
+#include "output.h"
 #include "output.h"
 
 const char *front_path(char *buf, size_t size)
@@ -26,6 +28,25 @@ const char *front_path(char *buf, size_t size)
 	}
 	snprintf(buf, size, "%s/sparekey", SPK_BINDIR);
 	return buf;
+}
+
+int profile_token(const char *name, long long min_valid, struct spk_profile *ret_p,
+		  struct spk_grant *ret_g)
+{
+	struct spk_error err = { 0 };
+	struct spk_profile p = SPK_PROFILE_INIT;
+
+	if (read_profile(name, &p, &err) < 0) {
+		return fail(name, &err);
+	}
+	if (spk_flow_token(&p, min_valid >= 0 ? min_valid : spk_flow_min_valid(&p), ret_g, &err) < 0) {
+		int status = fail(name, &err);
+		notify_failure(&p, &err);
+		spk_profile_done(&p);
+		return status;
+	}
+	*ret_p = p;
+	return EXIT_OK;
 }
 
 int read_profile(const char *name, struct spk_profile *ret, struct spk_error *err)

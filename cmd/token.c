@@ -96,16 +96,9 @@ int cmd_token(int argc, char **argv)
 	struct spk_profile p = SPK_PROFILE_INIT;
 	struct spk_grant g = { 0 };
 
-	int r = read_profile(name, &p, &err);
-	if (r < 0) {
-		return fail(name, &err);
-	}
-	r = spk_flow_token(&p, min_valid >= 0 ? min_valid : spk_flow_min_valid(&p), &g, &err);
-	if (r < 0) {
-		int status = fail(name, &err);
-		notify_failure(&p, &err);
-		spk_profile_done(&p);
-		return status;
+	int r = profile_token(name, min_valid, &p, &g);
+	if (r != EXIT_OK) {
+		return r;
 	}
 	const char *tenant = NULL;
 	if ((header || json) && tenant_for_api(&p, &g, &tenant, &err) < 0) {

@@ -16,22 +16,26 @@
 
 #define ITEM_MAX (256 * 1024)
 
+/* STATE_DIR, PROFILE.KIND and the two joined: all the caller's. */
 static int item_path(const char *profile, const char *kind, char **ret_dir, char **ret_name,
-		     struct spk_error *err)
+		     char **ret_path, struct spk_error *err)
 {
-	char *dir = spk_path_state_dir(), *name = NULL;
+	char *dir = spk_path_state_dir(), *name = NULL, *path = NULL;
 
 	if (!dir) {
 		return spk_error_set(err, SPK_ERR_CONFIG, -ENOENT,
 				     "%s: no directory for the file store: set HOME or XDG_STATE_HOME",
 				     profile);
 	}
-	if (asprintf(&name, "%s.%s", profile, kind) < 0) {
+	if (asprintf(&name, "%s.%s", profile, kind) < 0 ||
+	    asprintf(&path, "%s/%s", dir, name) < 0) {
 		free(dir);
+		free(name);
 		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
 	}
 	*ret_dir = dir;
 	*ret_name = name;
+	*ret_path = path;
 	return 0;
 }
 
@@ -39,14 +43,10 @@ static int file_load(const char *profile, const char *kind, char **ret_value,
 		     struct spk_error *err)
 {
 	_cleanup_free_ char *dir = NULL, *name = NULL, *path = NULL;
-	int r = item_path(profile, kind, &dir, &name, err);
+	int r = item_path(profile, kind, &dir, &name, &path, err);
 
 	if (r < 0) {
 		return r;
-	}
-	if (asprintf(&path, "%s/%s", dir, name) < 0) {
-		path = NULL;
-		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
 	}
 	r = spk_file_read_private(path, ITEM_MAX, ret_value);
 	if (r == -ENOENT) {
@@ -67,8 +67,8 @@ static int file_load(const char *profile, const char *kind, char **ret_value,
 static int file_save(const char *profile, const char *kind, const char *value,
 		     struct spk_error *err)
 {
-	_cleanup_free_ char *dir = NULL, *name = NULL;
-	int r = item_path(profile, kind, &dir, &name, err);
+	_cleanup_free_ char *dir = NULL, *name = NULL, *path = NULL;
+	int r = item_path(profile, kind, &dir, &name, &path, err);
 
 	if (r < 0) {
 		return r;
@@ -85,14 +85,10 @@ static int file_save(const char *profile, const char *kind, const char *value,
 static int file_remove(const char *profile, const char *kind, struct spk_error *err)
 {
 	_cleanup_free_ char *dir = NULL, *name = NULL, *path = NULL;
-	int r = item_path(profile, kind, &dir, &name, err);
+	int r = item_path(profile, kind, &dir, &name, &path, err);
 
 	if (r < 0) {
 		return r;
-	}
-	if (asprintf(&path, "%s/%s", dir, name) < 0) {
-		path = NULL;
-		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
 	}
 	bool existed = access(path, F_OK) == 0;
 	r = spk_file_remove(dir, name);

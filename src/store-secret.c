@@ -166,24 +166,42 @@ static int open_service(const char *profile, struct deadline *d, SecretService *
 	return 0;
 }
 
+/* One bounded conversation with the Secret Service. */
+struct keyring {
+	struct deadline d;
+	SecretService *service;
+};
+
+static int keyring_open(const char *profile, struct keyring *k, struct spk_error *err)
+{
+	k->service = NULL;
+	deadline_start(&k->d);
+	return open_service(profile, &k->d, &k->service, err);
+}
+
+static void keyring_close(struct keyring *k)
+{
+	if (k->service) {
+		g_object_unref(k->service);
+	}
+	deadline_stop(&k->d);
+}
+
 static int secret_load(const char *profile, const char *kind, char **ret_value,
 		       struct spk_error *err)
 {
-	struct deadline d;
-	SecretService *service = NULL;
+	struct keyring k;
 	GError *gerr = NULL;
-	int r;
+	int r = keyring_open(profile, &k, err);
 
-	deadline_start(&d);
-	r = open_service(profile, &d, &service, err);
 	if (r < 0) {
 		goto out;
 	}
 	GHashTable *attrs = secret_attributes_build(&item_schema, "profile", profile, "kind", kind, NULL);
 	/* No SECRET_SEARCH_UNLOCK: finding a locked item must not prompt. */
-	GList *items = secret_service_search_sync(service, &item_schema, attrs,
+	GList *items = secret_service_search_sync(k.service, &item_schema, attrs,
 						  SECRET_SEARCH_ALL | SECRET_SEARCH_LOAD_SECRETS,
-						  d.cancel, &gerr);
+						  k.d.cancel, &gerr);
 	g_hash_table_unref(attrs);
 	if (gerr) {
 		r = keyring_failure(gerr, profile, "read from", err);
@@ -222,24 +240,18 @@ static int secret_load(const char *profile, const char *kind, char **ret_value,
 	}
 	g_list_free_full(items, g_object_unref);
 out:
-	if (service) {
-		g_object_unref(service);
-	}
-	deadline_stop(&d);
+	keyring_close(&k);
 	return r;
 }
 
 static int secret_save(const char *profile, const char *kind, const char *value,
 		       struct spk_error *err)
 {
-	struct deadline d;
-	SecretService *service = NULL;
+	struct keyring k;
 	GError *gerr = NULL;
 	char label[160];
-	int r;
+	int r = keyring_open(profile, &k, err);
 
-	deadline_start(&d);
-	r = open_service(profile, &d, &service, err);
 	if (r < 0) {
 		goto out;
 	}
@@ -248,8 +260,8 @@ static int secret_save(const char *profile, const char *kind, const char *value,
 	GHashTable *attrs = secret_attributes_build(&item_schema, "profile", profile, "kind", kind, NULL);
 	SecretValue *sv = secret_value_new(value, -1, "text/plain");
 	/* Replaces the item with the same attributes, if there is one. */
-	gboolean ok = secret_service_store_sync(service, &item_schema, attrs,
-						SECRET_COLLECTION_DEFAULT, label, sv, d.cancel, &gerr);
+	gboolean ok = secret_service_store_sync(k.service, &item_schema, attrs,
+						SECRET_COLLECTION_DEFAULT, label, sv, k.d.cancel, &gerr);
 	secret_value_unref(sv);
 	g_hash_table_unref(attrs);
 	if (!ok) {
@@ -260,27 +272,21 @@ static int secret_save(const char *profile, const char *kind, const char *value,
 	}
 	spk_log("keyring: stored the %s for %s", kind, profile);
 out:
-	if (service) {
-		g_object_unref(service);
-	}
-	deadline_stop(&d);
+	keyring_close(&k);
 	return r;
 }
 
 static int secret_remove(const char *profile, const char *kind, struct spk_error *err)
 {
-	struct deadline d;
-	SecretService *service = NULL;
+	struct keyring k;
 	GError *gerr = NULL;
-	int r;
+	int r = keyring_open(profile, &k, err);
 
-	deadline_start(&d);
-	r = open_service(profile, &d, &service, err);
 	if (r < 0) {
 		goto out;
 	}
 	GHashTable *attrs = secret_attributes_build(&item_schema, "profile", profile, "kind", kind, NULL);
-	gboolean removed = secret_service_clear_sync(service, &item_schema, attrs, d.cancel, &gerr);
+	gboolean removed = secret_service_clear_sync(k.service, &item_schema, attrs, k.d.cancel, &gerr);
 	g_hash_table_unref(attrs);
 	if (gerr) {
 		r = keyring_failure(gerr, profile, "delete from", err);
@@ -288,10 +294,7 @@ static int secret_remove(const char *profile, const char *kind, struct spk_error
 	}
 	r = removed ? 0 : -ENOENT;
 out:
-	if (service) {
-		g_object_unref(service);
-	}
-	deadline_stop(&d);
+	keyring_close(&k);
 	return r;
 }
 
