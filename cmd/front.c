@@ -10,6 +10,7 @@
  * with no rescue journal waiting, and valid for the profile's margin.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,9 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "lock.h"
 #include "config.h"
+#include "error.h"
 #include "macro.h"
 #include "paths.h"
 #include "secret.h"
@@ -78,17 +81,20 @@ static bool rescue_pending(const char *profile)
 }
 
 /* 0 when the token was printed from the cache. */
-static int answer_from_cache(const char *profile, long long min_valid)
+static int answer_from_cache(const char *dir, const char *profile, long long min_valid)
 {
-	_cleanup_free_ char *dir = spk_path_runtime_dir(), *config = spk_path_config_file();
+	_cleanup_free_ char *config = spk_path_config_file();
 	struct spk_cache_entry e = { 0 };
 	struct spk_config_stamp now_stamp;
 
-	if (!dir || !config || rescue_pending(profile) || spk_cache_read(dir, profile, &e) < 0) {
+	if (!config || rescue_pending(profile) || spk_cache_read(dir, profile, &e) < 0) {
 		return -1;
 	}
 	spk_config_stamp_of(config, &now_stamp);
 	int64_t margin = min_valid >= 0 ? min_valid : e.min_valid;
+	if (e.lifetime > 0 && margin > e.lifetime / 2) {
+		margin = e.lifetime / 2; /* as the full program caps it */
+	}
 	int r = -1;
 	if (spk_config_stamp_equal(&e.config, &now_stamp) && e.expires_at - (int64_t)time(NULL) > margin) {
 		r = printf("%s\n", e.access_token) < 0 || fflush(stdout) != 0 ? -EIO : 0;
@@ -108,10 +114,36 @@ int main(int argc, char **argv)
 	(void)setrlimit(RLIMIT_CORE, &no_core);
 	umask(077);
 
-	if (parse(argc, argv, &profile, &min_valid) == 0) {
-		int r = answer_from_cache(profile, min_valid);
+	_cleanup_free_ char *dir = spk_path_runtime_dir();
+	if (dir && parse(argc, argv, &profile, &min_valid) == 0) {
+		int r = answer_from_cache(dir, profile, min_valid);
 		if (r == 0) {
 			return 0;
+		}
+		/*
+		 * Stale: take the refresh lock here, so that of many callers only
+		 * one starts the full program; the others find its token in the
+		 * cache once the lock is theirs. The holder hands the lock over.
+		 */
+		int fd = -1;
+		struct spk_error err = { 0 };
+		int l = r == -EIO ? -EIO : spk_lock_take(dir, profile, SPK_LOCK_TIMEOUT_MS, &fd, &err);
+		if (l == -ETIMEDOUT) {
+			/* Waiting again in the full program would only double the wait. */
+			fprintf(stderr, "sparekey: %s: %s\n", profile, err.msg);
+			return 75;
+		}
+		if (l == 0) {
+			r = answer_from_cache(dir, profile, min_valid);
+			if (r == 0) {
+				return 0;
+			}
+			char v[16];
+			snprintf(v, sizeof(v), "%d", fd);
+			if (r != -EIO && fcntl(fd, F_SETFD, 0) == 0 && setenv("SPAREKEY_LOCK_FD", v, 1) == 0) {
+				exec_full(argv);
+			}
+			spk_lock_release(fd);
 		}
 		if (r == -EIO) {
 			fprintf(stderr, "sparekey: cannot write the result to standard output\n");

@@ -474,6 +474,7 @@ int cmd_login(int argc, char **argv)
 		spk_error_clear(&err);
 		p = (struct spk_profile)SPK_PROFILE_INIT;
 		p.name = strdup(name);
+		p.config_path = strdup(spk_config_path(cfg));
 	} else if (r < 0) {
 		status = fail(name, &err);
 		goto out;

@@ -12,6 +12,7 @@
 
 #include "commands.h"
 #include "config.h"
+#include "lock.h"
 #include "log.h"
 #include "output.h"
 
@@ -119,6 +120,7 @@ int main(int argc, char **argv)
 	char optbuf[64];
 
 	harden();
+	spk_lock_receive();
 	opterr = 0;
 	while ((c = getopt_exact(argc, argv, "+vh", options)) != -1) {
 		switch (c) {

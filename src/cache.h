@@ -24,7 +24,8 @@ struct spk_config_stamp {
 
 struct spk_cache_entry {
 	int64_t expires_at;
-	int64_t min_valid;   /* the profile's margin in seconds */
+	int64_t min_valid;   /* the profile's margin in seconds, capped at half the lifetime */
+	int64_t lifetime;    /* seconds the token was issued for; 0 unknown */
 	struct spk_config_stamp config;
 	char *access_token;  /* secret */
 };

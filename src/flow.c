@@ -49,7 +49,8 @@ static void cache_put(const struct spk_profile *p, const struct spk_grant *g)
 	}
 	struct spk_cache_entry e = {
 		.expires_at = g->expires_at,
-		.min_valid = spk_flow_min_valid(p),
+		.min_valid = spk_grant_margin(g, spk_flow_min_valid(p)),
+		.lifetime = g->obtained_at ? g->expires_at - g->obtained_at : 0,
 		.access_token = g->access_token,
 	};
 	spk_config_stamp_of(p->config_path, &e.config);
@@ -465,7 +466,11 @@ static int lock_profile(const struct spk_profile *p, int *ret_fd, struct spk_err
 		return spk_error_set(err, SPK_ERR_CONFIG, -ENOENT,
 				     "no directory for the refresh lock: set XDG_RUNTIME_DIR or HOME");
 	}
-	int r = spk_lock_take(dir, p->name, SPK_LOCK_TIMEOUT_MS, ret_fd, err);
+	/* The front may have taken the lock already and handed it over. */
+	int r = spk_lock_inherited(dir, p->name, ret_fd);
+	if (r < 0) {
+		r = spk_lock_take(dir, p->name, SPK_LOCK_TIMEOUT_MS, ret_fd, err);
+	}
 	if (r < 0) {
 		return r;
 	}
@@ -617,7 +622,7 @@ static int refresh_or_reread(const struct spk_profile *p, struct spk_grant *g,
 		spk_log("refresh %s: the store holds a newer grant, using it", p->name);
 		spk_grant_done(g);
 		*g = stored;
-		if (!force && spk_grant_valid_for(g, (int64_t)time(NULL)) > min_valid) {
+		if (!force && spk_grant_valid_for(g, (int64_t)time(NULL)) > spk_grant_margin(g, min_valid)) {
 			return 0;
 		}
 		return refresh_locked(p, g, err);
@@ -642,7 +647,7 @@ int spk_flow_token(const struct spk_profile *p, int64_t min_valid, struct spk_gr
 		if (r < 0) {
 			return r;
 		}
-		if (spk_grant_valid_for(&g, (int64_t)time(NULL)) > min_valid) {
+		if (spk_grant_valid_for(&g, (int64_t)time(NULL)) > spk_grant_margin(&g, min_valid)) {
 			/* After a reboot the cache is gone: the keyring answer refills it. */
 			cache_put(p, &g);
 			*ret = g;
@@ -657,15 +662,18 @@ int spk_flow_token(const struct spk_profile *p, int64_t min_valid, struct spk_gr
 	}
 	/* Whoever held the lock before us may have refreshed already. */
 	r = spk_store_load(p, &g, err);
-	if (r == 0 && spk_grant_valid_for(&g, (int64_t)time(NULL)) <= min_valid) {
+	if (r == 0 && spk_grant_valid_for(&g, (int64_t)time(NULL)) <= spk_grant_margin(&g, min_valid)) {
 		r = refresh_or_reread(p, &g, min_valid, false, err);
+	}
+	if (r == 0) {
+		/* Before the lock goes: waiters then find the new token in the cache. */
+		cache_put(p, &g);
 	}
 	spk_lock_release(fd);
 	if (r < 0) {
 		spk_grant_done(&g);
 		return r;
 	}
-	cache_put(p, &g);
 	*ret = g;
 	return 0;
 }

@@ -367,6 +367,15 @@ int64_t spk_grant_valid_for(const struct spk_grant *g, int64_t now)
 	return g->expires_at - now;
 }
 
+int64_t spk_grant_margin(const struct spk_grant *g, int64_t min_valid)
+{
+	int64_t lifetime = g->expires_at && g->obtained_at ? g->expires_at - g->obtained_at : 0;
+	if (lifetime > 0 && min_valid > lifetime / 2) {
+		return lifetime / 2;
+	}
+	return min_valid;
+}
+
 const struct spk_tenant *spk_grant_find_tenant(const struct spk_grant *g, const char *key)
 {
 	for (size_t i = 0; key && i < g->n_tenants; i++) {

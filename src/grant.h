@@ -61,6 +61,12 @@ void spk_grant_update(struct spk_grant *g, struct spk_grant *fresh);
 int64_t spk_grant_valid_for(const struct spk_grant *g, int64_t now);
 
 /*
+ * The margin a token must keep, capped at half its lifetime: asking a
+ * 60-second token to stay valid for 60 seconds would refresh on every call.
+ */
+int64_t spk_grant_margin(const struct spk_grant *g, int64_t min_valid);
+
+/*
  * What a script may see of a grant, as JSON: access_token, expires_at,
  * token_type, scope, tenant_id. Never the refresh token. *ret is a secret.
  */

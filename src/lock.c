@@ -6,7 +6,10 @@
 #include <string.h>
 #include <sys/file.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include "paths.h"
 
 #include "file.h"
 #include "log.h"
@@ -29,6 +32,7 @@ int spk_lock_take(const char *dir, const char *profile, int timeout_ms, int *ret
 				     dir, strerror(-r));
 	}
 	if (asprintf(&path, "%s/%s.lock", dir, profile) < 0) {
+		path = NULL;
 		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
 	}
 	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -58,6 +62,49 @@ int spk_lock_take(const char *dir, const char *profile, int timeout_ms, int *ret
 		nanosleep(&nap, NULL);
 	}
 	spk_log("lock %s: taken after %ld ms", profile, elapsed_ms(&start));
+	*ret_fd = fd;
+	return 0;
+}
+
+int spk_lock_path(const char *dir, const char *profile, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%s/%s.lock", dir, profile);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* A lock the front handed over: -2 not looked for yet, -1 none. */
+static int handed_over = -2;
+
+void spk_lock_receive(void)
+{
+	if (handed_over == -2) {
+		handed_over = spk_env_take_lock_fd();
+		if (handed_over >= 0) {
+			/* Ours alone: no child (a browser, notify_cmd) may keep it alive. */
+			(void)fcntl(handed_over, F_SETFD, FD_CLOEXEC);
+		}
+	}
+}
+
+int spk_lock_inherited(const char *dir, const char *profile, int *ret_fd)
+{
+	char path[4096];
+	struct stat a, b;
+
+	spk_lock_receive();
+	int fd = handed_over;
+	if (fd < 0 || spk_lock_path(dir, profile, path, sizeof(path)) < 0 || fstat(fd, &a) < 0 ||
+	    stat(path, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino ||
+	    flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (fd >= 0) {
+			/* Not this profile's: holding it would only block ourselves. */
+			close(fd);
+			handed_over = -1;
+		}
+		return -ENOENT;
+	}
+	handed_over = -1;
+	spk_log("lock %s: handed over by the front", profile);
 	*ret_fd = fd;
 	return 0;
 }

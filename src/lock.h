@@ -13,5 +13,20 @@
 /* Take the lock, waiting at most timeout_ms; *ret_fd holds it. */
 int spk_lock_take(const char *dir, const char *profile, int timeout_ms, int *ret_fd,
 		  struct spk_error *err);
+/* Take over a lock the front handed over, if any; call first thing in main(). */
+void spk_lock_receive(void);
+
+/*
+ * Adopt a lock the front already holds for this profile (see
+ * spk_env_take_lock_fd): 0 with *ret_fd, or -ENOENT when there is none.
+ */
+int spk_lock_inherited(const char *dir, const char *profile, int *ret_fd);
+
+/*
+ * The lock path of profile in dir, as spk_lock_take() uses it; for the
+ * front, which takes the lock itself.
+ */
+int spk_lock_path(const char *dir, const char *profile, char *buf, size_t size);
+
 /* Release (close) a lock; accepts -1. */
 void spk_lock_release(int fd);

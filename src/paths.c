@@ -70,6 +70,19 @@ char *spk_path_session_bus_fallback(void)
 	return NULL;
 }
 
+int spk_env_take_lock_fd(void)
+{
+	const char *v = secure_getenv("SPAREKEY_LOCK_FD");
+	char *end;
+	long fd = v ? strtol(v, &end, 10) : -1;
+
+	if (v) {
+		fd = *end == '\0' && end != v && fd > 2 && fd < 65536 ? fd : -1;
+		unsetenv("SPAREKEY_LOCK_FD");
+	}
+	return (int)fd;
+}
+
 bool spk_profile_name_valid(const char *name)
 {
 	size_t n = name ? strlen(name) : 0;

@@ -24,5 +24,11 @@ bool spk_env_has_session_bus(void);
  */
 char *spk_path_session_bus_fallback(void);
 
+/*
+ * A refresh lock handed over by the front ($SPAREKEY_LOCK_FD): the fd, or
+ * -1. The variable is removed, so that no child inherits the claim.
+ */
+int spk_env_take_lock_fd(void);
+
 /* Profile names: 1..64 of [A-Za-z0-9._-], not starting with '.' or '-'. */
 bool spk_profile_name_valid(const char *name);

@@ -156,8 +156,9 @@ static int open_service(const char *profile, struct deadline *d, SecretService *
 		g_error_free(gerr);
 		return r;
 	}
-	g_object_unref(bus);
+	/* Held until libsecret has it too: letting go first would close it and connect twice. */
 	SecretService *service = secret_service_get_sync(SECRET_SERVICE_OPEN_SESSION, d->cancel, &gerr);
+	g_object_unref(bus);
 	if (!service) {
 		return keyring_failure(gerr, profile, "open", err);
 	}
