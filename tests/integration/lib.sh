@@ -165,7 +165,8 @@ sk() {
     if [ "${1:-}" = --timeout ]; then t=$2; shift 2; fi
     SK_CMD="sparekey $*"
     t0=$(date +%s.%N)
-    timeout --kill-after=5 "$t" "$SPAREKEY" "$@" <"/dev/null" >"$SPK_TMP/sk.out" 2>"$SPK_TMP/sk.err"
+    # (the braces keep bash's "Killed" job report off the TAP stream's stderr)
+    { timeout --kill-after=5 "$t" "$SPAREKEY" "$@" <"/dev/null" >"$SPK_TMP/sk.out" 2>"$SPK_TMP/sk.err"; } 2>/dev/null
     SK_RC=$?
     SK_SECS=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
     SK_OUT=$(cat "$SPK_TMP/sk.out")
@@ -238,7 +239,7 @@ own_stray_pids() {
     for d in /proc/[0-9]*; do
         pid=${d#/proc/}
         [ "$pid" = $$ ] && continue
-        if tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -qF -- "$SPK_TMP/"; then
+        if { tr '\0' ' ' <"$d/cmdline"; } 2>/dev/null | grep -qF -- "$SPK_TMP/"; then
             proc_alive "$pid" && echo "$pid"
         fi
     done
@@ -434,6 +435,9 @@ browser_field() {
 
 grant_lookup() { secret-tool lookup profile "$1" 2>/dev/null; }
 
+# grant_field PROFILE FIELD: one field of the stored grant ("" when absent)
+grant_field() { grant_lookup "$1" | json_get "$2"; }
+
 # json_get FIELD <<<JSON: prints a top-level field ("" when absent or not
 # JSON; objects/arrays as JSON; numbers and strings as they are).
 json_get() {
@@ -453,12 +457,14 @@ json_type() {
 # ---------------------------------------------------------------- provider
 
 # me TOKEN: GET $ISSUER/me with the token as bearer (header from a 0600
-# file, not argv). Sets ME_STATUS and ME_BODY.
+# file, not argv). Sets ME_STATUS and ME_BODY. Background loops set ME_TAG
+# (any word) so that concurrent calls use their own files.
 me() {
-    (umask 077; printf 'Authorization: Bearer %s\n' "$1" >"$SPK_TMP/auth.hdr")
-    ME_STATUS=$(curl -sS -o "$SPK_TMP/me.body" -w '%{http_code}' --max-time 15 -H @"$SPK_TMP/auth.hdr" "$ISSUER/me")
-    ME_BODY=$(cat "$SPK_TMP/me.body" 2>/dev/null)
-    rm -f "$SPK_TMP/auth.hdr"
+    local h="$SPK_TMP/auth${ME_TAG:-}.hdr" b="$SPK_TMP/me${ME_TAG:-}.body"
+    (umask 077; printf 'Authorization: Bearer %s\n' "$1" >"$h")
+    ME_STATUS=$(curl -sS -o "$b" -w '%{http_code}' --max-time 15 -H @"$h" "$ISSUER/me")
+    ME_BODY=$(cat "$b" 2>/dev/null)
+    rm -f "$h"
 }
 
 # token_post FORM: POST an x-www-form-urlencoded body (from a file, not argv)
@@ -485,6 +491,26 @@ refresh_grants_since() {
     events_since "$1" | grep -E '"event":"grant\.(success|error)"' | grep -c '"grant_type":"refresh_token"'
 }
 
+# refresh_ok_since MARK / refresh_errors_since MARK: successful / failed
+# refresh_token grants since MARK (counts)
+refresh_ok_since() {
+    events_since "$1" | grep -F '"event":"grant.success"' | grep -cF '"grant_type":"refresh_token"'
+}
+refresh_errors_since() {
+    events_since "$1" | grep -F '"event":"grant.error"' | grep -cF '"grant_type":"refresh_token"'
+}
+
+# trouble_since MARK: the provider events since MARK that mean a grant was
+# hurt (any grant.error, grant.revoked, server_error), one per line
+trouble_since() {
+    events_since "$1" | grep -E '"event":"(grant\.error|grant\.revoked|server_error)"' || true
+}
+
+# logins_since MARK: authorization_code grants since MARK (a person signed in)
+logins_since() {
+    events_since "$1" | grep -F '"event":"grant.success"' | grep -cF '"grant_type":"authorization_code"'
+}
+
 # ---------------------------------------------------------------- config file (GLib key file)
 
 cfg_get() {   # GROUP KEY
@@ -501,11 +527,14 @@ cfg_get() {   # GROUP KEY
 }
 
 # cfg_set GROUP KEY VALUE: set KEY in [GROUP], creating file and group as needed.
+# VALUE is written as it is (backslashes included: GLib key-file escapes
+# like \n or \\ reach the file unchanged).
 cfg_set() {
     mkdir -p "$(dirname "$SPK_CONFIG")"
     [ -f "$SPK_CONFIG" ] || : >"$SPK_CONFIG"
-    awk -v g="[$1]" -v k="$2" -v val="$3" '
+    SPK_CFG_G="[$1]" SPK_CFG_K="$2" SPK_CFG_V="$3" awk '
         function keyof(s,   i) { sub(/^[ \t]+/, "", s); i = index(s, "="); if (i == 0) return ""; s = substr(s, 1, i - 1); sub(/[ \t]+$/, "", s); return s }
+        BEGIN { g = ENVIRON["SPK_CFG_G"]; k = ENVIRON["SPK_CFG_K"]; val = ENVIRON["SPK_CFG_V"] }
         /^[ \t]*\[/ { ing = ($0 == g); print; if (ing) { print k " = " val; done = 1 }; next }
         ing && keyof($0) == k { next }
         { print }
@@ -516,14 +545,40 @@ cfg_set() {
 # cfg_unset GROUP KEY
 cfg_unset() {
     [ -f "$SPK_CONFIG" ] || return 0
-    awk -v g="[$1]" -v k="$2" '
+    SPK_CFG_G="[$1]" SPK_CFG_K="$2" awk '
         function keyof(s,   i) { sub(/^[ \t]+/, "", s); i = index(s, "="); if (i == 0) return ""; s = substr(s, 1, i - 1); sub(/[ \t]+$/, "", s); return s }
+        BEGIN { g = ENVIRON["SPK_CFG_G"]; k = ENVIRON["SPK_CFG_K"] }
         /^[ \t]*\[/ { ing = ($0 == g); print; next }
         ing && keyof($0) == k { next }
         { print }' "$SPK_CONFIG" >"$SPK_CONFIG.tmp" && mv -f -- "$SPK_CONFIG.tmp" "$SPK_CONFIG"
 }
 
 # ---------------------------------------------------------------- misc
+
+# spk_login PROFILE [LOGIN ARGS...]: sign in through the browser as
+# $SPK_BROWSER_USER (consenting) and check that it worked: exit 0 and a
+# grant with a refresh token in the keyring. Returns 1 otherwise.
+spk_login() {
+    local p=$1; shift
+    browser_reset
+    sk --timeout 90 login "$p" --timeout 60 "$@"
+    assert_rc 0 "login $p: exits 0" || return 1
+    browser_wait 30 || true
+    if [ -n "$(grant_field "$p" refresh_token)" ]; then ok "login $p: the keyring holds a grant with a refresh token"
+    else not_ok "login $p: the keyring holds a grant with a refresh token"; return 1; fi
+}
+
+# file_mode PATH: octal permission bits ("" when PATH does not exist)
+file_mode() { stat -c %a -- "$1" 2>/dev/null; }
+
+# sha256 STRING: hex digest (the string goes through stdin, not argv)
+sha256() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
+
+# elapsed_between T0 T1: T1 - T0 in seconds, one decimal
+elapsed_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+# in_range VALUE LO HI: LO <= VALUE <= HI (decimals allowed)
+in_range() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v + 0 >= lo + 0 && v + 0 <= hi + 0) }'; }
 
 # free_port: a currently free TCP port on 127.0.0.1 (from the ephemeral range).
 free_port() {

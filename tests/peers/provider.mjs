@@ -14,10 +14,20 @@
 //   SPK_REFRESH_TTL     refresh token lifetime, seconds (default 14 days);
 //                       it slides: each rotation starts a new lifetime
 //   SPK_EVENT_LOG       JSON-lines file: one line per grant.success /
-//                       grant.error / grant.revoked / authorization.* event
+//                       grant.error / grant.revoked / authorization.* event,
+//                       and an endpoint.auth event per POST to /token and
+//                       /token/revocation: which client authentication it
+//                       carried (auth: basic, post or none)
 //   SPK_CLIENT_SECRET   secret of the confidential test clients
 //                       (default "sparekey-test-secret")
 //   SPK_PROVIDER_QUIET  set to 1 to suppress the per-request access log on stderr
+//   SPK_TENANTS         JSON array served by GET /connections (default: one
+//                       Xero-style organisation, "Demo Company (Test)")
+//
+// Besides oidc-provider's own endpoints (/auth, /token, /me, ...):
+//   GET /connections    Xero's connections endpoint (organisations the grant
+//                       may act on): needs a valid access token as Bearer,
+//                       answers 401 otherwise; logged as a "connections" event
 //
 // Clients:
 //   sparekey-native  native public client (PKCE), any loopback port on
@@ -65,6 +75,15 @@ const LONG_TTL = Math.max(REFRESH_TTL, 14 * 24 * 3600) * 2;
 const CLIENT_SECRET = process.env.SPK_CLIENT_SECRET || 'sparekey-test-secret';
 const EVENT_LOG = process.env.SPK_EVENT_LOG || '';
 const QUIET = process.env.SPK_PROVIDER_QUIET === '1';
+const TENANTS = process.env.SPK_TENANTS ? JSON.parse(process.env.SPK_TENANTS) : [{
+  id: 'c3a0e5c4-0000-4000-8000-000000000001',
+  authEventId: 'c3a0e5c4-0000-4000-8000-000000000002',
+  tenantId: '8f1c2d3e-0000-4000-8000-00000000d3e0',
+  tenantType: 'ORGANISATION',
+  tenantName: 'Demo Company (Test)',
+  createdDateUtc: '2026-01-01T00:00:00.0000000',
+  updatedDateUtc: '2026-01-01T00:00:00.0000000',
+}];
 
 function logEvent(obj) {
   if (!EVENT_LOG) return;
@@ -210,6 +229,24 @@ server.listen(port, '127.0.0.1', () => {
     }
   });
 
+  // How the client authenticated at the token and revocation endpoints
+  // (basic: an Authorization header; post: client_secret in the body;
+  // none), logged as an "endpoint.auth" event.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.method === 'POST' && ['/token', '/token/revocation'].includes(ctx.path)) {
+      const basic = /^basic /i.test(ctx.headers.authorization || '');
+      const post = ctx.oidc?.params?.client_secret !== undefined;
+      logEvent({
+        event: 'endpoint.auth',
+        path: ctx.path,
+        auth: basic ? 'basic' : post ? 'post' : 'none',
+        client_id: ctx.oidc?.client?.clientId,
+        status: ctx.status,
+      });
+    }
+  });
+
   provider.on('grant.success', (ctx) => {
     logEvent({
       event: 'grant.success',
@@ -249,7 +286,32 @@ server.listen(port, '127.0.0.1', () => {
     provider.on(ev, (ctx, err) => logEvent({ event: ev, ...errFields(err) }));
   }
 
-  server.on('request', provider.callback());
+  // Xero's connections endpoint, with the bearer checked like /me does.
+  async function connections(req, res) {
+    const m = /^Bearer ([^\s]+)$/.exec(req.headers.authorization || '');
+    const token = m ? await provider.AccessToken.find(m[1]) : undefined;
+    const ok = req.method === 'GET' && token && !token.isExpired;
+    logEvent({ event: 'connections', status: ok ? 200 : 401, client_id: token?.clientId });
+    if (!QUIET) process.stderr.write(`provider: ${req.method} /connections -> ${ok ? 200 : 401}\n`);
+    if (!ok) {
+      res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer error="invalid_token"' });
+      res.end(JSON.stringify({ Type: null, Title: 'Unauthorized', Status: 401 }));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(TENANTS));
+  }
+  const oidc = provider.callback();
+  server.on('request', (req, res) => {
+    if (new URL(req.url, issuer).pathname === '/connections') {
+      connections(req, res).catch((e) => {
+        res.writeHead(500);
+        res.end(String(e));
+      });
+      return;
+    }
+    oidc(req, res);
+  });
 
   process.stdout.write(`ready ${actual}\n`);
   if (portFile) {

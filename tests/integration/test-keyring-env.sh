@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# The keyring as cron, systemd and SSH sessions see it: found through
+# $XDG_RUNTIME_DIR/bus when DBUS_SESSION_BUS_ADDRESS is unset; "no bus",
+# "no Secret Service", "collection locked" and "keyring hangs" each give
+# exit 75 with their own one-line message, quickly and without a prompt.
+# Then doctor, with and without --cron.
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-headless.sh"
+KR_STOPPED=
+# A stopped keyring is woken up whatever happens (peers_stop sees the exit status).
+trap 'rc=$?; [ -n "$KR_STOPPED" ] && kill -CONT "$KR_STOPPED" 2>/dev/null; (exit $rc); peers_stop' EXIT
+export SPK_ACCESS_TTL=6
+peers_start
+
+RUN_USER_BUS=/run/user/$(id -u)/bus
+if [ -e "$RUN_USER_BUS" ]; then
+    diag "$RUN_USER_BUS exists on this machine: a cron-like sparekey may reach it"
+fi
+CRON_ENV=(--env-i HOME="$HOME" PATH=/usr/bin:/bin LOGNAME="${LOGNAME:-$(id -un)}" SHELL=/bin/sh)
+
+spk_login kr --issuer "$ISSUER" --client-id sparekey-native || bail "the first login failed"
+G0=$(keyring_item kr grant)
+
+# ================================================================ env -i, the bus at $XDG_RUNTIME_DIR/bus
+ln -s "$SPK_TMP/bus" "$XDG_RUNTIME_DIR/bus"
+# The answer must come from the keyring, not from the runtime token cache
+# that login wrote (as after a reboot, which empties $XDG_RUNTIME_DIR).
+rm -f "$XDG_RUNTIME_DIR/sparekey/kr.token"
+skx "${CRON_ENV[@]}" XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" -- token kr --min-valid 1
+assert_rc 0 "env -i HOME PATH XDG_RUNTIME_DIR sparekey token kr (no DBUS_SESSION_BUS_ADDRESS): exits 0"
+assert_eq "$SK_OUT" "$(json_get access_token <<<"$G0")" "... and prints the access token from the keyring behind \$XDG_RUNTIME_DIR/bus"
+EXP=$(json_get expires_at <<<"$G0")
+sleep_until "$((${EXP%.*} + 1))"
+M=$(events_mark)
+skx "${CRON_ENV[@]}" XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" -- token kr --min-valid 1
+assert_rc 0 "... after expiry, the same cron-like token kr refreshes: exits 0"
+assert_eq "$(refresh_ok_since "$M")" 1 "... with one refresh_token grant"
+G1=$(keyring_item kr grant)
+assert_eq "$SK_OUT" "$(json_get access_token <<<"$G1")" "... and the refreshed grant went to the keyring"
+assert_new "$(json_get refresh_token <<<"$G1")" "$(json_get refresh_token <<<"$G0")" "... with the rotated refresh token"
+me "$SK_OUT"
+assert_eq "$ME_STATUS" 200 "the provider accepts the token the cron-like run printed (GET /me)"
+rm -f "$XDG_RUNTIME_DIR/bus"
+
+# ================================================================ (a) no bus at all
+if [ -e "$RUN_USER_BUS" ]; then
+    skip_one "env -i without any session bus: exit 75" "$RUN_USER_BUS exists here, so there is a bus"
+    LINE_A="(skipped)"
+else
+    skx "${CRON_ENV[@]}" -- token kr
+    assert_failure 75 "env -i (no DBUS_SESSION_BUS_ADDRESS, no XDG_RUNTIME_DIR) token kr"
+    assert_icontains "$SK_ERR" "session bus" "... the line says there is no session bus"
+    assert_contains "$SK_ERR" "--store file" "... and suggests --store file"
+    LINE_A=$SK_ERR
+    skx "${CRON_ENV[@]}" XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" -- token kr
+    assert_failure 75 "env -i with XDG_RUNTIME_DIR but no bus socket in it: token kr"
+    assert_icontains "$SK_ERR" "session bus" "... the line says there is no session bus"
+fi
+skx DBUS_SESSION_BUS_ADDRESS="unix:path=$SPK_TMP/no-such-bus" -- token kr
+assert_failure 75 "DBUS_SESSION_BUS_ADDRESS naming a missing socket: token kr"
+assert_contains "$SK_ERR" DBUS_SESSION_BUS_ADDRESS "... the line says DBUS_SESSION_BUS_ADDRESS does not work"
+assert_contains "$SK_ERR" "--store file" "... and suggests --store file"
+
+# ================================================================ (b) a bus without a Secret Service
+bus_start "$SPK_TMP/bus-empty" || bail "a second dbus-daemon did not start"
+ln -s "$SPK_TMP/bus-empty" "$XDG_RUNTIME_DIR/bus"
+skx "${CRON_ENV[@]}" XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" -- token kr
+assert_failure 75 "env -i with \$XDG_RUNTIME_DIR/bus a bus without a Secret Service: token kr"
+assert_icontains "$SK_ERR" "no Secret Service" "... the line says no Secret Service runs"
+assert_contains "$SK_ERR" "--store file" "... and suggests --store file"
+LINE_B=$SK_ERR
+rm -f "$XDG_RUNTIME_DIR/bus"
+skx DBUS_SESSION_BUS_ADDRESS="unix:path=$SPK_TMP/bus-empty" -- token kr
+assert_failure 75 "DBUS_SESSION_BUS_ADDRESS a bus without a Secret Service: token kr"
+assert_icontains "$SK_ERR" "no Secret Service" "... the line says no Secret Service runs"
+
+# ================================================================ (c) the collection is locked
+GL=$(keyring_item kr grant)
+assert_eq "$(keyring_lock)" true "(harness) the login collection is now locked"
+M=$(events_mark)
+sk --timeout 30 token kr
+assert_failure 75 "token kr with the keyring collection locked"
+assert_icontains "$SK_ERR" locked "... the line says the collection is locked"
+if in_range "$SK_SECS" 0 4; then ok "... at once, without waiting for a prompt (${SK_SECS}s)"
+else not_ok "... at once, without waiting for a prompt" "took ${SK_SECS}s"; fi
+LINE_C=$SK_ERR
+sk --timeout 30 refresh kr
+assert_failure 75 "refresh kr with the collection locked"
+assert_icontains "$SK_ERR" locked "... the line says the collection is locked"
+assert_eq "$(any_grant_since "$M" refresh_token)" 0 "no refresh was attempted while the keyring was locked"
+assert_eq "$(keyring_unlock)" false "(harness) the login collection is unlocked again"
+assert_eq "$(keyring_item kr grant)" "$GL" "the stored grant is unchanged by the locked runs"
+sk token kr
+assert_rc 0 "token kr works again once the collection is unlocked"
+
+assert_ne "$LINE_B" "$LINE_A" "'no bus' and 'no Secret Service' are different lines"
+assert_ne "$LINE_C" "$LINE_A" "'no bus' and 'locked' are different lines"
+assert_ne "$LINE_C" "$LINE_B" "'no Secret Service' and 'locked' are different lines"
+
+# ================================================================ (d) a keyring that does not answer
+KP=$(keyring_pid) || bail "(harness) cannot find our gnome-keyring-daemon"
+GS=$(keyring_item kr grant)
+kill -STOP "$KP"; KR_STOPPED=$KP
+sk --timeout 30 token kr
+kill -CONT "$KP"; KR_STOPPED=
+assert_failure 75 "token kr with the keyring daemon stopped (SIGSTOP)"
+if in_range "$SK_SECS" 4 9; then ok "... gives up after about 5 s (${SK_SECS}s)"
+else not_ok "... gives up after about 5 s" "took ${SK_SECS}s"; fi
+assert_icontains "$SK_ERR" "did not answer" "... the line says the keyring did not answer"
+sleep 0.5
+assert_eq "$(keyring_item kr grant)" "$GS" "the stored grant is unchanged after the keyring woke up"
+sk token kr
+assert_rc 0 "token kr works again once the keyring answers"
+
+# ================================================================ doctor
+sk doctor kr
+assert_rc 0 "doctor kr: exits 0"
+assert_eq "$(grep -c ' FAIL ' "$SPK_TMP/sk.out")" 0 "doctor kr: no FAIL line"
+assert_match "$SK_OUT" '^kr: +store +ok .*keyring' "doctor kr: an ok line for the store (the keyring)"
+if [ "$(grep -cvE '^kr: +[a-z ]+ +ok ' "$SPK_TMP/sk.out")" -eq 0 ] && [ "$(nlines "$SPK_TMP/sk.out")" -ge 5 ]; then
+    ok "doctor kr: every line is 'kr: CHECK ok ...' ($(nlines "$SPK_TMP/sk.out") checks)"
+else
+    not_ok "doctor kr: every line is 'kr: CHECK ok ...'" "$SK_OUT"
+fi
+
+cfg_set nogrant provider oidc
+cfg_set nogrant issuer "$ISSUER"
+cfg_set nogrant client_id sparekey-native
+sk doctor nogrant
+assert_rc 77 "doctor for a profile without a grant: exits 77"
+assert_match "$SK_OUT" '^nogrant: +store +FAIL .*sparekey login nogrant' "... with a FAIL line for the store that says to log in"
+
+sk doctor kr --cron
+CRON_PART=$(sed -n '/^-- the same checks as cron/,$p' "$SPK_TMP/sk.out")
+MAIN_PART=$(sed '/^-- the same checks as cron/,$d' "$SPK_TMP/sk.out")
+assert_ne "$CRON_PART" "" "doctor kr --cron prints a section for the cron-like run"
+assert_eq "$(grep -c ' FAIL ' <<<"$MAIN_PART")" 0 "doctor kr --cron: the first section has no FAIL"
+assert_rc 75 "doctor kr --cron: exits 75 (the keyring is out of cron's reach)"
+assert_match "$CRON_PART" '^kr: +store +FAIL ' "... the cron section has a FAIL line for the store"
+if [ -e "$RUN_USER_BUS" ]; then
+    skip_one "... saying there is no session bus" "$RUN_USER_BUS exists here"
+else
+    assert_match "$CRON_PART" '^kr: +store +FAIL .*session bus.*--store file' "... saying there is no session bus and suggesting --store file"
+fi
+
+browser_reset
+sk --timeout 90 login fsd --issuer "$ISSUER" --client-id sparekey-native --store file --timeout 60
+assert_rc 0 "login fsd --store file: exits 0"
+sk doctor fsd --cron
+assert_rc 0 "doctor fsd --cron (a file store): exits 0"
+CRON_PART=$(sed -n '/^-- the same checks as cron/,$p' "$SPK_TMP/sk.out")
+assert_eq "$(grep -c ' FAIL ' "$SPK_TMP/sk.out")" 0 "doctor fsd --cron: no FAIL line in either section"
+assert_match "$CRON_PART" '^fsd: +store +ok .*file' "... the cron section finds the grant in the file store"
+
+sk doctor
+assert_rc 77 "doctor (every profile): exits 77, the status of the first failed check (nogrant)"
+for p in kr nogrant fsd; do
+    assert_match "$SK_OUT" "^$p: +store " "doctor (every profile) checks $p"
+done
+
+spk_done
