@@ -91,10 +91,8 @@ static int answer_from_cache(const char *dir, const char *profile, long long min
 		return -1;
 	}
 	spk_config_stamp_of(config, &now_stamp);
+	/* The entry's margin is already capped as the full program caps it. */
 	int64_t margin = min_valid >= 0 ? min_valid : e.min_valid;
-	if (e.lifetime > 0 && margin > e.lifetime / 2) {
-		margin = e.lifetime / 2; /* as the full program caps it */
-	}
 	int r = -1;
 	if (spk_config_stamp_equal(&e.config, &now_stamp) && e.expires_at - (int64_t)time(NULL) > margin) {
 		r = printf("%s\n", e.access_token) < 0 || fflush(stdout) != 0 ? -EIO : 0;

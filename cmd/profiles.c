@@ -39,7 +39,7 @@ int profile_token(const char *name, long long min_valid, struct spk_profile *ret
 	if (read_profile(name, &p, &err) < 0) {
 		return fail(name, &err);
 	}
-	if (spk_flow_token(&p, min_valid >= 0 ? min_valid : spk_flow_min_valid(&p), ret_g, &err) < 0) {
+	if (spk_flow_token(&p, min_valid, ret_g, &err) < 0) {
 		int status = fail(name, &err);
 		notify_failure(&p, &err);
 		spk_profile_done(&p);

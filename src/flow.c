@@ -23,6 +23,15 @@ int64_t spk_flow_min_valid(const struct spk_profile *p)
 	return p->min_valid >= 0 ? p->min_valid : SPK_DEFAULT_MIN_VALID;
 }
 
+/*
+ * How long g must stay valid: what the caller asked for, or (min_valid < 0)
+ * the profile's margin, capped at half the token's lifetime.
+ */
+static int64_t margin_of(const struct spk_profile *p, const struct spk_grant *g, int64_t min_valid)
+{
+	return min_valid >= 0 ? min_valid : spk_grant_margin(g, spk_flow_min_valid(p));
+}
+
 /* Drop p's runtime cache entry (after logout, export, or with cache = none). */
 static void cache_drop(const struct spk_profile *p)
 {
@@ -622,7 +631,7 @@ static int refresh_or_reread(const struct spk_profile *p, struct spk_grant *g,
 		spk_log("refresh %s: the store holds a newer grant, using it", p->name);
 		spk_grant_done(g);
 		*g = stored;
-		if (!force && spk_grant_valid_for(g, (int64_t)time(NULL)) > spk_grant_margin(g, min_valid)) {
+		if (!force && spk_grant_valid_for(g, (int64_t)time(NULL)) > margin_of(p, g, min_valid)) {
 			return 0;
 		}
 		return refresh_locked(p, g, err);
@@ -647,7 +656,7 @@ int spk_flow_token(const struct spk_profile *p, int64_t min_valid, struct spk_gr
 		if (r < 0) {
 			return r;
 		}
-		if (spk_grant_valid_for(&g, (int64_t)time(NULL)) > spk_grant_margin(&g, min_valid)) {
+		if (spk_grant_valid_for(&g, (int64_t)time(NULL)) > margin_of(p, &g, min_valid)) {
 			/* After a reboot the cache is gone: the keyring answer refills it. */
 			cache_put(p, &g);
 			*ret = g;
@@ -662,7 +671,7 @@ int spk_flow_token(const struct spk_profile *p, int64_t min_valid, struct spk_gr
 	}
 	/* Whoever held the lock before us may have refreshed already. */
 	r = spk_store_load(p, &g, err);
-	if (r == 0 && spk_grant_valid_for(&g, (int64_t)time(NULL)) <= spk_grant_margin(&g, min_valid)) {
+	if (r == 0 && spk_grant_valid_for(&g, (int64_t)time(NULL)) <= margin_of(p, &g, min_valid)) {
 		r = refresh_or_reread(p, &g, min_valid, false, err);
 	}
 	if (r == 0) {
@@ -823,7 +832,7 @@ int spk_flow_tenants_refresh(const struct spk_profile *p, struct spk_grant *ret,
 	int fd = -1;
 
 	/* A token valid for the call, then the lock so no rotation races the write. */
-	int r = spk_flow_token(p, SPK_DEFAULT_MIN_VALID, &g, err);
+	int r = spk_flow_token(p, -1, &g, err);
 	if (r == 0) {
 		r = spk_provider_resolve(p, &g.endpoints, false, &prov, err);
 	}

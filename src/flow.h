@@ -52,7 +52,12 @@ struct spk_login_options {
 int spk_flow_login(const struct spk_profile *p, const struct spk_login_options *o,
 		   const struct spk_login_ui *ui, struct spk_grant *ret, struct spk_error *err);
 
-/* The stored grant, refreshed first when it expires within min_valid seconds. */
+/*
+ * The stored grant, refreshed first when it expires within min_valid
+ * seconds; min_valid < 0: the profile's margin (min_valid, default 60),
+ * capped at half the token's lifetime so that short-lived tokens are not
+ * refreshed on every call.
+ */
 int spk_flow_token(const struct spk_profile *p, int64_t min_valid, struct spk_grant *ret,
 		   struct spk_error *err);
 
