@@ -18,18 +18,17 @@
 #include "tenants.h"
 #include "transfer.h"
 
-int64_t spk_flow_min_valid(const struct spk_profile *p)
-{
-	return p->min_valid >= 0 ? p->min_valid : SPK_DEFAULT_MIN_VALID;
-}
-
 /*
- * How long g must stay valid: what the caller asked for, or (min_valid < 0)
- * the profile's margin, capped at half the token's lifetime.
+ * How long g must stay valid: what the caller or the profile asked for, or
+ * the built-in default capped at half the token's lifetime (so that
+ * 60-second tokens are not refreshed on every call).
  */
 static int64_t margin_of(const struct spk_profile *p, const struct spk_grant *g, int64_t min_valid)
 {
-	return min_valid >= 0 ? min_valid : spk_grant_margin(g, spk_flow_min_valid(p));
+	if (min_valid >= 0) {
+		return min_valid;
+	}
+	return p->min_valid >= 0 ? p->min_valid : spk_grant_margin(g, SPK_DEFAULT_MIN_VALID);
 }
 
 /* Drop p's runtime cache entry (after logout, export, or with cache = none). */
@@ -58,7 +57,7 @@ static void cache_put(const struct spk_profile *p, const struct spk_grant *g)
 	}
 	struct spk_cache_entry e = {
 		.expires_at = g->expires_at,
-		.min_valid = spk_grant_margin(g, spk_flow_min_valid(p)),
+		.min_valid = margin_of(p, g, -1),
 		.lifetime = g->obtained_at ? g->expires_at - g->obtained_at : 0,
 		.access_token = g->access_token,
 	};

@@ -54,8 +54,8 @@ int spk_flow_login(const struct spk_profile *p, const struct spk_login_options *
 
 /*
  * The stored grant, refreshed first when it expires within min_valid
- * seconds; min_valid < 0: the profile's margin (min_valid, default 60),
- * capped at half the token's lifetime so that short-lived tokens are not
+ * seconds; min_valid < 0: the profile's min_valid, else the default 60 s
+ * capped at half the token's lifetime, so that short-lived tokens are not
  * refreshed on every call.
  */
 int spk_flow_token(const struct spk_profile *p, int64_t min_valid, struct spk_grant *ret,
@@ -99,5 +99,3 @@ int spk_flow_tenants_refresh(const struct spk_profile *p, struct spk_grant *ret,
  */
 int spk_flow_logout(const struct spk_profile *p, bool keep_remote, struct spk_error *err);
 
-/* min_valid from the profile, or the default. */
-int64_t spk_flow_min_valid(const struct spk_profile *p);

@@ -36,6 +36,8 @@ browser_reset
 sk --timeout 90 login fs --issuer "$ISSUER" --client-id sparekey-native --store file --timeout 60
 assert_rc 0 "login fs --store file: exits 0"
 assert_icontains "$SK_ERR" "0600 file" "login fs says the grant went to a 0600 file"
+# The store is under test here, not the runtime token cache.
+cfg_set fs cache none
 assert_eq "$(cfg_get fs store)" file "config [fs] store = file"
 assert_eq "$(file_mode "$SD")" 700 "$SD is mode 0700"
 assert_eq "$(file_mode "$GF")" 600 "the grant is in $GF, mode 0600"

@@ -20,6 +20,9 @@ fi
 CRON_ENV=(--env-i HOME="$HOME" PATH=/usr/bin:/bin LOGNAME="${LOGNAME:-$(id -un)}" SHELL=/bin/sh)
 
 spk_login kr --issuer "$ISSUER" --client-id sparekey-native || bail "the first login failed"
+# These checks are about reaching the keyring: no runtime token cache may
+# answer in its place.
+cfg_set kr cache none
 G0=$(keyring_item kr grant)
 
 # ================================================================ env -i, the bus at $XDG_RUNTIME_DIR/bus
