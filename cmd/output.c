@@ -49,6 +49,17 @@ static const char *remedy(const char *profile, const struct spk_error *err, char
 	return "";
 }
 
+/*
+ * One write per line: stderr is unbuffered, and refresh --all's children
+ * write at once; pieces of their lines must not interleave.
+ */
+static void put_line(const char *line)
+{
+	fflush(stderr);
+	ssize_t n = write(STDERR_FILENO, line, strlen(line));
+	(void)n;
+}
+
 int fail(const char *profile, const struct spk_error *err)
 {
 	char hint[128];
@@ -57,31 +68,36 @@ int fail(const char *profile, const struct spk_error *err)
 	bool named = profile && strncmp(msg, profile, strlen(profile)) == 0 &&
 		     msg[strlen(profile)] == ':';
 
-	fprintf(stderr, "%ssparekey:%s %s%s%s%s\n", style_bad(), style_off(),
-		profile && !named ? profile : "", profile && !named ? ": " : "", msg,
-		remedy(profile, err, hint, sizeof(hint)));
+	char line[640];
+	snprintf(line, sizeof(line), "%ssparekey:%s %s%s%s%s\n", style_bad(), style_off(),
+		 profile && !named ? profile : "", profile && !named ? ": " : "", msg,
+		 remedy(profile, err, hint, sizeof(hint)));
+	put_line(line);
 	return exit_status_of(err->kind);
 }
 
 int usage_error(const char *command, const char *fmt, ...)
 {
+	char what[512], line[640];
 	va_list ap;
-	fputs("sparekey: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, ". See: sparekey %s--help\n", command ? command : "");
+	snprintf(line, sizeof(line), "sparekey: %s. See: sparekey %s--help\n", what,
+		 command ? command : "");
+	put_line(line);
 	return EXIT_USAGE;
 }
 
 void note(const char *fmt, ...)
 {
+	char what[600], line[640];
 	va_list ap;
-	fputs("sparekey: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	snprintf(line, sizeof(line), "sparekey: %s\n", what);
+	put_line(line);
 }
 
 const char *format_duration(int64_t s, char *buf, size_t size)

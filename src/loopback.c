@@ -52,6 +52,7 @@ struct spk_loopback {
 /* The connection that carried the winning redirect, marked via con_cls. */
 static int winner_mark;
 
+__attribute__((format(printf, 2, 0)))
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char line[256];
@@ -150,6 +151,18 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 	return MHD_YES;
 }
 
+static enum MHD_Result count_host(void *cls, enum MHD_ValueKind kind, const char *key,
+				  const char *value)
+{
+	unsigned *n = cls;
+	(void)kind;
+	(void)value;
+	if (strcasecmp(key, "Host") == 0) {
+		(*n)++;
+	}
+	return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_data_size,
@@ -165,7 +178,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return refuse(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "Only GET is accepted here.");
 	}
 	const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
-	if (!host || strcasecmp(host, lb->host_header) != 0) {
+	unsigned hosts = 0;
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_host, &hosts);
+	if (!host || hosts != 1 || strcasecmp(host, lb->host_header) != 0) {
 		spk_log("loopback: request refused (Host header)");
 		return refuse(conn, MHD_HTTP_MISDIRECTED_REQUEST, "Wrong Host header.");
 	}
@@ -371,12 +386,13 @@ int spk_loopback_start(const struct spk_loopback_config *cfg, struct spk_loopbac
 		}
 		lb->daemons[i] = MHD_start_daemon(
 			MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request,
-			lb, MHD_OPTION_LISTEN_SOCKET, lb->fds[i], MHD_OPTION_CONNECTION_LIMIT,
+			/* First, or MHD's own logger writes to stderr until it is set. */
+			lb, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+			MHD_OPTION_LISTEN_SOCKET, lb->fds[i], MHD_OPTION_CONNECTION_LIMIT,
 			(unsigned)MAX_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 0u,
 			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
 			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, lb, MHD_OPTION_EXTERNAL_LOGGER,
-			on_mhd_log, NULL, MHD_OPTION_END);
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, lb, MHD_OPTION_END);
 		if (!lb->daemons[i]) {
 			spk_loopback_free(lb);
 			return spk_error_set(err, SPK_ERR_INTERNAL, -EIO,

@@ -72,6 +72,8 @@ static void test_refuses_then_accepts(void)
 		{ get(host, "/callback?code=C&code=D&state=S-good"), 400 },
 		{ g_strdup_printf("POST /callback?code=C&state=S-good HTTP/1.1\r\nHost: %s\r\n"
 				  "Content-Length: 0\r\nConnection: close\r\n\r\n", host), 405 },
+		{ g_strdup_printf("GET /callback?code=C&state=S-good HTTP/1.1\r\nHost: %s\r\n"
+				  "Host: evil.example\r\nConnection: close\r\n\r\n", host), 421 },
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
 		g_test_message("bad request %zu", i);
