@@ -14,7 +14,7 @@
 /*
  * Format, one field per line:
  *   sparekey-cache-1
- *   EXPIRES_AT MIN_VALID MTIME_NS SIZE INO LIFETIME
+ *   EXPIRES_AT MIN_VALID MTIME_NS SIZE INO
  *   CONFIG_PATH
  *   ACCESS_TOKEN
  */
@@ -53,9 +53,9 @@ int spk_cache_write(const char *dir, const char *profile, const struct spk_cache
 	if (!name || strpbrk(e->access_token, "\r\n") || strchr(e->config.path, '\n')) {
 		return -EINVAL;
 	}
-	int n = asprintf(&text, "%s\n%" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 " %" PRIu64 " %" PRId64
-			 "\n%s\n%s\n", magic, e->expires_at, e->min_valid, e->config.mtime_ns,
-			 e->config.size, e->config.ino, e->lifetime, e->config.path, e->access_token);
+	int n = asprintf(&text, "%s\n%" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 " %" PRIu64 "\n%s\n%s\n",
+			 magic, e->expires_at, e->min_valid, e->config.mtime_ns, e->config.size,
+			 e->config.ino, e->config.path, e->access_token);
 	if (n < 0) {
 		return -ENOMEM;
 	}
@@ -85,9 +85,8 @@ int spk_cache_read(const char *dir, const char *profile, struct spk_cache_entry 
 	}
 	r = -EBADMSG;
 	if (line[3] && strcmp(line[0], magic) == 0 &&
-	    sscanf(line[1], "%" SCNd64 " %" SCNd64 " %" SCNd64 " %" SCNd64 " %" SCNu64 " %" SCNd64,
-		   &e.expires_at, &e.min_valid, &e.config.mtime_ns, &e.config.size, &e.config.ino,
-		   &e.lifetime) == 6 &&
+	    sscanf(line[1], "%" SCNd64 " %" SCNd64 " %" SCNd64 " %" SCNd64 " %" SCNu64, &e.expires_at,
+		   &e.min_valid, &e.config.mtime_ns, &e.config.size, &e.config.ino) == 5 &&
 	    strlen(line[2]) < sizeof(e.config.path) && *line[3]) {
 		strcpy(e.config.path, line[2]);
 		e.access_token = strdup(line[3]);

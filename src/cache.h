@@ -24,8 +24,7 @@ struct spk_config_stamp {
 
 struct spk_cache_entry {
 	int64_t expires_at;
-	int64_t min_valid;   /* the profile's margin in seconds, capped at half the lifetime */
-	int64_t lifetime;    /* seconds the token was issued for; 0 unknown */
+	int64_t min_valid;   /* the profile's margin in seconds (see flow.c's margin_of) */
 	struct spk_config_stamp config;
 	char *access_token;  /* secret */
 };

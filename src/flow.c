@@ -58,7 +58,6 @@ static void cache_put(const struct spk_profile *p, const struct spk_grant *g)
 	struct spk_cache_entry e = {
 		.expires_at = g->expires_at,
 		.min_valid = margin_of(p, g, -1),
-		.lifetime = g->obtained_at ? g->expires_at - g->obtained_at : 0,
 		.access_token = g->access_token,
 	};
 	spk_config_stamp_of(p->config_path, &e.config);
