@@ -344,30 +344,6 @@ static int login_device(const struct spk_profile *p, const struct spk_provider *
 	return r;
 }
 
-static int copy_endpoints(const struct spk_endpoints *src, struct spk_endpoints *dst)
-{
-	const struct {
-		const char *from;
-		char **to;
-	} f[] = {
-		{ src->issuer, &dst->issuer },
-		{ src->authorization, &dst->authorization },
-		{ src->token, &dst->token },
-		{ src->revocation, &dst->revocation },
-		{ src->device_authorization, &dst->device_authorization },
-		{ src->userinfo, &dst->userinfo },
-		{ src->connections, &dst->connections },
-	};
-	spk_endpoints_done(dst);
-	for (size_t i = 0; i < ARRAY_SIZE(f); i++) {
-		*f[i].to = f[i].from ? strdup(f[i].from) : NULL;
-		if (f[i].from && !*f[i].to) {
-			return -ENOMEM;
-		}
-	}
-	return 0;
-}
-
 /*
  * Which organisation a fresh grant acts on: the profile's tenant (by name
  * or id), the only one, the person's pick, or the first.
@@ -442,7 +418,7 @@ int spk_flow_login(const struct spk_profile *p, const struct spk_login_options *
 	}
 	if (prov.preset->discovery) {
 		/* Kept with the grant: refreshes need no discovery round trip. */
-		r = copy_endpoints(&prov.endpoints, &g.endpoints);
+		r = spk_endpoints_copy(&prov.endpoints, &g.endpoints);
 	}
 	if (r == 0 && prov.endpoints.connections) {
 		r = choose_tenant(p, &prov, ui, &g, err);

@@ -73,10 +73,7 @@ int spk_grant_copy(const struct spk_grant *src, struct spk_grant *ret)
 	r |= dup_field(src->scope, &g.scope);
 	r |= dup_field(src->account, &g.account);
 	r |= dup_field(src->tenant_id, &g.tenant_id);
-	for (size_t i = 0; i < ARRAY_SIZE(endpoint_fields); i++) {
-		r |= dup_field(*endpoint_field((struct spk_endpoints *)&src->endpoints, i),
-			       endpoint_field(&g.endpoints, i));
-	}
+	r |= spk_endpoints_copy(&src->endpoints, &g.endpoints);
 	if (src->n_tenants > 0) {
 		g.tenants = calloc(src->n_tenants, sizeof(*g.tenants));
 		r |= g.tenants ? 0 : -ENOMEM;

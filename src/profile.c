@@ -485,6 +485,19 @@ void spk_endpoints_done(struct spk_endpoints *e)
 	*e = (struct spk_endpoints){ 0 };
 }
 
+int spk_endpoints_copy(const struct spk_endpoints *src, struct spk_endpoints *dst)
+{
+	spk_endpoints_done(dst);
+	for (size_t i = 0; i < G_N_ELEMENTS(endpoint_keys); i++) {
+		const char *v = *endpoint_field((struct spk_endpoints *)src, i);
+		*endpoint_field(dst, i) = v ? strdup(v) : NULL;
+		if (v && !*endpoint_field(dst, i)) {
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
 void spk_profile_done(struct spk_profile *p)
 {
 	if (!p) {

@@ -111,3 +111,5 @@ void spk_profile_done(struct spk_profile *p);
 
 
 void spk_endpoints_done(struct spk_endpoints *e);
+/* Replace *dst with a deep copy of *src; -ENOMEM leaves dst partly filled (free it). */
+int spk_endpoints_copy(const struct spk_endpoints *src, struct spk_endpoints *dst);
