@@ -9,22 +9,65 @@
 #include <time.h>
 
 #include "config.h"
+#include "dl.h"
 #include "log.h"
 #include "secret.h"
 
 #define CONNECT_TIMEOUT_MS 10000L
 #define TOTAL_TIMEOUT_MS 30000L
 
+/* libcurl, opened on first use by http_init() (see dl.h). */
+static struct {
+	__typeof__(curl_global_init) *global_init;
+	__typeof__(curl_url) *url;
+	__typeof__(curl_url_set) *url_set;
+	__typeof__(curl_url_get) *url_get;
+	__typeof__(curl_free) *free;
+	__typeof__(curl_url_cleanup) *url_cleanup;
+	__typeof__(curl_getdate) *getdate;
+	__typeof__(curl_slist_free_all) *slist_free_all;
+	__typeof__(curl_slist_append) *slist_append;
+	__typeof__(curl_easy_getinfo) *easy_getinfo;
+	__typeof__(curl_easy_strerror) *easy_strerror;
+	__typeof__(curl_easy_init) *easy_init;
+	__typeof__(curl_easy_setopt) *easy_setopt;
+	__typeof__(curl_easy_perform) *easy_perform;
+	__typeof__(curl_easy_cleanup) *easy_cleanup;
+} curl;
+static const struct spk_dl_symbol curl_symbols[] = {
+	SPK_DL_SYMBOL(curl, curl_, global_init),
+	SPK_DL_SYMBOL(curl, curl_, url),
+	SPK_DL_SYMBOL(curl, curl_, url_set),
+	SPK_DL_SYMBOL(curl, curl_, url_get),
+	SPK_DL_SYMBOL(curl, curl_, free),
+	SPK_DL_SYMBOL(curl, curl_, url_cleanup),
+	SPK_DL_SYMBOL(curl, curl_, getdate),
+	SPK_DL_SYMBOL(curl, curl_, slist_free_all),
+	SPK_DL_SYMBOL(curl, curl_, slist_append),
+	SPK_DL_SYMBOL(curl, curl_, easy_getinfo),
+	SPK_DL_SYMBOL(curl, curl_, easy_strerror),
+	SPK_DL_SYMBOL(curl, curl_, easy_init),
+	SPK_DL_SYMBOL(curl, curl_, easy_setopt),
+	SPK_DL_SYMBOL(curl, curl_, easy_perform),
+	SPK_DL_SYMBOL(curl, curl_, easy_cleanup),
+};
+static struct spk_dl_library libcurl = { "libcurl.so.4", "libcurl4", curl_symbols,
+					 ARRAY_SIZE(curl_symbols), false };
 static bool curl_ready;
 
-static int http_init(void)
+static int http_init(struct spk_error *err)
 {
-	if (!curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-			return -EIO;
-		}
-		curl_ready = true;
+	if (curl_ready) {
+		return 0;
 	}
+	int r = spk_dl_open(&libcurl, err);
+	if (r < 0) {
+		return r;
+	}
+	if (curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		return spk_error_set(err, SPK_ERR_INTERNAL, -EIO, "cannot initialise libcurl");
+	}
+	curl_ready = true;
 	return 0;
 }
 
@@ -43,31 +86,36 @@ static bool host_is_loopback(const char *host)
 
 const char *spk_http_host(const char *url, char *buf, size_t size)
 {
-	CURLU *u = curl_url();
 	char *host = NULL;
 
 	snprintf(buf, size, "?");
-	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+	if (http_init(NULL) < 0) {
+		return buf;
+	}
+	CURLU *u = curl.url();
+	if (u && curl.url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl.url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
 		snprintf(buf, size, "%s", host);
 	}
-	curl_free(host);
-	curl_url_cleanup(u);
+	curl.free(host);
+	curl.url_cleanup(u);
 	return buf;
 }
 
 int spk_http_check_url(const char *what, const char *url, struct spk_error *err)
 {
-	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL;
-	int r = 0;
-
+	int r = http_init(err);
+	if (r < 0) {
+		return r;
+	}
+	CURLU *u = curl.url();
 	if (!u) {
 		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
 	}
-	if (!url || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+	if (!url || curl.url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl.url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl.url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
 		r = spk_error_set(err, SPK_ERR_CONFIG, -EINVAL, "%s is not a valid URL: %s", what,
 				  url ? url : "(none)");
 	} else if (strcasecmp(scheme, "https") == 0) {
@@ -79,9 +127,9 @@ int spk_http_check_url(const char *what, const char *url, struct spk_error *err)
 				  "%s must use https (plain http only to a loopback address): %s",
 				  what, url);
 	}
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(u);
+	curl.free(scheme);
+	curl.free(host);
+	curl.url_cleanup(u);
 	return r;
 }
 
@@ -137,7 +185,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
 		char value[128];
 		memcpy(value, data + sizeof(date_name) - 1, n - (sizeof(date_name) - 1));
 		value[n - (sizeof(date_name) - 1)] = '\0';
-		time_t t = curl_getdate(value, NULL);
+		time_t t = curl.getdate(value, NULL);
 		s->date = t > 0 ? (long long)t : 0;
 	}
 
@@ -164,24 +212,24 @@ static void slist_wipe_free(struct curl_slist *l)
 	for (struct curl_slist *p = l; p; p = p->next) {
 		spk_wipe(p->data, strlen(p->data));
 	}
-	curl_slist_free_all(l);
+	curl.slist_free_all(l);
 }
 
 static int transport_error(CURL *c, CURLcode cc, const char *host, struct spk_error *err)
 {
 	long sent = 0;
-	(void)curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent);
+	(void)curl.easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent);
 	if (sent > 0 && (cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_GOT_NOTHING ||
 			 cc == CURLE_RECV_ERROR || cc == CURLE_PARTIAL_FILE)) {
 		return spk_error_set(err, SPK_ERR_TEMPFAIL, SPK_HTTP_ANSWER_LOST,
 				     "%s took the request but its answer was lost (%s). Try again "
-				     "later", host, curl_easy_strerror(cc));
+				     "later", host, curl.easy_strerror(cc));
 	}
 	switch (cc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
 		return spk_error_set(err, SPK_ERR_UNAVAILABLE, -EHOSTUNREACH,
-				     "cannot resolve %s (%s)", host, curl_easy_strerror(cc));
+				     "cannot resolve %s (%s)", host, curl.easy_strerror(cc));
 	case CURLE_OPERATION_TIMEDOUT:
 		return spk_error_set(err, SPK_ERR_UNAVAILABLE, -ETIMEDOUT,
 				     "%s did not answer in time", host);
@@ -190,10 +238,10 @@ static int transport_error(CURL *c, CURLcode cc, const char *host, struct spk_er
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_CERTPROBLEM:
 		return spk_error_set(err, SPK_ERR_UNAVAILABLE, -EPROTO,
-				     "TLS with %s failed (%s)", host, curl_easy_strerror(cc));
+				     "TLS with %s failed (%s)", host, curl.easy_strerror(cc));
 	default:
 		return spk_error_set(err, SPK_ERR_UNAVAILABLE, -ECONNREFUSED,
-				     "cannot reach %s (%s)", host, curl_easy_strerror(cc));
+				     "cannot reach %s (%s)", host, curl.easy_strerror(cc));
 	}
 }
 
@@ -212,49 +260,53 @@ int spk_http_send(const struct spk_http_request *req, struct spk_http_response *
 	if (r < 0) {
 		return r;
 	}
-	if (http_init() < 0 || !(c = curl_easy_init())) {
+	r = http_init(err);
+	if (r < 0) {
+		return r;
+	}
+	if (!(c = curl.easy_init())) {
 		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "cannot initialise libcurl");
 	}
 
-	headers = curl_slist_append(headers, "Accept: application/json");
+	headers = curl.slist_append(headers, "Accept: application/json");
 	if (req->authorization) {
 		if (asprintf(&auth_header, "Authorization: %s", req->authorization) < 0) {
 			auth_header = NULL;
 			r = spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
 			goto out;
 		}
-		headers = curl_slist_append(headers, auth_header);
+		headers = curl.slist_append(headers, auth_header);
 	}
 	if (!headers) {
 		r = spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
 		goto out;
 	}
 
-	curl_easy_setopt(c, CURLOPT_URL, req->url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl.easy_setopt(c, CURLOPT_URL, req->url);
+	curl.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
+	curl.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (req->cacert) {
-		curl_easy_setopt(c, CURLOPT_CAINFO, req->cacert);
+		curl.easy_setopt(c, CURLOPT_CAINFO, req->cacert);
 	}
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, TOTAL_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "sparekey/" SPK_VERSION);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &sink);
+	curl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
+	curl.easy_setopt(c, CURLOPT_TIMEOUT_MS, TOTAL_TIMEOUT_MS);
+	curl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl.easy_setopt(c, CURLOPT_USERAGENT, "sparekey/" SPK_VERSION);
+	curl.easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	curl.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl.easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+	curl.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl.easy_setopt(c, CURLOPT_HEADERDATA, &sink);
 	if (req->form) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->form);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(req->form));
+		curl.easy_setopt(c, CURLOPT_POSTFIELDS, req->form);
+		curl.easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(req->form));
 	}
 
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	CURLcode cc = curl_easy_perform(c);
+	CURLcode cc = curl.easy_perform(c);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 
@@ -267,15 +319,15 @@ int spk_http_send(const struct spk_http_request *req, struct spk_http_response *
 	}
 	if (cc != CURLE_OK) {
 		spk_log("%s %s: %s after %ld ms", req->form ? "POST" : "GET", host,
-			curl_easy_strerror(cc), ms);
+			curl.easy_strerror(cc), ms);
 		r = transport_error(c, cc, host, err);
 		goto out;
 	}
 
 	*ret = (struct spk_http_response){ .retry_after = sink.retry_after, .date = sink.date };
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &ret->status);
+	curl.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &ret->status);
 	char *ctype = NULL;
-	if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype) {
+	if (curl.easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype) {
 		snprintf(ret->content_type, sizeof(ret->content_type), "%s", ctype);
 	}
 	if (!sink.buf) {
@@ -296,7 +348,7 @@ out:
 		free(sink.buf);
 	}
 	slist_wipe_free(headers);
-	curl_easy_cleanup(c);
+	curl.easy_cleanup(c);
 	return r;
 }
 

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dl.h"
 #include "log.h"
 #include "secret.h"
 
@@ -24,6 +25,30 @@
 #define CONNECTION_TIMEOUT_S 10
 /* Request line plus headers; a real redirect needs a few KiB. */
 #define CONNECTION_MEMORY 32768
+
+/* libmicrohttpd, opened by the first spk_loopback_start() (see dl.h). */
+static struct {
+	__typeof__(MHD_add_response_header) *add_response_header;
+	__typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
+	__typeof__(MHD_destroy_response) *destroy_response;
+	__typeof__(MHD_get_connection_values) *get_connection_values;
+	__typeof__(MHD_lookup_connection_value) *lookup_connection_value;
+	__typeof__(MHD_queue_response) *queue_response;
+	__typeof__(MHD_start_daemon) *start_daemon;
+	__typeof__(MHD_stop_daemon) *stop_daemon;
+} mhd;
+static const struct spk_dl_symbol mhd_symbols[] = {
+	SPK_DL_SYMBOL(mhd, MHD_, add_response_header),
+	SPK_DL_SYMBOL(mhd, MHD_, create_response_from_buffer),
+	SPK_DL_SYMBOL(mhd, MHD_, destroy_response),
+	SPK_DL_SYMBOL(mhd, MHD_, get_connection_values),
+	SPK_DL_SYMBOL(mhd, MHD_, lookup_connection_value),
+	SPK_DL_SYMBOL(mhd, MHD_, queue_response),
+	SPK_DL_SYMBOL(mhd, MHD_, start_daemon),
+	SPK_DL_SYMBOL(mhd, MHD_, stop_daemon),
+};
+static struct spk_dl_library libmhd = { "libmicrohttpd.so.12", "libmicrohttpd12", mhd_symbols,
+					ARRAY_SIZE(mhd_symbols), false };
 
 enum outcome {
 	WAITING,
@@ -109,20 +134,20 @@ static enum MHD_Result answer(struct MHD_Connection *conn, unsigned status, cons
 		return MHD_NO;
 	}
 	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(strlen(page), page, MHD_RESPMEM_MUST_FREE);
+		mhd.create_response_from_buffer(strlen(page), page, MHD_RESPMEM_MUST_FREE);
 	if (!resp) {
 		free(page);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, "Content-Type", "text/html; charset=utf-8");
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-	MHD_add_response_header(resp, "Content-Security-Policy",
+	mhd.add_response_header(resp, "Content-Type", "text/html; charset=utf-8");
+	mhd.add_response_header(resp, "Cache-Control", "no-store");
+	mhd.add_response_header(resp, "Referrer-Policy", "no-referrer");
+	mhd.add_response_header(resp, "Content-Security-Policy",
 				"default-src 'none'; style-src 'unsafe-inline'");
-	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
-	MHD_add_response_header(resp, "Connection", "close");
-	enum MHD_Result ret = MHD_queue_response(conn, status, resp);
-	MHD_destroy_response(resp);
+	mhd.add_response_header(resp, "X-Frame-Options", "DENY");
+	mhd.add_response_header(resp, "Connection", "close");
+	enum MHD_Result ret = mhd.queue_response(conn, status, resp);
+	mhd.destroy_response(resp);
 	return ret;
 }
 
@@ -177,9 +202,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		spk_log("loopback: %s refused (method)", method);
 		return refuse(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "Only GET is accepted here.");
 	}
-	const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
+	const char *host = mhd.lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
 	unsigned hosts = 0;
-	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_host, &hosts);
+	mhd.get_connection_values(conn, MHD_HEADER_KIND, count_host, &hosts);
 	if (!host || hosts != 1 || strcasecmp(host, lb->host_header) != 0) {
 		spk_log("loopback: request refused (Host header)");
 		return refuse(conn, MHD_HTTP_MISDIRECTED_REQUEST, "Wrong Host header.");
@@ -190,7 +215,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 
 	struct arg_walk w = { 0 };
-	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &w);
+	mhd.get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &w);
 
 	_cleanup_free_ char *profile = NULL;
 	pthread_mutex_lock(&lb->lock);
@@ -332,9 +357,12 @@ static int bind_port(struct spk_loopback *lb, const char *host, unsigned port)
 int spk_loopback_start(const struct spk_loopback_config *cfg, struct spk_loopback **ret,
 		       struct spk_error *err)
 {
+	int r = spk_dl_open(&libmhd, err);
+	if (r < 0) {
+		return r;
+	}
 	struct spk_loopback *lb = calloc(1, sizeof(*lb));
-	int r = -EADDRINUSE;
-
+	r = -EADDRINUSE;
 	if (!lb) {
 		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
 	}
@@ -384,7 +412,7 @@ int spk_loopback_start(const struct spk_loopback_config *cfg, struct spk_loopbac
 		if (lb->fds[i] < 0) {
 			continue;
 		}
-		lb->daemons[i] = MHD_start_daemon(
+		lb->daemons[i] = mhd.start_daemon(
 			MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request,
 			/* First, or MHD's own logger writes to stderr until it is set. */
 			lb, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
@@ -478,7 +506,7 @@ void spk_loopback_free(struct spk_loopback *lb)
 	}
 	for (int i = 0; i < 2; i++) {
 		if (lb->daemons[i]) {
-			MHD_stop_daemon(lb->daemons[i]);
+			mhd.stop_daemon(lb->daemons[i]);
 		}
 		if (lb->fds[i] >= 0) {
 			close(lb->fds[i]);
