@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,7 @@
 
 /*
  * Format, one field per line:
- *   sparekey-cache-1
+ *   sparekey-cache-2
  *   EXPIRES_AT MIN_VALID MTIME_NS SIZE INO
  *   CONFIG_PATH
  *   ACCESS_TOKEN
@@ -59,7 +60,8 @@ int spk_cache_write(const char *dir, const char *profile, const struct spk_cache
 	if (n < 0) {
 		return -ENOMEM;
 	}
-	int r = spk_file_write_private(dir, name, text, (size_t)n);
+	/* A cache: no fsync, as the reader rejects an entry cut short (see below). */
+	int r = spk_file_replace_private(dir, name, text, (size_t)n);
 	spk_wipe(text, (size_t)n);
 	free(text);
 	return r;
@@ -78,13 +80,16 @@ int spk_cache_read(const char *dir, const char *profile, struct spk_cache_entry 
 	if (r < 0) {
 		return r;
 	}
+	/* Whole only if it ends in the newline after the token. */
+	size_t len = strlen(text);
+	bool whole = len > 0 && text[len - 1] == '\n';
 	char *line[4] = { 0 }, *save = NULL, *p = text;
 	for (int i = 0; i < 4; i++) {
 		line[i] = strtok_r(p, "\n", &save);
 		p = NULL;
 	}
 	r = -EBADMSG;
-	if (line[3] && strcmp(line[0], magic) == 0 &&
+	if (whole && line[3] && strcmp(line[0], magic) == 0 &&
 	    sscanf(line[1], "%" SCNd64 " %" SCNd64 " %" SCNd64 " %" SCNd64 " %" SCNu64, &e.expires_at,
 		   &e.min_valid, &e.config.mtime_ns, &e.config.size, &e.config.ino) == 5 &&
 	    strlen(line[2]) < sizeof(e.config.path) && *line[3]) {
@@ -92,7 +97,7 @@ int spk_cache_read(const char *dir, const char *profile, struct spk_cache_entry 
 		e.access_token = strdup(line[3]);
 		r = e.access_token ? 0 : -ENOMEM;
 	}
-	spk_wipe(text, strlen(text));
+	spk_wipe(text, len);
 	/* strtok_r put NULs in: wipe past them too. */
 	for (int i = 0; i < 4 && line[i]; i++) {
 		spk_wipe(line[i], strlen(line[i]));

@@ -104,8 +104,14 @@ static void remove_stale_temps(const char *dir, const char *name)
 	closedir(d);
 }
 
+enum durability {
+	SYNC_THEN_RENAME,
+	RENAME_THEN_SYNC,
+	NO_SYNC,
+};
+
 static int write_private(const char *dir, const char *name, const char *data, size_t len,
-			 bool sync_first)
+			 enum durability durability)
 {
 	_cleanup_free_ char *tmp = NULL, *final = NULL;
 	unsigned char rnd[6];
@@ -132,13 +138,13 @@ static int write_private(const char *dir, const char *name, const char *data, si
 		return -errno;
 	}
 	r = write_all(fd, data, len);
-	if (r == 0 && sync_first && fsync(fd) < 0) {
+	if (r == 0 && durability == SYNC_THEN_RENAME && fsync(fd) < 0) {
 		r = -errno;
 	}
 	if (r == 0 && rename(tmp, final) < 0) {
 		r = -errno;
 	}
-	if (r == 0 && !sync_first && fsync(fd) < 0) {
+	if (r == 0 && durability == RENAME_THEN_SYNC && fsync(fd) < 0) {
 		r = -errno;
 	}
 	if (close(fd) < 0 && r == 0) {
@@ -150,17 +156,22 @@ static int write_private(const char *dir, const char *name, const char *data, si
 	}
 	/* After the rename: the record is safe first, the tidying comes second. */
 	remove_stale_temps(dir, name);
-	return fsync_dir(dir);
+	return durability == NO_SYNC ? 0 : fsync_dir(dir);
 }
 
 int spk_file_write_private(const char *dir, const char *name, const char *data, size_t len)
 {
-	return write_private(dir, name, data, len, true);
+	return write_private(dir, name, data, len, SYNC_THEN_RENAME);
 }
 
 int spk_file_publish_private(const char *dir, const char *name, const char *data, size_t len)
 {
-	return write_private(dir, name, data, len, false);
+	return write_private(dir, name, data, len, RENAME_THEN_SYNC);
+}
+
+int spk_file_replace_private(const char *dir, const char *name, const char *data, size_t len)
+{
+	return write_private(dir, name, data, len, NO_SYNC);
 }
 
 int spk_file_read_private(const char *path, size_t max, char **ret)

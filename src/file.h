@@ -23,6 +23,13 @@ int spk_file_write_private(const char *dir, const char *name, const char *data, 
 int spk_file_publish_private(const char *dir, const char *name, const char *data, size_t len);
 
 /*
+ * The same without any fsync, for what may be lost but is cheap to make
+ * again (the runtime cache): a crash may leave the old file, none, or an
+ * empty or cut one, so its reader must check that it is whole.
+ */
+int spk_file_replace_private(const char *dir, const char *name, const char *data, size_t len);
+
+/*
  * Read path into a NUL-terminated buffer (free with spk_secret_free when it
  * holds secrets). -ENOENT when absent; -EPERM when not ours or readable by
  * others; -EFBIG over max bytes.

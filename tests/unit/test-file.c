@@ -1,4 +1,4 @@
-/* Private files and the refresh lock. */
+/* Private files, the runtime cache and the refresh lock. */
 #include <errno.h>
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "file.h"
 #include "lock.h"
 #include "secret.h"
@@ -84,10 +85,48 @@ static void test_lock(void)
 	rmdir(dir);
 }
 
+/*
+ * Cache entries are written without fsync, so after a crash the file may be
+ * cut anywhere: no prefix of an entry may read as a (shorter) token.
+ */
+static void test_cache_cut_short(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("spk-cache-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "p.token", NULL);
+	struct spk_cache_entry e = { .expires_at = 2000000000, .min_valid = 60 };
+	struct spk_cache_entry got = { 0 };
+	char *text = NULL;
+	gsize len = 0;
+
+	spk_config_stamp_of("/nonexistent/sparekey/config", &e.config);
+	e.access_token = "at-0123456789";
+	g_assert_cmpint(spk_cache_write(dir, "p", &e), ==, 0);
+	g_assert_cmpint(spk_cache_read(dir, "p", &got), ==, 0);
+	g_assert_cmpstr(got.access_token, ==, "at-0123456789");
+	g_assert_cmpint(got.expires_at, ==, 2000000000);
+	g_assert_true(spk_config_stamp_equal(&got.config, &e.config));
+	spk_cache_entry_done(&got);
+
+	g_assert_true(g_file_get_contents(path, &text, &len, NULL));
+	for (gsize cut = len; cut-- > 0;) {
+		g_assert_cmpint(truncate(path, (off_t)cut), ==, 0);
+		int r = spk_cache_read(dir, "p", &got);
+		if (r != -EBADMSG) {
+			g_test_message("cut at %zu of %zu: %d", (size_t)cut, (size_t)len, r);
+		}
+		g_assert_cmpint(r, ==, -EBADMSG);
+	}
+	g_free(text);
+	g_assert_cmpint(spk_cache_remove(dir, "p"), ==, 0);
+	g_assert_cmpint(spk_cache_read(dir, "p", &got), ==, -ENOENT);
+	rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/file/write-read", test_write_read);
+	g_test_add_func("/cache/cut-short", test_cache_cut_short);
 	g_test_add_func("/lock/exclusive-bounded", test_lock);
 	return g_test_run();
 }
