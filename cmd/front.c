@@ -14,7 +14,9 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -101,6 +103,72 @@ static int answer_from_cache(const char *dir, const char *profile, long long min
 	return r;
 }
 
+static volatile sig_atomic_t alarm_rang;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarm_rang = 1;
+}
+
+/* Block in flock(2) until the lock is ours or the alarm rings (-ETIMEDOUT). */
+static int lock_until_alarm(int fd, int operation)
+{
+	while (flock(fd, operation) < 0) {
+		if (errno != EINTR) {
+			return -errno;
+		}
+		if (alarm_rang) {
+			return -ETIMEDOUT;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The cache entry is stale. Of many callers, one refreshes: the first to
+ * take the profile's lock exclusively returns 0 with the lock in *ret_fd,
+ * to hand it to the full program. The others wait for a shared lock, which
+ * they all get at once when the refresher is done, and print the token it
+ * cached: 1. They queue for the exclusive lock only if there is none (the
+ * refresh failed). Negative: the wait timed out (-ETIMEDOUT), stdout failed
+ * (-EIO), or the lock cannot be used (the full program will say why).
+ */
+static int take_or_wait(const char *dir, const char *profile, long long min_valid, int *ret_fd)
+{
+	int fd;
+	int r = spk_lock_open(dir, profile, &fd, NULL);
+	if (r < 0) {
+		return r;
+	}
+	struct sigaction on = { .sa_handler = on_alarm }, old;
+	sigemptyset(&on.sa_mask);
+	/* No SA_RESTART: the alarm must interrupt flock(2). */
+	sigaction(SIGALRM, &on, &old);
+	alarm(SPK_LOCK_TIMEOUT_MS / 1000);
+
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		r = errno == EWOULDBLOCK ? lock_until_alarm(fd, LOCK_SH) : -errno;
+		if (r == 0) {
+			r = answer_from_cache(dir, profile, min_valid);
+			r = r == 0 ? 1 : r == -EIO ? -EIO : lock_until_alarm(fd, LOCK_EX);
+		}
+	}
+	if (r == 0) {
+		r = answer_from_cache(dir, profile, min_valid);
+		r = r == 0 ? 1 : r == -EIO ? -EIO : 0;
+	}
+	/* Neither may outlive us into the full program. */
+	alarm(0);
+	sigaction(SIGALRM, &old, NULL);
+	if (r != 0) {
+		close(fd);
+		return r;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *profile;
@@ -118,34 +186,32 @@ int main(int argc, char **argv)
 		if (r == 0) {
 			return 0;
 		}
-		/*
-		 * Stale: take the refresh lock here, so that of many callers only
-		 * one starts the full program; the others find its token in the
-		 * cache once the lock is theirs. The holder hands the lock over.
-		 */
 		int fd = -1;
-		struct spk_error err = { 0 };
-		int l = r == -EIO ? -EIO : spk_lock_take(dir, profile, SPK_LOCK_TIMEOUT_MS, &fd, &err);
-		if (l == -ETIMEDOUT) {
-			/* Waiting again in the full program would only double the wait. */
-			fprintf(stderr, "sparekey: %s: %s\n", profile, err.msg);
-			return 75;
+		if (r != -EIO) {
+			r = take_or_wait(dir, profile, min_valid, &fd);
 		}
-		if (l == 0) {
-			r = answer_from_cache(dir, profile, min_valid);
-			if (r == 0) {
-				return 0;
-			}
-			char v[16];
-			snprintf(v, sizeof(v), "%d", fd);
-			if (r != -EIO && fcntl(fd, F_SETFD, 0) == 0 && setenv("SPAREKEY_LOCK_FD", v, 1) == 0) {
-				exec_full(argv);
-			}
-			spk_lock_release(fd);
+		if (r == 1) {
+			return 0;
+		}
+		if (r == -ETIMEDOUT) {
+			/* Waiting again in the full program would only double the wait. */
+			fprintf(stderr,
+				"sparekey: %s: another sparekey has held the refresh lock for %d s. "
+				"Try again later\n",
+				profile, SPK_LOCK_TIMEOUT_MS / 1000);
+			return 75;
 		}
 		if (r == -EIO) {
 			fprintf(stderr, "sparekey: cannot write the result to standard output\n");
 			return 74;
+		}
+		if (r == 0) {
+			/* Hand the lock over: the full program adopts it (spk_lock_receive). */
+			char v[16];
+			snprintf(v, sizeof(v), "%d", fd);
+			if (fcntl(fd, F_SETFD, 0) < 0 || setenv("SPAREKEY_LOCK_FD", v, 1) < 0) {
+				spk_lock_release(fd);
+			}
 		}
 	}
 	exec_full(argv);

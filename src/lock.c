@@ -21,19 +21,18 @@ static long elapsed_ms(const struct timespec *since)
 	return (now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
 }
 
-int spk_lock_take(const char *dir, const char *profile, int timeout_ms, int *ret_fd,
-		  struct spk_error *err)
+int spk_lock_open(const char *dir, const char *profile, int *ret_fd, struct spk_error *err)
 {
-	_cleanup_free_ char *path = NULL;
+	char path[4096];
 	int r = spk_file_mkdir_private(dir);
 
 	if (r < 0) {
 		return spk_error_set(err, SPK_ERR_INTERNAL, r, "cannot use the lock directory %s (%s)",
 				     dir, strerror(-r));
 	}
-	if (asprintf(&path, "%s/%s.lock", dir, profile) < 0) {
-		path = NULL;
-		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+	r = spk_lock_path(dir, profile, path, sizeof(path));
+	if (r < 0) {
+		return spk_error_set(err, SPK_ERR_INTERNAL, r, "the lock path in %s is too long", dir);
 	}
 	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -41,6 +40,20 @@ int spk_lock_take(const char *dir, const char *profile, int timeout_ms, int *ret
 		return spk_error_set(err, SPK_ERR_INTERNAL, r, "cannot open the lock %s (%s)", path,
 				     strerror(-r));
 	}
+	*ret_fd = fd;
+	return 0;
+}
+
+int spk_lock_take(const char *dir, const char *profile, int timeout_ms, int *ret_fd,
+		  struct spk_error *err)
+{
+	char path[4096];
+	int fd;
+	int r = spk_lock_open(dir, profile, &fd, err);
+	if (r < 0) {
+		return r;
+	}
+	(void)spk_lock_path(dir, profile, path, sizeof(path));
 
 	struct timespec start;
 	clock_gettime(CLOCK_MONOTONIC, &start);

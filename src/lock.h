@@ -10,6 +10,8 @@
 
 #define SPK_LOCK_TIMEOUT_MS 30000
 
+/* Open (creating it and dir) the lock file, without locking it. */
+int spk_lock_open(const char *dir, const char *profile, int *ret_fd, struct spk_error *err);
 /* Take the lock, waiting at most timeout_ms; *ret_fd holds it. */
 int spk_lock_take(const char *dir, const char *profile, int timeout_ms, int *ret_fd,
 		  struct spk_error *err);
