@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "flow.h"
+#include "http.h"
 #include "output.h"
 #include "provider.h"
 #include "store.h"
@@ -116,8 +117,9 @@ out:
 /*
  * Every profile, each in a child process, up to REFRESH_PARALLEL at a time:
  * a refresher of many profiles costs about one round trip, not one per
- * profile. The parent has not touched the keyring or libcurl yet, so
- * forking is safe. The exit status is that of the first failed profile in
+ * profile. The parent has not touched the keyring yet, so forking is safe;
+ * it loads libcurl first, so that the children inherit it rather than each
+ * loading it again. The exit status is that of the first failed profile in
  * config-file order.
  */
 static int refresh_all(long long older_than)
@@ -136,6 +138,12 @@ static int refresh_all(long long older_than)
 	}
 	if (n == 0) {
 		note("no profiles in %s; nothing to refresh", spk_config_path(cfg));
+	}
+	if (n > 0 && spk_http_open(&err) < 0) {
+		status = fail(NULL, &err);
+		spk_strv_free(names);
+		spk_config_free(cfg);
+		return status;
 	}
 	pid_t *pids = calloc(n ? n : 1, sizeof(pid_t));
 	int *statuses = calloc(n ? n : 1, sizeof(int));

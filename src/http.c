@@ -16,7 +16,7 @@
 #define CONNECT_TIMEOUT_MS 10000L
 #define TOTAL_TIMEOUT_MS 30000L
 
-/* libcurl, opened on first use by http_init() (see dl.h). */
+/* libcurl, opened on first use by spk_http_open() (see dl.h). */
 static struct {
 	__typeof__(curl_global_init) *global_init;
 	__typeof__(curl_url) *url;
@@ -55,7 +55,7 @@ static struct spk_dl_library libcurl = { "libcurl.so.4", "libcurl4", curl_symbol
 					 ARRAY_SIZE(curl_symbols), false };
 static bool curl_ready;
 
-static int http_init(struct spk_error *err)
+int spk_http_open(struct spk_error *err)
 {
 	if (curl_ready) {
 		return 0;
@@ -89,7 +89,7 @@ const char *spk_http_host(const char *url, char *buf, size_t size)
 	char *host = NULL;
 
 	snprintf(buf, size, "?");
-	if (http_init(NULL) < 0) {
+	if (spk_http_open(NULL) < 0) {
 		return buf;
 	}
 	CURLU *u = curl.url();
@@ -105,7 +105,7 @@ const char *spk_http_host(const char *url, char *buf, size_t size)
 int spk_http_check_url(const char *what, const char *url, struct spk_error *err)
 {
 	char *scheme = NULL, *host = NULL;
-	int r = http_init(err);
+	int r = spk_http_open(err);
 	if (r < 0) {
 		return r;
 	}
@@ -260,7 +260,7 @@ int spk_http_send(const struct spk_http_request *req, struct spk_http_response *
 	if (r < 0) {
 		return r;
 	}
-	r = http_init(err);
+	r = spk_http_open(err);
 	if (r < 0) {
 		return r;
 	}

@@ -1,8 +1,9 @@
 /*
  * The one place libcurl is used. Every request: TLS verified, https only
  * (plain http only to a loopback address), no redirects followed, connect
- * and total timeouts, response body capped. curl is initialised on first
- * use, so commands that never reach the network never pay for it.
+ * and total timeouts, response body capped. libcurl is loaded and
+ * initialised on first use, so commands that never reach the network never
+ * pay for it.
  */
 #pragma once
 
@@ -29,6 +30,12 @@ struct spk_http_response {
 	long long date;   /* the server's clock from its Date header (epoch), or 0 */
 	char content_type[64];
 };
+
+/*
+ * Load and initialise libcurl now. For a process about to fork workers
+ * that will all use it: they then inherit it instead of each loading it.
+ */
+int spk_http_open(struct spk_error *err);
 
 /* 0 if url may be used: https, or http to 127.0.0.0/8, [::1] or localhost. */
 int spk_http_check_url(const char *what, const char *url, struct spk_error *err);
