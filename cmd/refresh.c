@@ -1,8 +1,10 @@
+#include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,25 +58,22 @@ static void warn_expiry(const struct spk_profile *p, const struct spk_grant *g, 
 	}
 }
 
-/* Refresh one profile; older_than < 0: unconditionally. Returns an exit status. */
-static int refresh_one(const char *name, long long older_than)
+/* Refresh p; older_than < 0: unconditionally. Returns an exit status. */
+static int refresh_profile(const struct spk_profile *p, long long older_than)
 {
 	struct spk_error err = { 0 };
-	struct spk_profile p = SPK_PROFILE_INIT;
 	struct spk_grant g = { 0 };
+	const char *name = p->name;
 	int64_t now = (int64_t)time(NULL);
 	char d[32];
 	int status = EXIT_OK;
+	int r;
 
-	int r = read_profile(name, &p, &err);
-	if (r < 0) {
-		return fail(name, &err);
-	}
 	if (older_than >= 0) {
-		r = spk_store_load(&p, &g, &err);
+		r = spk_store_load(p, &g, &err);
 		if (r < 0) {
 			status = fail(name, &err);
-			notify_failure(&p, &err);
+			notify_failure(p, &err);
 			goto out;
 		}
 		if (!g.refresh_token) {
@@ -85,17 +84,17 @@ static int refresh_one(const char *name, long long older_than)
 		if (age < older_than) {
 			note("%s: refresh token is %s old; skipped", name,
 			     format_duration(age, d, sizeof(d)));
-			warn_expiry(&p, &g, now);
+			warn_expiry(p, &g, now);
 			goto out;
 		}
 		spk_grant_done(&g);
 	}
-	r = spk_flow_refresh(&p, &g, &err);
+	r = spk_flow_refresh(p, &g, &err);
 	if (r < 0) {
 		status = fail(name, &err);
-		notify_failure(&p, &err);
-		if (spk_store_load(&p, &g, NULL) == 0) {
-			warn_expiry(&p, &g, now);
+		notify_failure(p, &err);
+		if (spk_store_load(p, &g, NULL) == 0) {
+			warn_expiry(p, &g, now);
 		}
 		goto out;
 	}
@@ -107,6 +106,18 @@ static int refresh_one(const char *name, long long older_than)
 	}
 out:
 	spk_grant_done(&g);
+	return status;
+}
+
+static int refresh_one(const char *name)
+{
+	struct spk_error err = { 0 };
+	struct spk_profile p = SPK_PROFILE_INIT;
+
+	if (read_profile(name, &p, &err) < 0) {
+		return fail(name, &err);
+	}
+	int status = refresh_profile(&p, -1);
 	spk_profile_done(&p);
 	return status;
 }
@@ -114,13 +125,41 @@ out:
 /* Profiles refreshed at once by --all: their round trips overlap. */
 #define REFRESH_PARALLEL 64
 
+/* The profiles of one --all run, shared by its worker threads. */
+struct batch {
+	struct spk_profile *profiles; /* read from the config file up front */
+	bool *readable;               /* false: its config failed, already reported */
+	int *statuses;
+	size_t n;
+	long long older_than;
+	pthread_mutex_t lock;
+	size_t next; /* the next profile to take, under lock */
+};
+
+static void *refresh_worker(void *arg)
+{
+	struct batch *b = arg;
+
+	for (;;) {
+		pthread_mutex_lock(&b->lock);
+		size_t i = b->next < b->n ? b->next++ : b->n;
+		pthread_mutex_unlock(&b->lock);
+		if (i == b->n) {
+			return NULL;
+		}
+		if (b->readable[i]) {
+			b->statuses[i] = refresh_profile(&b->profiles[i], b->older_than);
+		}
+	}
+}
+
 /*
- * Every profile, each in a child process, up to REFRESH_PARALLEL at a time:
- * a refresher of many profiles costs about one round trip, not one per
- * profile. The parent has not touched the keyring yet, so forking is safe;
- * it loads libcurl first, so that the children inherit it rather than each
- * loading it again. The exit status is that of the first failed profile in
- * config-file order.
+ * Every profile, REFRESH_PARALLEL at a time, in threads of this one
+ * process: a refresher of many profiles costs about one round trip, not
+ * one per profile, and it opens the keyring (one D-Bus connection, one
+ * encrypted session) and loads libcurl once, not once per profile. Each
+ * profile still has its own lock, journal and store write. The exit status
+ * is that of the first failed profile in config-file order.
  */
 static int refresh_all(long long older_than)
 {
@@ -138,53 +177,61 @@ static int refresh_all(long long older_than)
 	}
 	if (n == 0) {
 		note("no profiles in %s; nothing to refresh", spk_config_path(cfg));
-	}
-	if (n > 0 && spk_http_open(&err) < 0) {
-		status = fail(NULL, &err);
 		spk_strv_free(names);
 		spk_config_free(cfg);
-		return status;
+		return EXIT_OK;
 	}
-	pid_t *pids = calloc(n ? n : 1, sizeof(pid_t));
-	int *statuses = calloc(n ? n : 1, sizeof(int));
-	size_t next = 0, running = 0;
-	fflush(NULL);
-	while (pids && statuses && (next < n || running > 0)) {
-		if (next < n && running < REFRESH_PARALLEL) {
-			pid_t pid = fork();
-			if (pid == 0) {
-				_exit(refresh_one(names[next], older_than));
-			}
-			if (pid < 0) {
-				/* No more processes: do this one here. */
-				statuses[next] = refresh_one(names[next], older_than);
-			} else {
-				pids[next] = pid;
-				running++;
-			}
-			next++;
-			continue;
+	struct batch b = {
+		.profiles = calloc(n, sizeof(*b.profiles)),
+		.readable = calloc(n, sizeof(*b.readable)),
+		.statuses = calloc(n, sizeof(*b.statuses)),
+		.n = n,
+		.older_than = older_than,
+	};
+	pthread_t workers[REFRESH_PARALLEL];
+	size_t started = 0;
+	if (!b.profiles || !b.readable || !b.statuses) {
+		spk_error_set(&err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+		status = fail(NULL, &err);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct spk_error perr = { 0 };
+		b.profiles[i] = (struct spk_profile)SPK_PROFILE_INIT;
+		b.readable[i] = spk_config_get(cfg, names[i], &b.profiles[i], &perr) == 0;
+		if (!b.readable[i]) {
+			b.statuses[i] = fail(names[i], &perr);
 		}
-		int ws;
-		pid_t done = wait(&ws);
-		if (done < 0) {
+	}
+	if (spk_http_open(&err) < 0) {
+		status = fail(NULL, &err);
+		goto out;
+	}
+	pthread_mutex_init(&b.lock, NULL);
+	for (; started < REFRESH_PARALLEL && started < n; started++) {
+		if (pthread_create(&workers[started], NULL, refresh_worker, &b) != 0) {
 			break;
 		}
-		for (size_t i = 0; i < n; i++) {
-			if (pids[i] == done) {
-				statuses[i] = WIFEXITED(ws) ? WEXITSTATUS(ws) : EXIT_INTERNAL;
-				pids[i] = 0;
-				running--;
-			}
-		}
 	}
-	for (size_t i = 0; statuses && i < n; i++) {
+	if (started == 0) {
+		refresh_worker(&b); /* no threads to be had: one after another, here */
+	}
+	for (size_t i = 0; i < started; i++) {
+		pthread_join(workers[i], NULL);
+	}
+	pthread_mutex_destroy(&b.lock);
+	for (size_t i = 0; i < n; i++) {
 		if (status == EXIT_OK) {
-			status = statuses[i];
+			status = b.statuses[i];
 		}
 	}
-	free(pids);
-	free(statuses);
+out:
+	for (size_t i = 0; b.profiles && i < n; i++) {
+		spk_profile_done(&b.profiles[i]);
+	}
+	free(b.profiles);
+	free(b.readable);
+	free(b.statuses);
 	spk_strv_free(names);
 	spk_config_free(cfg);
 	return status;
@@ -235,7 +282,7 @@ int cmd_refresh(int argc, char **argv)
 	}
 	int status = EXIT_OK;
 	for (int i = optind; i < argc; i++) {
-		int s = refresh_one(argv[i], -1);
+		int s = refresh_one(argv[i]);
 		if (status == EXIT_OK) {
 			status = s;
 		}

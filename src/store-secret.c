@@ -124,16 +124,41 @@ static int keyring_failure(GError *gerr, const char *profile, const char *what,
 	return r;
 }
 
+/*
+ * The first open of the process, done by one thread while the others wait:
+ * libsecret then shares that service and its encrypted session (one D-Bus
+ * connection, one key exchange) with every later call, instead of each of
+ * refresh --all's threads opening its own.
+ */
+static GMutex first_open_lock;
+static gint first_open_done;
+
+static int connect_service(const char *profile, struct deadline *d, SecretService **ret,
+			      struct spk_error *err);
+
 /* The Secret Service, or an error naming what is missing. */
 static int open_service(const char *profile, struct deadline *d, SecretService **ret,
 			struct spk_error *err)
 {
-	static bool log_routed;
+	if (g_atomic_int_get(&first_open_done)) {
+		return connect_service(profile, d, ret, err);
+	}
+	g_mutex_lock(&first_open_lock);
+	int r = connect_service(profile, d, ret, err);
+	/* Done even if it failed: the others then try on their own, at once. */
+	g_atomic_int_set(&first_open_done, 1);
+	g_mutex_unlock(&first_open_lock);
+	return r;
+}
+
+static int connect_service(const char *profile, struct deadline *d, SecretService **ret,
+			      struct spk_error *err)
+{
 	GError *gerr = NULL;
 
-	if (!log_routed) {
+	if (!g_atomic_int_get(&first_open_done)) {
+		/* Only the first open gets here, alone: no other thread is in GLib yet. */
 		g_log_set_default_handler(route_glib_log, NULL);
-		log_routed = true;
 	}
 	/* cron, systemd and SSH sessions lack the variable but not the bus. */
 	g_autofree char *fallback = spk_path_session_bus_fallback();
