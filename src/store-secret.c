@@ -8,6 +8,8 @@
  *    lookup in a locked collection just finds nothing.
  */
 #include <errno.h>
+/* For the item-path calls of secret-paths.h, which libsecret keeps behind this macro. */
+#define SECRET_API_SUBJECT_TO_CHANGE
 #include <libsecret/secret.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -213,50 +215,63 @@ static void keyring_close(struct keyring *k)
 	deadline_stop(&k->d);
 }
 
+/* Several unlocked items match (written by something else): the newest wins. */
+static int load_newest(struct keyring *k, GHashTable *attrs, const char *profile,
+		       const char *kind, SecretValue **ret, struct spk_error *err)
+{
+	GError *gerr = NULL;
+	GList *items = secret_service_search_sync(k->service, &item_schema, attrs,
+						  SECRET_SEARCH_ALL | SECRET_SEARCH_LOAD_SECRETS,
+						  k->d.cancel, &gerr);
+	if (gerr) {
+		return keyring_failure(gerr, profile, "read from", err);
+	}
+	SecretItem *best = NULL;
+	for (GList *l = items; l; l = l->next) {
+		SecretItem *item = l->data;
+		if (!secret_item_get_locked(item) &&
+		    (!best || secret_item_get_modified(item) > secret_item_get_modified(best))) {
+			best = item;
+		}
+	}
+	*ret = best ? secret_item_get_secret(best) : NULL;
+	g_list_free_full(items, g_object_unref);
+	if (!best) {
+		spk_log("keyring: no %s for %s", kind, profile);
+		return -ENOENT;
+	}
+	return 0;
+}
+
 static int secret_load(const char *profile, const char *kind, char **ret_value,
 		       struct spk_error *err)
 {
 	struct keyring k;
 	GError *gerr = NULL;
+	g_auto(GStrv) unlocked = NULL, locked = NULL;
+	SecretValue *value = NULL;
 	int r = keyring_open(profile, &k, err);
 
 	if (r < 0) {
 		goto out;
 	}
 	GHashTable *attrs = secret_attributes_build(&item_schema, "profile", profile, "kind", kind, NULL);
-	/* No SECRET_SEARCH_UNLOCK: finding a locked item must not prompt. */
-	GList *items = secret_service_search_sync(k.service, &item_schema, attrs,
-						  SECRET_SEARCH_ALL | SECRET_SEARCH_LOAD_SECRETS,
-						  k.d.cancel, &gerr);
-	g_hash_table_unref(attrs);
-	if (gerr) {
+	/*
+	 * Item paths first, then one secret by path: the two calls libsecret's
+	 * own lookup makes, without an item proxy (and its D-Bus round trips)
+	 * per match. Unlike that lookup, a locked match is reported, never
+	 * unlocked: it would prompt.
+	 */
+	if (!secret_service_search_for_dbus_paths_sync(k.service, &item_schema, attrs, k.d.cancel,
+						      &unlocked, &locked, &gerr)) {
 		r = keyring_failure(gerr, profile, "read from", err);
-		goto out;
-	}
-	SecretItem *best = NULL;
-	bool locked = false;
-	for (GList *l = items; l; l = l->next) {
-		SecretItem *item = l->data;
-		if (secret_item_get_locked(item)) {
-			locked = true;
-		} else if (!best || secret_item_get_modified(item) > secret_item_get_modified(best)) {
-			best = item;
-		}
-	}
-	if (best) {
-		SecretValue *value = secret_item_get_secret(best);
-		const char *text = value ? secret_value_get_text(value) : NULL;
-		char *copy = text ? strdup(text) : NULL;
-		if (value) {
-			secret_value_unref(value);
-		}
-		r = copy ? 0 : spk_error_set(err, SPK_ERR_TEMPFAIL, -EIO,
-					     "%s: the keyring item for the %s has no text value",
-					     profile, kind);
-		if (copy) {
-			*ret_value = copy;
-		}
-	} else if (locked) {
+	} else if (unlocked && unlocked[0] && !unlocked[1]) {
+		value = secret_service_get_secret_for_dbus_path_sync(k.service, unlocked[0],
+								     k.d.cancel, &gerr);
+		r = gerr ? keyring_failure(gerr, profile, "read from", err) : 0;
+	} else if (unlocked && unlocked[0]) {
+		r = load_newest(&k, attrs, profile, kind, &value, err);
+	} else if (locked && locked[0]) {
 		r = spk_error_set(err, SPK_ERR_TEMPFAIL, -EACCES,
 				  "%s: the keyring collection is locked. Unlock it (log in to the "
 				  "desktop once), then try again", profile);
@@ -264,7 +279,20 @@ static int secret_load(const char *profile, const char *kind, char **ret_value,
 		spk_log("keyring: no %s for %s", kind, profile);
 		r = -ENOENT;
 	}
-	g_list_free_full(items, g_object_unref);
+	g_hash_table_unref(attrs);
+	if (r == 0) {
+		const char *text = value ? secret_value_get_text(value) : NULL;
+		char *copy = text ? strdup(text) : NULL;
+		r = copy ? 0 : spk_error_set(err, SPK_ERR_TEMPFAIL, -EIO,
+					     "%s: the keyring item for the %s has no text value",
+					     profile, kind);
+		if (copy) {
+			*ret_value = copy;
+		}
+	}
+	if (value) {
+		secret_value_unref(value);
+	}
 out:
 	keyring_close(&k);
 	return r;

@@ -46,6 +46,26 @@ me "$SK_OUT"
 assert_eq "$ME_STATUS" 200 "the provider accepts the token the cron-like run printed (GET /me)"
 rm -f "$XDG_RUNTIME_DIR/bus"
 
+# ================================================================ two matching items: the newest wins
+# Something other than sparekey (a restore, another tool) left a second
+# grant item for kr, with one attribute more; a search matches both. The
+# newer one is read, and removing it leaves the first untouched.
+DUP=$(python3 -c 'import json, sys, time
+g = json.load(sys.stdin)
+g["access_token"] = "dup-" + str(int(time.time()))
+g["expires_at"] = int(time.time()) + 3600
+print(json.dumps(g))' <<<"$G1")
+sleep 1.1   # gnome-keyring's modification times count whole seconds
+printf '%s' "$DUP" | secret-tool store --label "kr, second copy" xdg:schema org.sparekey.Grant \
+    profile kr kind grant copy second || bail "(harness) secret-tool could not store a second item"
+sk token kr --min-valid 1
+assert_rc 0 "two grant items match: token kr exits 0"
+assert_eq "$SK_OUT" "$(json_get access_token <<<"$DUP")" "... and prints the access token of the newer item"
+secret-tool clear copy second
+sk token kr --min-valid 1
+assert_rc 0 "the newer item removed: token kr exits 0"
+assert_ne "$SK_OUT" "$(json_get access_token <<<"$DUP")" "... and no longer prints its token"
+
 # ================================================================ (a) no bus at all
 if [ -e "$RUN_USER_BUS" ]; then
     skip_one "env -i without any session bus: exit 75" "$RUN_USER_BUS exists here, so there is a bus"
