@@ -205,6 +205,14 @@ row() {
     ROWS+=("$1|$2|$3|<= $4|$verdict")
     say "target: $1: $2 -> ratio $3 (target <= $4): $verdict"
 }
+# floor_row TARGET MEASURED_TEXT RATIO LIMIT: what a peer's own serial CPU
+# alone costs against the same limit; above it, no client could meet the target
+floor_row() {
+    local verdict=reachable
+    le "$3" "$4" || verdict=UNREACHABLE
+    ROWS+=("$1|$2|$3|<= $4|$verdict")
+    say "floor: $1: $2 -> ratio $3 (limit $4): target $verdict for any client"
+}
 NOTES=()
 note_add() { NOTES+=("$*"); say "note: $*"; }
 
@@ -505,6 +513,12 @@ fi
 ALL_CPU="per run: sparekey processes $(awk -v u="$ALL_USER" -v s="$ALL_SYS" 'BEGIN { printf "%.2f", (u + s) / 1000 }') s CPU (user+sys, mean), gnome-keyring $(awk -v a="$K0" -v b="$K1" -v t="$TCK" -v n=$((ALL_RUNS + 1)) 'BEGIN { printf "%.2f", (b - a) / t / n }') s, provider $(awk -v a="$P0" -v b="$P1" -v t="$TCK" -v n=$((ALL_RUNS + 1)) 'BEGIN { printf "%.2f", (b - a) / t / n }') s, dbus-daemon $(awk -v a="$B0" -v b="$B1" -v t="$TCK" -v n=$((ALL_RUNS + 1)) 'BEGIN { printf "%.2f", (b - a) / t / n }') s"
 say "   refresh b001 median $T_B1 ms; refresh --all median $T_ALL ms; $ALL_CPU"
 row "refresh --all over $NPROF profiles <= 3 x refresh one" "--all $T_ALL ms / one $T_B1 ms" "$(ratio "$T_ALL" "$T_B1")" 3
+# gnome-keyring and the provider each work on one thread: their CPU time per
+# run is a wall-time floor that no client can go below.
+K_MS=$(awk -v a="$K0" -v b="$K1" -v t="$TCK" -v n=$((ALL_RUNS + 1)) 'BEGIN { printf "%.0f", (b - a) / t / n * 1000 }')
+P_MS=$(awk -v a="$P0" -v b="$P1" -v t="$TCK" -v n=$((ALL_RUNS + 1)) 'BEGIN { printf "%.0f", (b - a) / t / n * 1000 }')
+floor_row "(floor) gnome-keyring's own CPU per --all run" "$K_MS ms / one $T_B1 ms" "$(ratio "$K_MS" "$T_B1")" 3
+floor_row "(floor) the provider's own CPU per --all run" "$P_MS ms / one $T_B1 ms" "$(ratio "$P_MS" "$T_B1")" 3
 
 # Diagnostic: the same grants moved to the file store (export | import
 # --store file), to tell sparekey's own cost from the keyring's.
@@ -517,9 +531,10 @@ for ((i = 1; i <= NPROF; i++)); do
 done
 hf refresh-b001-file --warmup 2 --runs "$RUNS" -n "sparekey refresh b001 (store = file)" "$SPAREKEY --config $FILECONF refresh b001" \
     || die "hyperfine refresh b001 (file) failed"
-M=$(events_mark)
+M=$(events_mark); P0=$(cpu_ticks "$PROVIDER_PID")
 hf refresh-all-file --warmup 1 --runs "$ALL_RUNS" -n "sparekey refresh --all --older-than 0 ($NPROF profiles, store = file)" \
     "$SPAREKEY --config $FILECONF refresh --all --older-than 0" || die "hyperfine refresh --all (file) failed"
+P1=$(cpu_ticks "$PROVIDER_PID")
 N=$(refreshes_since "$M")
 [ "$N" = $(((ALL_RUNS + 1) * NPROF)) ] || note_add "refresh --all (store = file): expected $(((ALL_RUNS + 1) * NPROF)) refreshes, saw $N"
 T_B1F=$(hf_get "$RESULTS/refresh-b001-file.json" 0 median)
@@ -527,6 +542,8 @@ T_ALLF=$(hf_get "$RESULTS/refresh-all-file.json" 0 median)
 ALLF_CPU=$(awk -v u="$(hf_get "$RESULTS/refresh-all-file.json" 0 user)" -v s="$(hf_get "$RESULTS/refresh-all-file.json" 0 system)" 'BEGIN { printf "%.2f", (u + s) / 1000 }')
 say "   store = file: refresh b001 median $T_B1F ms; refresh --all median $T_ALLF ms; sparekey processes $ALLF_CPU s CPU per run"
 row "(diagnostic) the same with store = file" "--all $T_ALLF ms / one $T_B1F ms" "$(ratio "$T_ALLF" "$T_B1F")" 3
+PF_MS=$(awk -v a="$P0" -v b="$P1" -v t="$TCK" -v n=$((ALL_RUNS + 1)) 'BEGIN { printf "%.0f", (b - a) / t / n * 1000 }')
+floor_row "(floor) the provider's own CPU per --all run, store = file" "$PF_MS ms / one $T_B1F ms" "$(ratio "$PF_MS" "$T_B1F")" 3
 
 # ================================================================ summary
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS/machine.txt"
