@@ -143,8 +143,12 @@ static int take_or_wait(const char *dir, const char *profile, long long min_vali
 	}
 	struct sigaction on = { .sa_handler = on_alarm }, old;
 	sigemptyset(&on.sa_mask);
-	/* No SA_RESTART: the alarm must interrupt flock(2). */
+	/* No SA_RESTART: the alarm must interrupt flock(2), even if our parent blocked it. */
 	sigaction(SIGALRM, &on, &old);
+	sigset_t alrm, old_mask;
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	sigprocmask(SIG_UNBLOCK, &alrm, &old_mask);
 	alarm(SPK_LOCK_TIMEOUT_MS / 1000);
 
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -158,9 +162,10 @@ static int take_or_wait(const char *dir, const char *profile, long long min_vali
 		r = answer_from_cache(dir, profile, min_valid);
 		r = r == 0 ? 1 : r == -EIO ? -EIO : 0;
 	}
-	/* Neither may outlive us into the full program. */
+	/* None of the alarm, its handler or the mask may follow us into the full program. */
 	alarm(0);
 	sigaction(SIGALRM, &old, NULL);
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	if (r != 0) {
 		close(fd);
 		return r;
