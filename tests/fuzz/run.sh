@@ -49,9 +49,7 @@ rm -f "${TMPDIR:-/tmp}/spk-fuzz-probe.$$"*
 # ---------------------------------------------------------------- build
 t0=$SECONDS
 if [ ! -f "$build/build.ninja" ]; then
-	# werror off: clang's -Wformat-nonliteral is stricter than gcc's about
-	# vprintf-style helpers; warnings still show in the build log.
-	if ! CC=clang meson setup "$build" "$top" -Dfuzz=true -Dwerror=false \
+	if ! CC=clang meson setup "$build" "$top" -Dfuzz=true \
 		>"${TMPDIR:-/tmp}/spk-setup.$$.log" 2>&1; then
 		sed 's/^/# /' "${TMPDIR:-/tmp}/spk-setup.$$.log"
 		echo "Bail out! meson setup $build failed"
