@@ -69,33 +69,23 @@ static int refresh_profile(const struct spk_profile *p, long long older_than)
 	int status = EXIT_OK;
 	int r;
 
-	if (older_than >= 0) {
-		r = spk_store_load(p, &g, &err);
-		if (r < 0) {
-			status = fail(name, &err);
-			notify_failure(p, &err);
-			goto out;
-		}
-		if (!g.refresh_token) {
-			note("%s: no refresh token to keep alive; skipped", name);
-			goto out;
-		}
-		int64_t age = now - g.refresh_obtained_at;
-		if (age < older_than) {
-			note("%s: refresh token is %s old; skipped", name,
-			     format_duration(age, d, sizeof(d)));
-			warn_expiry(p, &g, now);
-			goto out;
-		}
-		spk_grant_done(&g);
-	}
-	r = spk_flow_refresh(p, &g, &err);
+	r = spk_flow_refresh(p, older_than, &g, &err);
 	if (r < 0) {
 		status = fail(name, &err);
 		notify_failure(p, &err);
 		if (spk_store_load(p, &g, NULL) == 0) {
 			warn_expiry(p, &g, now);
 		}
+		goto out;
+	}
+	if (r == 1 && !g.refresh_token) {
+		note("%s: no refresh token to keep alive; skipped", name);
+		goto out;
+	}
+	if (r == 1) {
+		note("%s: refresh token is %s old; skipped", name,
+		     format_duration(now - g.refresh_obtained_at, d, sizeof(d)));
+		warn_expiry(p, &g, now);
 		goto out;
 	}
 	if (g.expires_at > 0) {

@@ -61,8 +61,13 @@ int spk_flow_login(const struct spk_profile *p, const struct spk_login_options *
 int spk_flow_token(const struct spk_profile *p, int64_t min_valid, struct spk_grant *ret,
 		   struct spk_error *err);
 
-/* Refresh now and store the result. */
-int spk_flow_refresh(const struct spk_profile *p, struct spk_grant *ret, struct spk_error *err);
+/*
+ * Refresh now and store the result: 0 with the new grant in *ret. With
+ * older_than >= 0, only a refresh token at least that many seconds old is
+ * spent: a younger one, or none, returns 1 with the stored grant in *ret.
+ */
+int spk_flow_refresh(const struct spk_profile *p, int64_t older_than, struct spk_grant *ret,
+		     struct spk_error *err);
 
 /*
  * Export p (from cfg): its settings, grant and client secret as one JSON

@@ -99,6 +99,12 @@ void spk_lock_receive(void)
 	}
 }
 
+bool spk_lock_handed_over(void)
+{
+	spk_lock_receive();
+	return handed_over >= 0;
+}
+
 int spk_lock_inherited(const char *dir, const char *profile, int *ret_fd)
 {
 	char path[4096];

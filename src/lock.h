@@ -6,6 +6,8 @@
  */
 #pragma once
 
+#include <stdbool.h>
+
 #include "error.h"
 
 #define SPK_LOCK_TIMEOUT_MS 30000
@@ -17,6 +19,9 @@ int spk_lock_take(const char *dir, const char *profile, int timeout_ms, int *ret
 		  struct spk_error *err);
 /* Take over a lock the front handed over, if any; call first thing in main(). */
 void spk_lock_receive(void);
+
+/* Whether the front handed a lock over (and it has not been adopted yet). */
+bool spk_lock_handed_over(void);
 
 /*
  * Adopt a lock the front already holds for this profile (see
