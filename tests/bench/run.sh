@@ -252,9 +252,12 @@ else note_add "the first 'token --min-valid 1' after a login was NOT answered fr
 bench_login nocache
 bench_login one
 bench_login dflt            # keeps the default min_valid (60 s), for one observation in part 3
-CONC=()
-for ((i = 1; i <= ROUNDS; i++)); do CONC+=("$(printf 'c%02d' "$i")"); bench_login "${CONC[-1]}"; done
-for p in hot nocache one "${CONC[@]}"; do cfg_set "$p" min_valid "$MINV"; done
+CONC=(); SOLO=()
+for ((i = 1; i <= ROUNDS; i++)); do
+    CONC+=("$(printf 'c%02d' "$i")"); bench_login "${CONC[-1]}"
+    SOLO+=("$(printf 's%02d' "$i")"); bench_login "${SOLO[-1]}"
+done
+for p in hot nocache one "${CONC[@]}" "${SOLO[@]}"; do cfg_set "$p" min_valid "$MINV"; done
 cfg_set nocache cache none
 NLOGIN=$(logins_since_mark "$M0")
 say "   $NLOGIN logins in $(secs_since "$T0") s"
@@ -455,12 +458,19 @@ say "   no refresh needed, $NCONC at once (median of 5): cached $DM_HOT ms, cach
 
 # Wait until every conc profile's access token has expired (they were issued at login).
 LAST=0
-for p in "${CONC[@]}"; do e=$(gfield "$p" expires_at); e=${e%.*}; [ "${e:-0}" -gt "$LAST" ] && LAST=$e; done
+for p in "${CONC[@]}" "${SOLO[@]}"; do e=$(gfield "$p" expires_at); e=${e%.*}; [ "${e:-0}" -gt "$LAST" ] && LAST=$e; done
 say "   waiting $((LAST + 1 - $(date +%s))) s until the grants have expired"
 sleep_until "$((LAST + 1))"
 : >"$RESULTS/concurrency-rounds.txt"
-W=(); ONE_EACH=1; K0=$(cpu_ticks "$KEYRING_PID"); P0=$(cpu_ticks "$PROVIDER_PID"); B0=$(cpu_ticks "$DBUS_PID")
-for p in "${CONC[@]}"; do
+W=(); W1=(); ONE_EACH=1; K0=$(cpu_ticks "$KEYRING_PID"); P0=$(cpu_ticks "$PROVIDER_PID"); B0=$(cpu_ticks "$DBUS_PID")
+for ((r = 0; r < ROUNDS; r++)); do
+    # The baseline, in the same rounds: one caller alone, the same command on
+    # another expired grant, so one refresh by exactly the path the fifty take.
+    s1=${SOLO[r]}; M=$(events_mark)
+    w1=$(fan 1 "$SPK_TMP/fan" "$SPAREKEY" token "$s1") || die "token $s1 (alone) failed: $(cat "$SPK_TMP"/fan/*.err)"
+    [ "$(refreshes_since "$M")" = 1 ] || note_add "token $s1 alone: expected 1 refresh, saw $(refreshes_since "$M")"
+    W1+=("$w1")
+    p=${CONC[r]}
     OLD=$(gfield "$p" access_token)
     M=$(events_mark)
     w=$(fan "$NCONC" "$SPK_TMP/fan" "$SPAREKEY" token "$p") || die "$NCONC x token $p: some failed: $(cat "$SPK_TMP"/fan/*.err | sort | uniq -c | head -5)"
@@ -468,17 +478,19 @@ for p in "${CONC[@]}"; do
     NEW=$(gfield "$p" access_token)
     distinct=$(cat "$SPK_TMP"/fan/*.out | sort -u | wc -l)
     same=no; [ "$distinct" = 1 ] && [ "$(head -1 "$SPK_TMP/fan/0.out")" = "$NEW" ] && [ "$NEW" != "$OLD" ] && same=yes
-    printf '%s wall_ms=%s refreshes=%s revoked=%s distinct_tokens=%s all_print_the_new_stored_token=%s\n' \
-        "$p" "$w" "$n" "$rv" "$distinct" "$same" >>"$RESULTS/concurrency-rounds.txt"
+    printf '%s wall_ms=%s refreshes=%s revoked=%s distinct_tokens=%s all_print_the_new_stored_token=%s (alone: %s wall_ms=%s)\n' \
+        "$p" "$w" "$n" "$rv" "$distinct" "$same" "$s1" "$w1" >>"$RESULTS/concurrency-rounds.txt"
     [ "$n" = 1 ] && [ "$rv" = 0 ] && [ "$same" = yes ] || ONE_EACH=0
     W+=("$w")
 done
 K1=$(cpu_ticks "$KEYRING_PID"); P1=$(cpu_ticks "$PROVIDER_PID"); B1=$(cpu_ticks "$DBUS_PID")
 T_CONC=$(printf '%s\n' "${W[@]}" | median)
+T_SOLO=$(printf '%s\n' "${W1[@]}" | median)
 CONC_CPU="gnome-keyring $(cpu_s "$K0" "$K1") s, provider $(cpu_s "$P0" "$P1") s, dbus-daemon $(cpu_s "$B0" "$B1") s CPU over $ROUNDS rounds"
 say "   $NCONC at once, expired: median $T_CONC ms over $ROUNDS rounds (min $(printf '%s\n' "${W[@]}" | sort -g | head -1), max $(printf '%s\n' "${W[@]}" | sort -g | tail -1)); $CONC_CPU"
 sed 's/^/     /' "$RESULTS/concurrency-rounds.txt" >&2
-row "$NCONC x token on an expired grant <= 2 x one refresh" "$NCONC at once $T_CONC ms / refresh $T_ONE ms" "$(ratio "$T_CONC" "$T_ONE")" 2
+say "   one 'token' alone on an expired grant, in the same rounds: median $T_SOLO ms; 'refresh one' (hyperfine, earlier): $T_ONE ms"
+row "$NCONC x token on an expired grant <= 2 x one refresh" "$NCONC at once $T_CONC ms / 1 alone $T_SOLO ms (vs refresh one $T_ONE ms: $(ratio "$T_CONC" "$T_ONE"))" "$(ratio "$T_CONC" "$T_SOLO")" 2
 if ((ONE_EACH)); then ROWS+=("exactly one refresh per $NCONC-process round (event log)|$ROUNDS of $ROUNDS rounds: 1 refresh, 0 revocations, all $NCONC printed the new stored token|-|1|MET")
 else ROWS+=("exactly one refresh per $NCONC-process round (event log)|see concurrency-rounds.txt: $(awk '{ print $3 }' "$RESULTS/concurrency-rounds.txt" | sort | uniq -c | tr -s ' ' | tr '\n' ';')|-|1|MISSED"); fi
 
@@ -554,7 +566,7 @@ echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS/machine
     for r in "${ROWS[@]}"; do printf '| %s |\n' "${r//|/ | }"; done
     echo
     echo "Medians (ms), hot path over $HOT_ROUNDS interleaved rounds ($((HOT_ROUNDS * FAST_RUNS)) runs of the fast, $((HOT_ROUNDS * RUNS)) of the slow commands), others of $RUNS runs: token cached $T_HOT, exec floor $T_FLOOR, secret-tool lookup $T_ST, token cache=none $T_NOC, oidc-token $T_OIDC;"
-    echo "refresh one $T_ONE, refresh b001 $T_B1, refresh --all ($NPROF profiles, $ALL_RUNS runs) $T_ALL, $NCONC x token expired ($ROUNDS rounds) $T_CONC."
+    echo "refresh one $T_ONE, token alone on an expired grant (same rounds as the fan-outs) $T_SOLO, refresh b001 $T_B1, refresh --all ($NPROF profiles, $ALL_RUNS runs) $T_ALL, $NCONC x token expired ($ROUNDS rounds) $T_CONC."
     echo "Peak RSS (KiB, median of $RSS_RUNS): token cached $R_HOT, secret-tool $R_ST, floor $R_FLOOR, token cache=none $R_NOC, oidc-token $R_OIDC."
     echo "$NCONC at once without a refresh (median of 5): cached $DM_HOT ms, cache=none $DM_NOC ms, secret-tool lookup $DM_ST ms."
     echo "Concurrency rounds: $CONC_CPU. refresh --all $ALL_CPU."
