@@ -376,6 +376,8 @@ peers_start() {
     # --- the authorization server
     export SPK_EVENT_LOG=$SPK_TMP/events.jsonl
     : >"$SPK_EVENT_LOG"
+    # echo MS >"$SPK_TOKEN_DELAY_FILE" holds back the token endpoint's answers
+    export SPK_TOKEN_DELAY_FILE=$SPK_TMP/token-delay
     node "$SPK_PEERS/provider.mjs" --port 0 --port-file "$SPK_TMP/provider.port" \
         >"$SPK_TMP/provider.out" 2>"$SPK_TMP/provider.log" </dev/null &
     pid=$!; SPK_PIDS+=("$pid")

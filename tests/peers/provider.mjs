@@ -21,6 +21,10 @@
 //   SPK_CLIENT_SECRET   secret of the confidential test clients
 //                       (default "sparekey-test-secret")
 //   SPK_PROVIDER_QUIET  set to 1 to suppress the per-request access log on stderr
+//   SPK_TOKEN_DELAY_FILE  while this file exists and holds a number N, every
+//                       answer of the token endpoint is held back N ms after
+//                       the grant was issued (rotated tokens already spent):
+//                       the window in which a killed client loses its grant
 //   SPK_TENANTS         JSON array served by GET /connections (default: one
 //                       Xero-style organisation, "Demo Company (Test)")
 //
@@ -75,6 +79,16 @@ const LONG_TTL = Math.max(REFRESH_TTL, 14 * 24 * 3600) * 2;
 const CLIENT_SECRET = process.env.SPK_CLIENT_SECRET || 'sparekey-test-secret';
 const EVENT_LOG = process.env.SPK_EVENT_LOG || '';
 const QUIET = process.env.SPK_PROVIDER_QUIET === '1';
+const TOKEN_DELAY_FILE = process.env.SPK_TOKEN_DELAY_FILE || '';
+
+function tokenDelayMs() {
+  if (!TOKEN_DELAY_FILE) return 0;
+  try {
+    return Number(fs.readFileSync(TOKEN_DELAY_FILE, 'utf8').trim()) || 0;
+  } catch {
+    return 0;
+  }
+}
 const TENANTS = process.env.SPK_TENANTS ? JSON.parse(process.env.SPK_TENANTS) : [{
   id: 'c3a0e5c4-0000-4000-8000-000000000001',
   authEventId: 'c3a0e5c4-0000-4000-8000-000000000002',
@@ -227,6 +241,13 @@ server.listen(port, '127.0.0.1', () => {
     if (!QUIET) {
       process.stderr.write(`provider: ${ctx.method} ${ctx.path} -> ${ctx.status} (${Date.now() - t0} ms)\n`);
     }
+  });
+
+  // SPK_TOKEN_DELAY_FILE: the answer waits; the grant is already issued.
+  provider.use(async (ctx, next) => {
+    await next();
+    const ms = ctx.method === 'POST' && ctx.path === '/token' ? tokenDelayMs() : 0;
+    if (ms > 0) await new Promise((resolve) => { setTimeout(resolve, ms); });
   });
 
   // How the client authenticated at the token and revocation endpoints
