@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,7 +34,8 @@ const char refresh_help[] =
 	"  -h, --help            show this help\n"
 	"\n"
 	"Run it from a timer: sparekey timer install. The exit status is that of the\n"
-	"first profile that failed; each profile gets one line on stderr.\n";
+	"first profile that failed; each profile gets one line on stderr. Stopped by\n"
+	"a signal, --all lets the refreshes in flight finish and store first.\n";
 
 /* Days left before the refresh token dies unused; -1 when unknown. */
 static int64_t idle_days_left(const struct spk_profile *p, const struct spk_grant *g, int64_t now)
@@ -122,8 +124,10 @@ struct batch {
 	int *statuses;
 	size_t n;
 	long long older_than;
+	sigset_t stop_signals; /* blocked in every thread; taken by stop_watcher */
 	pthread_mutex_t lock;
-	size_t next; /* the next profile to take, under lock */
+	size_t next;     /* the next profile to take, under lock */
+	int stopped_by;  /* the signal that asked us to stop, under lock */
 };
 
 static void *refresh_worker(void *arg)
@@ -132,7 +136,7 @@ static void *refresh_worker(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&b->lock);
-		size_t i = b->next < b->n ? b->next++ : b->n;
+		size_t i = b->next < b->n && !b->stopped_by ? b->next++ : b->n;
 		pthread_mutex_unlock(&b->lock);
 		if (i == b->n) {
 			return NULL;
@@ -141,6 +145,28 @@ static void *refresh_worker(void *arg)
 			b->statuses[i] = refresh_profile(&b->profiles[i], b->older_than);
 		}
 	}
+}
+
+/*
+ * SIGINT, SIGTERM or SIGHUP (Ctrl-C, systemd stopping the timer's unit)
+ * must not kill refreshes in flight: the provider may have spent a refresh
+ * token whose successor is not stored yet. No new profile is started; the
+ * ones under way finish (bounded by their timeouts), then the signal is
+ * raised again.
+ */
+static void *stop_watcher(void *arg)
+{
+	struct batch *b = arg;
+	int sig;
+
+	if (sigwait(&b->stop_signals, &sig) == 0) {
+		pthread_mutex_lock(&b->lock);
+		b->stopped_by = sig;
+		pthread_mutex_unlock(&b->lock);
+		note("stopping: finishing the refreshes in flight first, so that no rotated token is "
+		     "lost");
+	}
+	return NULL;
 }
 
 /*
@@ -198,6 +224,15 @@ static int refresh_all(long long older_than)
 		goto out;
 	}
 	pthread_mutex_init(&b.lock, NULL);
+	sigset_t old_mask;
+	sigemptyset(&b.stop_signals);
+	sigaddset(&b.stop_signals, SIGINT);
+	sigaddset(&b.stop_signals, SIGTERM);
+	sigaddset(&b.stop_signals, SIGHUP);
+	/* Before any thread exists: they all inherit it. */
+	pthread_sigmask(SIG_BLOCK, &b.stop_signals, &old_mask);
+	pthread_t watcher;
+	bool watching = pthread_create(&watcher, NULL, stop_watcher, &b) == 0;
 	for (; started < REFRESH_PARALLEL && started < n; started++) {
 		if (pthread_create(&workers[started], NULL, refresh_worker, &b) != 0) {
 			break;
@@ -209,12 +244,22 @@ static int refresh_all(long long older_than)
 	for (size_t i = 0; i < started; i++) {
 		pthread_join(workers[i], NULL);
 	}
+	if (watching) {
+		pthread_cancel(watcher); /* sigwait is a cancellation point */
+		pthread_join(watcher, NULL);
+	}
 	pthread_mutex_destroy(&b.lock);
 	for (size_t i = 0; i < n; i++) {
 		if (status == EXIT_OK) {
 			status = b.statuses[i];
 		}
 	}
+	if (b.stopped_by) {
+		note("stopped: %zu of %zu profiles were not started", n - b.next, n);
+		signal(b.stopped_by, SIG_DFL);
+		raise(b.stopped_by); /* pending until the mask goes, then fatal */
+	}
+	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 out:
 	for (size_t i = 0; b.profiles && i < n; i++) {
 		spk_profile_done(&b.profiles[i]);

@@ -113,6 +113,34 @@ assert_eq "$(refresh_grants_since "$M")" 0 "refresh --all --older-than 1m: nothi
 sk refresh --all --older-than banana
 assert_failure 64 "refresh --all --older-than banana"
 
+# ---------------------------------------------------------------- SIGTERM while refreshes are in flight
+# The provider holds each token answer back 2 s after it has rotated the
+# refresh token. SIGTERM (systemd stopping the timer's unit) arrives while
+# both answers are on their way: killing the refreshes there would leave
+# spent refresh tokens in the store. They must finish and be stored first.
+GA=$(grant_lookup ka); GB=$(grant_lookup kb)
+echo 2000 >"$SPK_TOKEN_DELAY_FILE"
+M=$(events_mark)
+"$SPAREKEY" refresh --all --older-than 0 >"$SPK_TMP/term.out" 2>"$SPK_TMP/term.err" &
+TERM_PID=$!
+for ((i = 0; i < 100 && $(refresh_ok_since "$M") < 2; i++)); do sleep 0.05; done
+kill -TERM "$TERM_PID"
+T0=$SECONDS
+wait "$TERM_PID"
+TERM_RC=$?
+rm -f "$SPK_TOKEN_DELAY_FILE"
+assert_eq "$(refresh_ok_since "$M")" 2 "SIGTERM during refresh --all: the provider had rotated both refresh tokens when it came"
+assert_eq "$TERM_RC" 143 "SIGTERM during refresh --all: it still ends by SIGTERM (143)"
+assert_contains "$(cat "$SPK_TMP/term.err")" "stopping" "... after one line saying it finishes the refreshes in flight"
+if ((SECONDS - T0 >= 1)); then ok "... it waited for the held-back answers ($((SECONDS - T0)) s)"
+else not_ok "... it waited for the held-back answers" "exited $((SECONDS - T0)) s after SIGTERM"; fi
+assert_new "$(grant_field ka refresh_token)" "$(json_get refresh_token <<<"$GA")" "... ka's rotated refresh token was stored"
+assert_new "$(grant_field kb refresh_token)" "$(json_get refresh_token <<<"$GB")" "... kb's rotated refresh token was stored"
+M=$(events_mark)
+sk refresh ka kb
+assert_rc 0 "after the SIGTERM: refresh ka kb exits 0 (the stored tokens are the live ones)"
+assert_eq "$(trouble_since "$M")" "" "... and the provider saw no reuse, error or revocation"
+
 # ---------------------------------------------------------------- the xero preset knows 60 days
 cat >>"$SPK_CONFIG" <<EOF
 
