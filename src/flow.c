@@ -14,6 +14,7 @@
 #include "oauth.h"
 #include "provider.h"
 #include "secret.h"
+#include "stop.h"
 #include "store.h"
 #include "tenants.h"
 #include "transfer.h"
@@ -522,6 +523,9 @@ static int refresh_locked(const struct spk_profile *p, struct spk_grant *g, stru
 		spk_provider_done(&prov);
 		return r;
 	}
+	/* A stop from here on waits until the new grant is in the journal. */
+	_cleanup_(spk_stop_release) struct spk_stop_hold hold;
+	spk_stop_hold(&hold);
 	struct spk_error call_err = { 0 };
 	if (client_only) {
 		/* No refresh token to spend: just ask for a new access token. */
@@ -555,6 +559,7 @@ static int refresh_locked(const struct spk_profile *p, struct spk_grant *g, stru
 		/* Not fatal: the store write below is the durable home anyway. */
 		spk_log("refresh %s: %s", p->name, journal_err.msg);
 	}
+	spk_stop_release(&hold);
 	spk_fault_kill("kill-after-journal");
 
 	struct spk_error store_err = { 0 };

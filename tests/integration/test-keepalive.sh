@@ -141,6 +141,40 @@ sk refresh ka kb
 assert_rc 0 "after the SIGTERM: refresh ka kb exits 0 (the stored tokens are the live ones)"
 assert_eq "$(trouble_since "$M")" "" "... and the provider saw no reuse, error or revocation"
 
+# The same for one profile: `refresh ka` gets SIGTERM (a cron job's
+# `timeout`), `token kb` a SIGHUP (its terminal closed), each while the
+# provider holds back the answer that carries the rotated token. Each
+# dies by its signal only once the new grant is in the rescue journal;
+# the next run stores it and goes on with the live token.
+stop_during() { # SIGNAL CMD...: run CMD, send SIGNAL once the provider rotated; sets STOP_RC
+    local sig=$1 m i pid; shift
+    m=$(events_mark)
+    echo 2000 >"$SPK_TOKEN_DELAY_FILE"
+    "$SPAREKEY" "$@" >"$SPK_TMP/stop.out" 2>"$SPK_TMP/stop.err" &
+    pid=$!
+    for ((i = 0; i < 100 && $(refresh_ok_since "$m") < 1; i++)); do sleep 0.05; done
+    kill "-$sig" "$pid"
+    wait "$pid"
+    STOP_RC=$?
+    rm -f "$SPK_TOKEN_DELAY_FILE"
+}
+for run in "TERM refresh ka" "HUP token kb --min-valid 86400"; do
+    read -r sig cmd p rest <<<"$run"
+    M=$(events_mark)
+    # shellcheck disable=SC2086
+    stop_during "$sig" $cmd "$p" $rest
+    code=$((128 + $(kill -l "$sig")))
+    assert_eq "$STOP_RC" "$code" "SIG$sig during '$cmd $p': it still ends by SIG$sig ($code)"
+    assert_eq "$(refresh_ok_since "$M")" 1 "... after the provider had rotated $p's refresh token"
+    if [ -e "$XDG_STATE_HOME/sparekey/$p.rescue" ]; then ok "... with the new grant kept in $p's rescue journal"
+    else not_ok "... with the new grant kept in $p's rescue journal" "no $XDG_STATE_HOME/sparekey/$p.rescue"; fi
+    M=$(events_mark)
+    sk refresh "$p"
+    assert_rc 0 "... the next 'refresh $p' exits 0"
+    assert_eq "$(trouble_since "$M")" "" "... and the provider saw no reuse, error or revocation"
+    assert_eq "$(refresh_ok_since "$M")" 1 "... with one refresh, by the token from the journal"
+done
+
 # ---------------------------------------------------------------- the xero preset knows 60 days
 cat >>"$SPK_CONFIG" <<EOF
 
