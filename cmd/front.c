@@ -200,14 +200,9 @@ int main(int argc, char **argv)
 		}
 		if (r == -ETIMEDOUT) {
 			/* Waiting again in the full program would only double the wait. */
-			char lock[PATH_MAX];
-			if (spk_lock_path(dir, profile, lock, sizeof(lock)) < 0) {
-				snprintf(lock, sizeof(lock), "of %s", profile);
-			}
-			fprintf(stderr,
-				"sparekey: %s: another sparekey has held the refresh lock %s for %d s. "
-				"Try again later\n",
-				profile, lock, SPK_LOCK_TIMEOUT_MS / 1000);
+			struct spk_error err = { 0 };
+			spk_lock_timed_out(dir, profile, SPK_LOCK_TIMEOUT_MS, &err);
+			fprintf(stderr, "sparekey: %s: %s\n", profile, err.msg);
 			return 75;
 		}
 		if (r == -EIO) {

@@ -44,32 +44,42 @@ int spk_lock_open(const char *dir, const char *profile, int *ret_fd, struct spk_
 	return 0;
 }
 
+int spk_lock_timed_out(const char *dir, const char *profile, int timeout_ms,
+		       struct spk_error *err)
+{
+	char path[4096];
+	if (spk_lock_path(dir, profile, path, sizeof(path)) < 0) {
+		snprintf(path, sizeof(path), "of %s", profile);
+	}
+	return spk_error_set(err, SPK_ERR_TEMPFAIL, -ETIMEDOUT,
+			     "another sparekey has held the refresh lock %s for %d s. Try again later",
+			     path, timeout_ms / 1000);
+}
+
 int spk_lock_take(const char *dir, const char *profile, int timeout_ms, int *ret_fd,
 		  struct spk_error *err)
 {
-	char path[4096];
 	int fd;
 	int r = spk_lock_open(dir, profile, &fd, err);
 	if (r < 0) {
 		return r;
 	}
-	(void)spk_lock_path(dir, profile, path, sizeof(path));
 
 	struct timespec start;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	/* Poll rather than block: a bounded wait without signals in a library. */
 	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno != EWOULDBLOCK && errno != EINTR) {
+			char path[4096];
 			r = -errno;
 			close(fd);
+			(void)spk_lock_path(dir, profile, path, sizeof(path));
 			return spk_error_set(err, SPK_ERR_INTERNAL, r, "cannot lock %s (%s)", path,
 					     strerror(-r));
 		}
 		if (elapsed_ms(&start) >= timeout_ms) {
 			close(fd);
-			return spk_error_set(err, SPK_ERR_TEMPFAIL, -ETIMEDOUT,
-					     "another sparekey has held the refresh lock %s for %d s. "
-					     "Try again later", path, timeout_ms / 1000);
+			return spk_lock_timed_out(dir, profile, timeout_ms, err);
 		}
 		struct timespec nap = { 0, 5 * 1000 * 1000 };
 		nanosleep(&nap, NULL);

@@ -17,6 +17,9 @@ int spk_lock_open(const char *dir, const char *profile, int *ret_fd, struct spk_
 /* Take the lock, waiting at most timeout_ms; *ret_fd holds it. */
 int spk_lock_take(const char *dir, const char *profile, int timeout_ms, int *ret_fd,
 		  struct spk_error *err);
+/* The TEMPFAIL error for a lock another process held for timeout_ms: -ETIMEDOUT. */
+int spk_lock_timed_out(const char *dir, const char *profile, int timeout_ms,
+		       struct spk_error *err);
 /* Take over a lock the front handed over, if any; call first thing in main(). */
 void spk_lock_receive(void);
 
