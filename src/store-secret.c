@@ -99,6 +99,13 @@ static void route_glib_log(const char *domain, GLogLevelFlags level, const char 
 	spk_log("%s: %s", domain ? domain : "glib", message);
 }
 
+static int keyring_locked(const char *profile, struct spk_error *err)
+{
+	return spk_error_set(err, SPK_ERR_TEMPFAIL, -EACCES,
+			     "%s: the keyring collection is locked. Unlock it (log in to the desktop "
+			     "once), then try again", profile);
+}
+
 static int keyring_failure(GError *gerr, const char *profile, const char *what,
 			   struct spk_error *err)
 {
@@ -109,9 +116,7 @@ static int keyring_failure(GError *gerr, const char *profile, const char *what,
 				  "if it keeps happening, %s", profile, KEYRING_TIMEOUT_MS / 1000,
 				  file_store_hint);
 	} else if (g_error_matches(gerr, SECRET_ERROR, SECRET_ERROR_IS_LOCKED)) {
-		r = spk_error_set(err, SPK_ERR_TEMPFAIL, -EACCES,
-				  "%s: the keyring collection is locked. Unlock it (log in to the "
-				  "desktop once), then try again", profile);
+		r = keyring_locked(profile, err);
 	} else if (g_error_matches(gerr, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
 		   g_error_matches(gerr, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER)) {
 		r = spk_error_set(err, SPK_ERR_TEMPFAIL, -ENOENT,
@@ -215,6 +220,18 @@ static void keyring_close(struct keyring *k)
 	deadline_stop(&k->d);
 }
 
+/* A method call to the Secret Service on the service's own connection, bounded like the rest. */
+static GVariant *keyring_call(struct keyring *k, const char *path, const char *interface,
+			      const char *method, GVariant *params, const GVariantType *reply,
+			      GError **gerr)
+{
+	GDBusProxy *proxy = G_DBUS_PROXY(k->service);
+	return g_dbus_connection_call_sync(g_dbus_proxy_get_connection(proxy),
+					   g_dbus_proxy_get_name(proxy), path, interface, method,
+					   params, reply, G_DBUS_CALL_FLAGS_NO_AUTO_START,
+					   KEYRING_TIMEOUT_MS, k->d.cancel, gerr);
+}
+
 /*
  * The value of the item at path, by Service.GetSecrets in our session. Not
  * secret_service_get_secret_for_dbus_path_sync: libsecret 0.20.5 never
@@ -228,12 +245,10 @@ static SecretValue *get_secret_at(struct keyring *k, const char *path, GError **
 		return NULL;
 	}
 	const char *paths[] = { path, NULL };
-	GDBusProxy *proxy = G_DBUS_PROXY(k->service);
-	GVariant *reply = g_dbus_connection_call_sync(
-		g_dbus_proxy_get_connection(proxy), g_dbus_proxy_get_name(proxy),
-		g_dbus_proxy_get_object_path(proxy), "org.freedesktop.Secret.Service", "GetSecrets",
-		g_variant_new("(^aoo)", paths, session), G_VARIANT_TYPE("(a{o(oayays)})"),
-		G_DBUS_CALL_FLAGS_NO_AUTO_START, KEYRING_TIMEOUT_MS, k->d.cancel, gerr);
+	GVariant *reply = keyring_call(k, g_dbus_proxy_get_object_path(G_DBUS_PROXY(k->service)),
+				       "org.freedesktop.Secret.Service", "GetSecrets",
+				       g_variant_new("(^aoo)", paths, session),
+				       G_VARIANT_TYPE("(a{o(oayays)})"), gerr);
 	if (!reply) {
 		return NULL;
 	}
@@ -308,9 +323,7 @@ static int secret_load(const char *profile, const char *kind, char **ret_value,
 	} else if (unlocked && unlocked[0]) {
 		r = load_newest(&k, attrs, profile, kind, &value, err);
 	} else if (locked && locked[0]) {
-		r = spk_error_set(err, SPK_ERR_TEMPFAIL, -EACCES,
-				  "%s: the keyring collection is locked. Unlock it (log in to the "
-				  "desktop once), then try again", profile);
+		r = keyring_locked(profile, err);
 	} else {
 		spk_log("keyring: no %s for %s", kind, profile);
 		r = -ENOENT;
@@ -347,11 +360,9 @@ static gboolean set_secret_at(struct keyring *k, const char *path, SecretValue *
 		g_set_error_literal(gerr, G_IO_ERROR, G_IO_ERROR_FAILED, "no secret session");
 		return FALSE;
 	}
-	GVariant *reply = g_dbus_connection_call_sync(
-		g_dbus_proxy_get_connection(G_DBUS_PROXY(k->service)),
-		g_dbus_proxy_get_name(G_DBUS_PROXY(k->service)), path, "org.freedesktop.Secret.Item",
-		"SetSecret", g_variant_new("(@(oayays))", secret), G_VARIANT_TYPE("()"),
-		G_DBUS_CALL_FLAGS_NO_AUTO_START, KEYRING_TIMEOUT_MS, k->d.cancel, gerr);
+	GVariant *reply = keyring_call(k, path, "org.freedesktop.Secret.Item", "SetSecret",
+				       g_variant_new("(@(oayays))", secret), G_VARIANT_TYPE("()"),
+				       gerr);
 	if (reply) {
 		g_variant_unref(reply);
 	}
