@@ -16,41 +16,33 @@
 #define CONNECT_TIMEOUT_MS 10000L
 #define TOTAL_TIMEOUT_MS 30000L
 
-/* libcurl, opened on first use by spk_http_open() (see dl.h). */
+/*
+ * libcurl, opened on first use by spk_http_open() (see dl.h).
+ * Each function used is named once; the struct and the table are made
+ * from the list.
+ */
+#define LIBCURL_FUNCTIONS(X) \
+	X(global_init) \
+	X(url) \
+	X(url_set) \
+	X(url_get) \
+	X(free) \
+	X(url_cleanup) \
+	X(getdate) \
+	X(slist_free_all) \
+	X(slist_append) \
+	X(easy_getinfo) \
+	X(easy_strerror) \
+	X(easy_init) \
+	X(easy_setopt) \
+	X(easy_perform) \
+	X(easy_cleanup)
+#define LIBCURL_FIELD(name) __typeof__(curl_##name) *name;
+#define LIBCURL_ROW(name) SPK_DL_SYMBOL(curl, curl_, name),
 static struct {
-	__typeof__(curl_global_init) *global_init;
-	__typeof__(curl_url) *url;
-	__typeof__(curl_url_set) *url_set;
-	__typeof__(curl_url_get) *url_get;
-	__typeof__(curl_free) *free;
-	__typeof__(curl_url_cleanup) *url_cleanup;
-	__typeof__(curl_getdate) *getdate;
-	__typeof__(curl_slist_free_all) *slist_free_all;
-	__typeof__(curl_slist_append) *slist_append;
-	__typeof__(curl_easy_getinfo) *easy_getinfo;
-	__typeof__(curl_easy_strerror) *easy_strerror;
-	__typeof__(curl_easy_init) *easy_init;
-	__typeof__(curl_easy_setopt) *easy_setopt;
-	__typeof__(curl_easy_perform) *easy_perform;
-	__typeof__(curl_easy_cleanup) *easy_cleanup;
+	LIBCURL_FUNCTIONS(LIBCURL_FIELD)
 } curl;
-static const struct spk_dl_symbol curl_symbols[] = {
-	SPK_DL_SYMBOL(curl, curl_, global_init),
-	SPK_DL_SYMBOL(curl, curl_, url),
-	SPK_DL_SYMBOL(curl, curl_, url_set),
-	SPK_DL_SYMBOL(curl, curl_, url_get),
-	SPK_DL_SYMBOL(curl, curl_, free),
-	SPK_DL_SYMBOL(curl, curl_, url_cleanup),
-	SPK_DL_SYMBOL(curl, curl_, getdate),
-	SPK_DL_SYMBOL(curl, curl_, slist_free_all),
-	SPK_DL_SYMBOL(curl, curl_, slist_append),
-	SPK_DL_SYMBOL(curl, curl_, easy_getinfo),
-	SPK_DL_SYMBOL(curl, curl_, easy_strerror),
-	SPK_DL_SYMBOL(curl, curl_, easy_init),
-	SPK_DL_SYMBOL(curl, curl_, easy_setopt),
-	SPK_DL_SYMBOL(curl, curl_, easy_perform),
-	SPK_DL_SYMBOL(curl, curl_, easy_cleanup),
-};
+static const struct spk_dl_symbol curl_symbols[] = { LIBCURL_FUNCTIONS(LIBCURL_ROW) };
 static struct spk_dl_library libcurl = { "libcurl.so.4", "libcurl4", curl_symbols,
 					 ARRAY_SIZE(curl_symbols), false };
 static bool curl_ready;

@@ -26,27 +26,26 @@
 /* Request line plus headers; a real redirect needs a few KiB. */
 #define CONNECTION_MEMORY 32768
 
-/* libmicrohttpd, opened by the first spk_loopback_start() (see dl.h). */
+/*
+ * libmicrohttpd, opened by the first spk_loopback_start() (see dl.h).
+ * Each function used is named once; the struct and the table are made
+ * from the list.
+ */
+#define LIBMHD_FUNCTIONS(X) \
+	X(add_response_header) \
+	X(create_response_from_buffer) \
+	X(destroy_response) \
+	X(get_connection_values) \
+	X(lookup_connection_value) \
+	X(queue_response) \
+	X(start_daemon) \
+	X(stop_daemon)
+#define LIBMHD_FIELD(name) __typeof__(MHD_##name) *name;
+#define LIBMHD_ROW(name) SPK_DL_SYMBOL(mhd, MHD_, name),
 static struct {
-	__typeof__(MHD_add_response_header) *add_response_header;
-	__typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
-	__typeof__(MHD_destroy_response) *destroy_response;
-	__typeof__(MHD_get_connection_values) *get_connection_values;
-	__typeof__(MHD_lookup_connection_value) *lookup_connection_value;
-	__typeof__(MHD_queue_response) *queue_response;
-	__typeof__(MHD_start_daemon) *start_daemon;
-	__typeof__(MHD_stop_daemon) *stop_daemon;
+	LIBMHD_FUNCTIONS(LIBMHD_FIELD)
 } mhd;
-static const struct spk_dl_symbol mhd_symbols[] = {
-	SPK_DL_SYMBOL(mhd, MHD_, add_response_header),
-	SPK_DL_SYMBOL(mhd, MHD_, create_response_from_buffer),
-	SPK_DL_SYMBOL(mhd, MHD_, destroy_response),
-	SPK_DL_SYMBOL(mhd, MHD_, get_connection_values),
-	SPK_DL_SYMBOL(mhd, MHD_, lookup_connection_value),
-	SPK_DL_SYMBOL(mhd, MHD_, queue_response),
-	SPK_DL_SYMBOL(mhd, MHD_, start_daemon),
-	SPK_DL_SYMBOL(mhd, MHD_, stop_daemon),
-};
+static const struct spk_dl_symbol mhd_symbols[] = { LIBMHD_FUNCTIONS(LIBMHD_ROW) };
 static struct spk_dl_library libmhd = { "libmicrohttpd.so.12", "libmicrohttpd12", mhd_symbols,
 					ARRAY_SIZE(mhd_symbols), false };
 
