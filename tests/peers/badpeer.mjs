@@ -34,8 +34,9 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import process from 'node:process';
+
+import { serveLoopback } from './serve.mjs';
 
 let port = Number(process.env.SPK_BADPEER_PORT || 0);
 let portFile = process.env.SPK_BADPEER_PORT_FILE || '';
@@ -149,24 +150,4 @@ const server = http.createServer((req, res) => {
     else json(res, 404, { error: 'not_found', path: pathname });
   });
 });
-server.on('error', (err) => {
-  process.stderr.write(`badpeer.mjs: ${err.message}\n`);
-  process.exit(1);
-});
-server.listen(port, '127.0.0.1', () => {
-  const actual = server.address().port;
-  process.stdout.write(`ready ${actual}\n`);
-  if (portFile) {
-    const tmp = path.join(path.dirname(portFile), `.${path.basename(portFile)}.${process.pid}`);
-    fs.writeFileSync(tmp, `${actual}\n`);
-    fs.renameSync(tmp, portFile);
-  }
-});
-
-function shutdown() {
-  server.close();
-  server.closeAllConnections?.();
-  process.exit(0);
-}
-process.on('SIGTERM', shutdown);
-process.on('SIGINT', shutdown);
+serveLoopback(server, { name: 'badpeer.mjs', port, portFile });

@@ -44,10 +44,11 @@
 //                    /token/introspection, /token/revocation, client_credentials
 import fs from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import process from 'node:process';
 
 import Provider from 'oidc-provider';
+
+import { serveLoopback } from './serve.mjs';
 
 function usage(msg) {
   process.stderr.write(`provider.mjs: ${msg}\nusage: node provider.mjs [--port N] [--port-file FILE]\n`);
@@ -219,13 +220,9 @@ const configuration = {
 };
 
 const server = http.createServer();
-server.on('error', (err) => {
-  process.stderr.write(`provider.mjs: ${err.message}\n`);
-  process.exit(1);
-});
 
-server.listen(port, '127.0.0.1', () => {
-  const actual = server.address().port;
+// Set up once the port, and with it the issuer, is known; "ready" follows.
+function onListening(actual) {
   const issuer = `http://127.0.0.1:${actual}`;
   const provider = new Provider(issuer, configuration);
 
@@ -334,19 +331,7 @@ server.listen(port, '127.0.0.1', () => {
     oidc(req, res);
   });
 
-  process.stdout.write(`ready ${actual}\n`);
-  if (portFile) {
-    const tmp = path.join(path.dirname(portFile), `.${path.basename(portFile)}.${process.pid}`);
-    fs.writeFileSync(tmp, `${actual}\n`);
-    fs.renameSync(tmp, portFile);
-  }
   process.stderr.write(`provider.mjs: issuer ${issuer}, access ttl ${ACCESS_TTL}s, refresh ttl ${REFRESH_TTL}s\n`);
-});
-
-function shutdown() {
-  server.close();
-  server.closeAllConnections?.();
-  process.exit(0);
 }
-process.on('SIGTERM', shutdown);
-process.on('SIGINT', shutdown);
+
+serveLoopback(server, { name: 'provider.mjs', port, portFile, onListening });

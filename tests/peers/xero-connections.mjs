@@ -33,8 +33,9 @@
 //                      serve instead of the two default tenants
 import fs from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import process from 'node:process';
+
+import { serveLoopback } from './serve.mjs';
 
 function usage(msg) {
   process.stderr.write(`xero-connections.mjs: ${msg}\n`
@@ -144,27 +145,12 @@ const server = http.createServer(async (req, res) => {
   return answer(200, { Organisations: [{ OrganisationID: t.tenantId, Name: t.tenantName }] });
 });
 
-server.on('error', (err) => {
-  process.stderr.write(`xero-connections.mjs: ${err.message}\n`);
-  process.exit(1);
+serveLoopback(server, {
+  name: 'xero-connections.mjs',
+  port,
+  portFile,
+  onListening: (actual) => {
+    process.stderr.write(`xero-connections.mjs: http://127.0.0.1:${actual}, issuer ${issuer}, `
+      + `${connections.length} tenants\n`);
+  },
 });
-
-server.listen(port, '127.0.0.1', () => {
-  const actual = server.address().port;
-  process.stdout.write(`ready ${actual}\n`);
-  if (portFile) {
-    const tmp = path.join(path.dirname(portFile), `.${path.basename(portFile)}.${process.pid}`);
-    fs.writeFileSync(tmp, `${actual}\n`);
-    fs.renameSync(tmp, portFile);
-  }
-  process.stderr.write(`xero-connections.mjs: http://127.0.0.1:${actual}, issuer ${issuer}, `
-    + `${connections.length} tenants\n`);
-});
-
-function shutdown() {
-  server.close();
-  server.closeAllConnections?.();
-  process.exit(0);
-}
-process.on('SIGTERM', shutdown);
-process.on('SIGINT', shutdown);
