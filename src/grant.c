@@ -8,6 +8,9 @@
 #include "json.h"
 #include "secret.h"
 
+/* 9999-12-31T23:59:59Z: a stored timestamp beyond it is corrupt. */
+#define MAX_TIMESTAMP 253402300799LL
+
 void spk_tenants_free(struct spk_tenant *tenants, size_t n)
 {
 	for (size_t i = 0; tenants && i < n; i++) {
@@ -303,6 +306,11 @@ int spk_grant_from_object(json_object *o, struct spk_grant *ret, struct spk_erro
 	for (size_t i = 0; i < ARRAY_SIZE(times); i++) {
 		r = spk_json_get_int64(o, times[i].key, times[i].field);
 		if (r < 0 && r != -ENOENT) {
+			goto bad;
+		}
+		/* Epoch seconds up to the year 9999: every sum and difference of them fits. */
+		if (*times[i].field < 0 || *times[i].field > MAX_TIMESTAMP) {
+			r = -ERANGE;
 			goto bad;
 		}
 	}

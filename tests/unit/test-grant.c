@@ -48,6 +48,10 @@ static void test_rejects(void)
 		"{\"format\":1,\"access_token\":5}",
 		"{\"format\":1,\"access_token\":\"A\",\"expires_at\":\"x\"}",
 		"{\"format\":1,\"access_token\":\"A\",\"refresh_token\":[]}",
+		/* Timestamps whose differences would overflow (found by fuzz-grant). */
+		"{\"format\":1,\"access_token\":\"at\",\"expires_at\":-9223372036854775808}",
+		"{\"format\":1,\"access_token\":\"A\",\"obtained_at\":-1}",
+		"{\"format\":1,\"access_token\":\"A\",\"refresh_obtained_at\":253402300800}",
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
 		struct spk_grant g = { 0 };
