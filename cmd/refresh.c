@@ -75,7 +75,8 @@ static int refresh_profile(const struct spk_profile *p, long long older_than)
 	if (r < 0) {
 		status = fail(name, &err);
 		notify_failure(p, &err);
-		if (spk_store_load(p, &g, NULL) == 0) {
+		/* A grant the provider turned down has no time left to warn about. */
+		if (g.refresh_token && err.kind != SPK_ERR_LOGIN) {
 			warn_expiry(p, &g, now);
 		}
 		goto out;

@@ -678,6 +678,7 @@ int spk_flow_refresh(const struct spk_profile *p, int64_t older_than, struct spk
 	int r = lock_profile(p, &fd, err);
 
 	if (r < 0) {
+		*ret = g;
 		return r;
 	}
 	r = spk_store_load(p, &g, err);
@@ -695,12 +696,8 @@ int spk_flow_refresh(const struct spk_profile *p, int64_t older_than, struct spk
 		cache_put(p, &g);
 	}
 	spk_lock_release(fd);
-	if (r < 0) {
-		spk_grant_done(&g);
-		return r;
-	}
 	*ret = g;
-	return 0;
+	return r < 0 ? r : 0;
 }
 
 int spk_flow_export_begin(const struct spk_config *cfg, const struct spk_profile *p,

@@ -65,6 +65,9 @@ int spk_flow_token(const struct spk_profile *p, int64_t min_valid, struct spk_gr
  * Refresh now and store the result: 0 with the new grant in *ret. With
  * older_than >= 0, only a refresh token at least that many seconds old is
  * spent: a younger one, or none, returns 1 with the stored grant in *ret.
+ * On failure, *ret holds the stored grant if it could be read, for its ages
+ * only (its tokens may be spent), else an empty one: a caller need not wait
+ * on a hung keyring twice to say how long the grant has left.
  */
 int spk_flow_refresh(const struct spk_profile *p, int64_t older_than, struct spk_grant *ret,
 		     struct spk_error *err);

@@ -309,6 +309,24 @@ assert_eq "$(grep -c . <<<"$NEW")" 2 "refresh --all: notify_cmd ran twice (kn an
 assert_contains "$NEW" "kn|needs-login|" "refresh --all: notify_cmd got kn needs-login"
 assert_contains "$NEW" "kp|refresh-failed|" "refresh --all: notify_cmd got kp refresh-failed"
 
+# ---------------------------------------------------------------- the warning after a failed refresh
+# A refresh that fails for now still says how long the grant has left;
+# a grant the provider turned down gets no such warning.
+spk_login kw "${ISSUER_ARGS[@]}" || bail "login kw failed"
+cfg_set kw refresh_idle_days 10
+cfg_set kw token_endpoint "$BADPEER/503"
+GW=$(grant_lookup kw)
+sk refresh kw
+assert_rc 75 "refresh kw (token endpoint answers 503, 10 days from idle expiry): exits 75"
+assert_match "$(stderr_line_for kw)" 'HTTP 503|503' "refresh kw: one stderr line says the token endpoint answered 503"
+assert_match "$(stderr_line_for kw)" 'expires in (9|10) days unless used' \
+    "refresh kw: another stderr line warns the refresh token expires in 9 or 10 days unless used"
+assert_eq "$(grant_lookup kw)" "$GW" "refresh kw failing: the stored grant is unchanged"
+cfg_set kn refresh_idle_days 10
+sk refresh kn
+assert_failure 77 "refresh kn (revoked, 10 days from idle expiry)"
+assert_not_contains "$SK_ERR" "unless used" "refresh kn (revoked): no idle-expiry warning"
+
 # No secret ever reached notify_cmd's arguments.
 LEAK=
 for p in ka kb kx kn kp; do
