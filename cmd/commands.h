@@ -1,6 +1,8 @@
 /* The subcommands: one file each, int cmd_<name>(int argc, char **argv). */
 #pragma once
 
+#include <stddef.h>
+
 int cmd_doctor(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_export(int argc, char **argv);
@@ -34,6 +36,21 @@ const char *front_path(char *buf, size_t size);
 
 /* Open url in the user's browser ($BROWSER, else xdg-open); 0 if it started. */
 int open_browser(const char *url);
+
+enum child_output {
+	CHILD_SILENT,    /* stdout and stderr to /dev/null */
+	CHILD_TO_STDERR, /* both to our stderr: our stdout is the result */
+	CHILD_INHERIT,   /* both to ours */
+};
+/*
+ * Run file (looked up in PATH unless it has a slash) with argv and envp
+ * (NULL: ours), stdin from /dev/null and no signal blocked; wait for it up
+ * to wait_ms (< 0: until it ends). Returns its exit status (128 + N when
+ * signal N killed it), -ETIMEDOUT if it still runs (it is left to run), or
+ * -errno if it could not be started.
+ */
+int run_child(const char *file, char *const argv[], char *const envp[], enum child_output out,
+	      int wait_ms);
 
 #include "error.h"
 #include "grant.h"

@@ -2,11 +2,9 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <limits.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,8 +14,6 @@
 #include "output.h"
 #include "provider.h"
 #include "store.h"
-
-extern char **environ;
 
 /* Beyond this, "expires in" and "valid for" mean little. */
 #define CLOCK_SKEW_MAX 60
@@ -181,18 +177,16 @@ static int doctor_as_cron(const char *profile)
 
 	printf("-- the same checks as cron would run them (env -i HOME LOGNAME PATH SHELL):\n");
 	fflush(stdout);
-	pid_t pid;
-	int status;
-	int r = posix_spawn(&pid, exe, NULL, NULL, argv, env);
-	if (r != 0 || waitpid(pid, &status, 0) < 0) {
+	int r = run_child(exe, argv, env, CHILD_INHERIT, -1);
+	if (r < 0 || r >= 128) {
 		note("cannot run the cron-like checks");
 		return EXIT_INTERNAL;
 	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+	if (r != 0) {
 		printf("-- under cron, sparekey would fail as above. Use a systemd user timer "
 		       "(sparekey timer install), or keep grants in a file (login --store file)\n");
 	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_INTERNAL;
+	return r;
 }
 
 int cmd_doctor(int argc, char **argv)

@@ -2,18 +2,14 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "commands.h"
 #include "output.h"
-
-extern char **environ;
 
 const char timer_help[] =
 	"Usage: sparekey timer install [--every INTERVAL]\n"
@@ -92,23 +88,8 @@ static int write_text(const char *dir, const char *name, const char *text)
 static int systemctl_user(const char *a1, const char *a2, const char *a3)
 {
 	char *argv[] = { "systemctl", "--user", "--quiet", (char *)a1, (char *)a2, (char *)a3, NULL };
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	int status;
 
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-	int r = posix_spawnp(&pid, "systemctl", &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (r != 0) {
-		return -r;
-	}
-	if (waitpid(pid, &status, 0) < 0) {
-		return -errno;
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+	return run_child("systemctl", argv, NULL, CHILD_SILENT, -1);
 }
 
 static const char *crontab_schedule(long long every, char *buf, size_t size)

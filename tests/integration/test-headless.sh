@@ -69,6 +69,14 @@ assert_icontains "$(tail -n1 "$SPK_TMP/sk.err")" "no answer from the browser" ".
 assert_eq "$(keyring_item nb2 grant)" "" "... and nothing is stored"
 assert_eq "$(cat "$FAKE_RAN" 2>/dev/null)" "" "... and \$BROWSER was not run"
 
+# A $BROWSER that fails: login says so, and the URL printed before is the way on.
+sk_bg BROWSER=/bin/false -- login nb3 --issuer "$ISSUER" --client-id sparekey-native --timeout 2
+sk_bg_wait 20
+assert_rc 75 "login with BROWSER=/bin/false and nobody at the URL: exits 75 once the wait is over"
+assert_match "$(cat "$SPK_TMP/sk.err")" "$AUTH_RE" "... after printing the authorize URL"
+assert_icontains "$(cat "$SPK_TMP/sk.err")" "could not start a browser" "... and a line says the browser could not be started"
+assert_eq "$(keyring_item nb3 grant)" "" "... and nothing is stored"
+
 # ================================================================ 2. --paste
 # paste_start PROFILE: login --paste with stdin from the paste FIFO; sets URL.
 paste_start() {
