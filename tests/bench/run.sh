@@ -30,6 +30,9 @@
 #   SPK_BENCH_CONCURRENCY  processes started at once on an expired grant (default 50)
 #   SPK_BENCH_CONC_ROUNDS  rounds of that, one expired profile each (default 20)
 #   SPK_BENCH_ACCESS_TTL   the provider's access-token lifetime, s (default 60)
+#   SPK_BENCH_LATENCY_MS   the refresh --all diagnostic with every token answer
+#                          held back this long, as from a provider far away
+#                          (default 200; 0 skips it)
 #   SPK_BENCH_NO_INSTALL=1 install nothing (fail or skip what is missing)
 #   SPK_KEEP_TMP=1         keep the peers' temp dir (see lib.sh)
 set -u
@@ -47,6 +50,7 @@ ALL_RUNS=${SPK_BENCH_ALL_RUNS:-20}
 NCONC=${SPK_BENCH_CONCURRENCY:-50}
 ROUNDS=${SPK_BENCH_CONC_ROUNDS:-20}
 TTL=${SPK_BENCH_ACCESS_TTL:-60}
+LATENCY=${SPK_BENCH_LATENCY_MS:-200}
 MINV=2            # min_valid of the benchmark profiles (the default 60 >= TTL would refresh on every call)
 RSS_RUNS=20
 HOT_ROUNDS=${SPK_BENCH_HOT_ROUNDS:-5}
@@ -235,7 +239,7 @@ libs_of() {
     echo "sparekey: $("$SPAREKEY" --version 2>&1 | head -1), git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- src cmd meson.build 2>/dev/null || echo ' (+ uncommitted changes in src/cmd)'), meson buildtype release, $(cc --version | head -1)"
     echo "peers: gnome-keyring $(dpkg-query -W -f='${Version}' gnome-keyring), libsecret-tools $(dpkg-query -W -f='${Version}' libsecret-tools), oidc-provider $(node -p 'require(process.argv[1]).version' "$ROOT/tests/peers/node_modules/oidc-provider/package.json"), node $(node --version)"
     echo "tools: $(hyperfine --version), oidc-agent $( ((HAVE_OIDC)) && dpkg-query -W -f='${Version}' oidc-agent-cli || echo missing)"
-    echo "settings: runs $RUNS (hot path: $HOT_ROUNDS rounds, $FAST_RUNS runs of the fast commands each), warmup $WARMUP, access ttl ${TTL}s, min_valid ${MINV}s, $NPROF profiles x $ALL_RUNS runs of refresh --all, $NCONC at once x $ROUNDS rounds"
+    echo "settings: runs $RUNS (hot path: $HOT_ROUNDS rounds, $FAST_RUNS runs of the fast commands each), warmup $WARMUP, access ttl ${TTL}s, min_valid ${MINV}s, $NPROF profiles x $ALL_RUNS runs of refresh --all (and with answers ${LATENCY} ms late), $NCONC at once x $ROUNDS rounds"
 } >"$RESULTS/machine.txt"
 cat "$RESULTS/machine.txt" >&2
 
@@ -532,6 +536,24 @@ P_MS=$(awk -v a="$P0" -v b="$P1" -v t="$TCK" -v n=$((ALL_RUNS + 1)) 'BEGIN { pri
 floor_row "(floor) gnome-keyring's own CPU per --all run" "$K_MS ms / one $T_B1 ms" "$(ratio "$K_MS" "$T_B1")" 3
 floor_row "(floor) the provider's own CPU per --all run" "$P_MS ms / one $T_B1 ms" "$(ratio "$P_MS" "$T_B1")" 3
 
+# Diagnostic: the same with the provider at internet distance. The target
+# assumed the wait for the network dominates; here the token endpoint holds
+# each answer back LATENCY ms (the provider keeps working meanwhile, as a
+# remote one would), and --all waits for those in parallel.
+T_B1L=- T_ALLL=-
+if [ "$LATENCY" -gt 0 ]; then
+    echo "$LATENCY" >"$SPK_TOKEN_DELAY_FILE"
+    hf refresh-b001-latency --warmup 2 --runs "$RUNS" -n "sparekey refresh b001 (answers ${LATENCY} ms late)" \
+        "$SPAREKEY --config $MANY refresh b001" || die "hyperfine refresh b001 (latency) failed"
+    hf refresh-all-latency --warmup 1 --runs "$ALL_RUNS" -n "sparekey refresh --all --older-than 0 ($NPROF profiles, answers ${LATENCY} ms late)" \
+        "$SPAREKEY --config $MANY refresh --all --older-than 0" || die "hyperfine refresh --all (latency) failed"
+    rm -f "$SPK_TOKEN_DELAY_FILE"
+    T_B1L=$(hf_get "$RESULTS/refresh-b001-latency.json" 0 median)
+    T_ALLL=$(hf_get "$RESULTS/refresh-all-latency.json" 0 median)
+    say "   token answers ${LATENCY} ms late: refresh b001 median $T_B1L ms; refresh --all median $T_ALLL ms"
+    row "(diagnostic) the same, token answers ${LATENCY} ms late" "--all $T_ALLL ms / one $T_B1L ms" "$(ratio "$T_ALLL" "$T_B1L")" 3
+fi
+
 # Diagnostic: the same grants moved to the file store (export | import
 # --store file), to tell sparekey's own cost from the keyring's.
 FILECONF=$SPK_TMP/many-file.conf
@@ -571,6 +593,7 @@ echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS/machine
     echo "$NCONC at once without a refresh (median of 5): cached $DM_HOT ms, cache=none $DM_NOC ms, secret-tool lookup $DM_ST ms."
     echo "Concurrency rounds: $CONC_CPU. refresh --all $ALL_CPU."
     echo "refresh --all vs $NPROF sequential refreshes (estimate: $NPROF x refresh b001 = $(awk -v t="$T_B1" -v n="$NPROF" 'BEGIN { printf "%.0f", t * n }') ms): $(ratio "$T_ALL" "$(awk -v t="$T_B1" -v n="$NPROF" 'BEGIN { print t * n }')") of it."
+    echo "Token answers $LATENCY ms late: refresh b001 $T_B1L ms, refresh --all $T_ALLL ms."
     echo "store = file: refresh b001 $T_B1F ms, refresh --all $T_ALLF ms ($ALLF_CPU s CPU in sparekey processes per run)."
     echo "Syscalls: token cached $SC_HOT, floor $SC_FLOOR, token cache=none $SC_NOC (both processes), secret-tool $SC_ST."
     ((HAVE_VG)) && echo "Callgrind instructions: token cached $IR_HOT, floor $IR_FLOOR, sparekey-cli token (cache = none) $IR_NOC, secret-tool lookup $IR_ST."
