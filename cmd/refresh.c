@@ -115,8 +115,12 @@ static int refresh_one(const char *name)
 	return status;
 }
 
-/* Profiles refreshed at once by --all: their round trips overlap. */
-#define REFRESH_PARALLEL 64
+/*
+ * Profiles refreshed at once by --all: their round trips overlap. Against a
+ * provider 200 ms away, 100 profiles took 3.3 x one refresh in 64 threads
+ * (two waves) and 2.6 x in 128 (one); each thread holds about three fds.
+ */
+#define REFRESH_PARALLEL 128
 
 /* The profiles of one --all run, shared by its worker threads. */
 struct batch {
