@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -118,9 +119,34 @@ static int refresh_one(const char *name)
 /*
  * Profiles refreshed at once by --all: their round trips overlap. Against a
  * provider 200 ms away, 100 profiles took 3.3 x one refresh in 64 threads
- * (two waves) and 2.6 x in 128 (one); each thread holds about three fds.
+ * (two waves) and 2.6 x in 128 (one).
  */
 #define REFRESH_PARALLEL 128
+/*
+ * A profile in flight holds its lock, its connection and libcurl's wakeup
+ * socket pair, and briefly the journal, the cache file and a GLib wakeup
+ * fd. Out of fds, a thread could spend a refresh token and then fail to
+ * store its successor (GLib aborts when it cannot make a wakeup fd): so no
+ * more threads than RLIMIT_NOFILE has room for, after what the process
+ * itself holds (the D-Bus connection, GLib's and libcurl's own).
+ */
+#define FDS_PER_PROFILE 7
+#define FDS_RESERVED 32
+
+/* How many threads --all may run for n profiles; 0: none, one by one here. */
+static size_t threads_for(size_t n)
+{
+	struct rlimit fds;
+	size_t max = REFRESH_PARALLEL;
+
+	if (getrlimit(RLIMIT_NOFILE, &fds) == 0 && fds.rlim_cur != RLIM_INFINITY) {
+		size_t room = fds.rlim_cur > FDS_RESERVED
+				      ? (fds.rlim_cur - FDS_RESERVED) / FDS_PER_PROFILE
+				      : 0;
+		max = room < max ? room : max;
+	}
+	return n < max ? n : max;
+}
 
 /* The profiles of one --all run, shared by its worker threads. */
 struct batch {
@@ -175,8 +201,8 @@ static void *stop_watcher(void *arg)
 }
 
 /*
- * Every profile, REFRESH_PARALLEL at a time, in threads of this one
- * process: a refresher of many profiles costs about one round trip, not
+ * Every profile, up to REFRESH_PARALLEL at a time (fewer if the fd limit
+ * is low), in threads of this one process: a refresher of many profiles costs about one round trip, not
  * one per profile, and it opens the keyring (one D-Bus connection, one
  * encrypted session) and loads libcurl once, not once per profile. Each
  * profile still has its own lock, journal and store write. The exit status
@@ -238,7 +264,8 @@ static int refresh_all(long long older_than)
 	pthread_sigmask(SIG_BLOCK, &b.stop_signals, &old_mask);
 	pthread_t watcher;
 	bool watching = pthread_create(&watcher, NULL, stop_watcher, &b) == 0;
-	for (; started < REFRESH_PARALLEL && started < n; started++) {
+	size_t threads = threads_for(n);
+	for (; started < threads; started++) {
 		if (pthread_create(&workers[started], NULL, refresh_worker, &b) != 0) {
 			break;
 		}

@@ -327,6 +327,32 @@ sk refresh kn
 assert_failure 77 "refresh kn (revoked, 10 days from idle expiry)"
 assert_not_contains "$SK_ERR" "unless used" "refresh kn (revoked): no idle-expiry warning"
 
+# ---------------------------------------------------------------- many profiles, few fds
+# Each profile in flight needs a few fds; out of them, a thread could spend
+# a refresh token and fail to store its successor. With a low limit --all
+# runs fewer at once instead. (12 profiles at once need more than 40 fds:
+# without the limit, some fail or the process aborts.)
+MANY=$SPK_TMP/many.conf
+for i in $(seq -w 1 12); do
+    browser_reset
+    sk --timeout 90 --config "$MANY" login "m$i" --timeout 60 "${ISSUER_ARGS[@]}"
+    assert_rc 0 "login m$i (config many.conf): exits 0" || bail "login m$i failed"
+    browser_wait 30 || true
+done
+M=$(events_mark)
+SK_CMD="sparekey --config many.conf refresh --all --older-than 0 (ulimit -n 40)"
+(ulimit -n 40 && exec "$SPAREKEY" --config "$MANY" refresh --all --older-than 0) \
+    </dev/null >"$SPK_TMP/sk.out" 2>"$SPK_TMP/sk.err"
+SK_RC=$?; SK_ERR=$(cat "$SPK_TMP/sk.err")
+diag "\$ $SK_CMD  -> exit $SK_RC"; diag_file "$SPK_TMP/sk.err" 'stderr: '
+assert_rc 0 "refresh --all of 12 profiles with only 40 fds: exits 0"
+assert_eq "$(grep -c ': refreshed' "$SPK_TMP/sk.err")" 12 "... all 12 say refreshed"
+assert_eq "$(refresh_grants_since "$M")" 12 "... and the provider saw 12 refreshes, one each"
+M=$(events_mark)
+sk --config "$MANY" refresh --all --older-than 0
+assert_rc 0 "refresh --all of the 12 again (no fd limit): exits 0, so each had its newest refresh token stored"
+assert_eq "$(events_since "$M" | grep -c '"event":"grant.revoked"')" 0 "... and no grant was revoked (no spent refresh token was sent)"
+
 # No secret ever reached notify_cmd's arguments.
 LEAK=
 for p in ka kb kx kn kp; do
