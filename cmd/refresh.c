@@ -202,11 +202,12 @@ static void *stop_watcher(void *arg)
 
 /*
  * Every profile, up to REFRESH_PARALLEL at a time (fewer if the fd limit
- * is low), in threads of this one process: a refresher of many profiles costs about one round trip, not
- * one per profile, and it opens the keyring (one D-Bus connection, one
- * encrypted session) and loads libcurl once, not once per profile. Each
- * profile still has its own lock, journal and store write. The exit status
- * is that of the first failed profile in config-file order.
+ * is low), in threads of this one process: a refresher of many profiles
+ * costs about one round trip, not one per profile, and it opens the keyring
+ * (one D-Bus connection, one encrypted session) and loads libcurl once, not
+ * once per profile. Each profile still has its own lock, journal and store
+ * write. The exit status is that of the first failed profile in config-file
+ * order.
  */
 static int refresh_all(long long older_than)
 {
