@@ -21,7 +21,8 @@
 #   SPAREKEY         the sparekey binary (default: build/sparekey under the
 #                    project root; a relative path is taken from the cwd
 #                    first, then from the project root)
-#   SPK_ACCESS_TTL, SPK_REFRESH_TTL   passed to the provider (seconds)
+#   SPK_ACCESS_TTL, SPK_REFRESH_TTL, SPK_REFRESH_GRACE   passed to the
+#                    provider (seconds; see tests/peers/provider.mjs)
 #   SPK_CHROMIUM     browser executable (default /usr/bin/chromium)
 #   SPK_KEEP_TMP=1   keep the temp dir (logs, keyring, config) after the run
 #

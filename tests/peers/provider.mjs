@@ -27,6 +27,20 @@
 //                       the window in which a killed client loses its grant
 //   SPK_TENANTS         JSON array served by GET /connections (default: one
 //                       Xero-style organisation, "Demo Company (Test)")
+//   SPK_REFRESH_GRACE   seconds (default 0 = strict: a reused refresh token
+//                       revokes the whole grant, like Okta and Auth0). When
+//                       N > 0, like Xero: for N seconds after a refresh token
+//                       was first used successfully (refresh_token grant
+//                       answered 200), the same token presented again by the
+//                       same client (same client_id and the same client
+//                       authentication) gets the very answer of that first
+//                       use again (status and JSON body: the same new tokens)
+//                       instead of reuse detection; logged as a
+//                       grant.grace_replay event (no grant.success). Only
+//                       while the grant lives (not after revocation or
+//                       logout). After N seconds the request goes to
+//                       oidc-provider as usual, which revokes the grant.
+//                       SPK_TOKEN_DELAY_FILE holds replays back too.
 //
 // Besides oidc-provider's own endpoints (/auth, /token, /me, ...):
 //   GET /connections    Xero's connections endpoint (organisations the grant
@@ -45,6 +59,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import process from 'node:process';
+import * as querystring from 'node:querystring';
 
 import Provider from 'oidc-provider';
 
@@ -66,11 +81,13 @@ for (let i = 0; i < argv.length; i += 1) {
 }
 if (!Number.isInteger(port) || port < 0 || port > 65535) usage('bad --port');
 
-function envSeconds(name, dflt) {
+function envSeconds(name, dflt, { zeroOk = false } = {}) {
   const v = process.env[name];
   if (v === undefined || v === '') return dflt;
   const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) usage(`${name} must be a positive integer (seconds), got ${v}`);
+  if (!Number.isInteger(n) || n < 0 || (n === 0 && !zeroOk)) {
+    usage(`${name} must be a ${zeroOk ? 'non-negative' : 'positive'} integer (seconds), got ${v}`);
+  }
   return n;
 }
 
@@ -81,6 +98,7 @@ const CLIENT_SECRET = process.env.SPK_CLIENT_SECRET || 'sparekey-test-secret';
 const EVENT_LOG = process.env.SPK_EVENT_LOG || '';
 const QUIET = process.env.SPK_PROVIDER_QUIET === '1';
 const TOKEN_DELAY_FILE = process.env.SPK_TOKEN_DELAY_FILE || '';
+const REFRESH_GRACE = envSeconds('SPK_REFRESH_GRACE', 0, { zeroOk: true });
 
 function tokenDelayMs() {
   if (!TOKEN_DELAY_FILE) return 0;
@@ -219,6 +237,93 @@ const configuration = {
   },
 };
 
+// SPK_REFRESH_GRACE: answers of successful refresh_token grants, by the
+// refresh token presented: { at (ms), clientId, auth, status, body }.
+// auth is the client authentication the request carried (Authorization
+// header, client_secret), compared on a replay; nothing of it is logged.
+const graceAnswers = new Map();
+const BODY_LIMIT = 56 * 1024; // oidc-provider's own limit for form bodies
+
+function readBody(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let n = 0;
+    req.on('data', (c) => {
+      n += c.length;
+      if (n <= BODY_LIMIT) chunks.push(c);
+    });
+    req.on('end', () => (n <= BODY_LIMIT ? resolve(Buffer.concat(chunks)) : reject(new Error('body too large'))));
+    req.on('error', reject);
+  });
+}
+
+// The client a token request names: Basic user name, else client_id.
+function presentedClient(ctx, params) {
+  const m = /^basic\s+(\S+)$/i.exec(ctx.headers.authorization || '');
+  if (m) {
+    const dec = Buffer.from(m[1], 'base64').toString('utf8');
+    const i = dec.indexOf(':');
+    try {
+      return decodeURIComponent((i < 0 ? dec : dec.slice(0, i)).replace(/\+/g, ' '));
+    } catch {
+      return undefined;
+    }
+  }
+  return typeof params.client_id === 'string' ? params.client_id : undefined;
+}
+
+function graceReplay(provider) {
+  const windowMs = REFRESH_GRACE * 1000;
+  return async (ctx, next) => {
+    if (ctx.method !== 'POST' || ctx.path !== '/token' || !ctx.is('application/x-www-form-urlencoded')) {
+      await next();
+      return;
+    }
+    let raw;
+    try {
+      raw = await readBody(ctx.req);
+    } catch {
+      ctx.status = 400;
+      ctx.set('cache-control', 'no-store');
+      ctx.body = { error: 'invalid_request', error_description: 'failed to parse the request body' };
+      return;
+    }
+    ctx.req.body = raw; // for oidc-provider: the stream is spent
+    const params = querystring.parse(raw.toString('utf8'));
+    const rt = params.grant_type === 'refresh_token' && typeof params.refresh_token === 'string'
+      ? params.refresh_token : undefined;
+    const auth = `${ctx.headers.authorization || ''}\n${params.client_secret ?? ''}`;
+
+    const now = Date.now();
+    for (const [k, v] of graceAnswers) if (now - v.at >= windowMs) graceAnswers.delete(k);
+
+    const seen = rt !== undefined ? graceAnswers.get(rt) : undefined;
+    if (seen && seen.clientId === presentedClient(ctx, params) && seen.auth === auth
+      // the grant still lives (not revoked, no logout): spent, but known
+      && await provider.RefreshToken.find(rt, { ignoreExpiration: true })) {
+      ctx.state.spkGraceReplay = { clientId: seen.clientId, post: params.client_secret !== undefined };
+      logEvent({ event: 'grant.grace_replay', grant_type: 'refresh_token', client_id: seen.clientId });
+      ctx.status = seen.status;
+      ctx.set('cache-control', 'no-store');
+      ctx.type = 'application/json';
+      ctx.body = seen.body;
+      return;
+    }
+
+    await next();
+
+    if (rt !== undefined && ctx.status === 200 && ctx.oidc?.client && !graceAnswers.has(rt)) {
+      graceAnswers.set(rt, {
+        at: Date.now(),
+        clientId: ctx.oidc.client.clientId,
+        auth,
+        status: ctx.status,
+        body: typeof ctx.body === 'string' ? ctx.body : JSON.stringify(ctx.body),
+      });
+    }
+  };
+}
+
 const server = http.createServer();
 
 // Set up once the port, and with it the issuer, is known; "ready" follows.
@@ -254,16 +359,25 @@ function onListening(actual) {
     await next();
     if (ctx.method === 'POST' && ['/token', '/token/revocation'].includes(ctx.path)) {
       const basic = /^basic /i.test(ctx.headers.authorization || '');
-      const post = ctx.oidc?.params?.client_secret !== undefined;
+      // A grace replay (SPK_REFRESH_GRACE) never reaches oidc-provider.
+      const replay = ctx.state.spkGraceReplay;
+      const post = ctx.oidc?.params?.client_secret !== undefined || replay?.post === true;
       logEvent({
         event: 'endpoint.auth',
         path: ctx.path,
         auth: basic ? 'basic' : post ? 'post' : 'none',
-        client_id: ctx.oidc?.client?.clientId,
+        client_id: ctx.oidc?.client?.clientId ?? replay?.clientId,
         status: ctx.status,
       });
     }
   });
+
+  // SPK_REFRESH_GRACE: Xero's grace period for a spent refresh token. The
+  // body of POST /token is read here, before oidc-provider sees it; when
+  // the request is not answered from memory, oidc-provider gets the body in
+  // req.body (its selective_body.js falls back to that once the stream was
+  // consumed; it warns once about an "already parsed request body").
+  if (REFRESH_GRACE > 0) provider.use(graceReplay(provider));
 
   provider.on('grant.success', (ctx) => {
     logEvent({
@@ -331,7 +445,8 @@ function onListening(actual) {
     oidc(req, res);
   });
 
-  process.stderr.write(`provider.mjs: issuer ${issuer}, access ttl ${ACCESS_TTL}s, refresh ttl ${REFRESH_TTL}s\n`);
+  process.stderr.write(`provider.mjs: issuer ${issuer}, access ttl ${ACCESS_TTL}s, refresh ttl ${REFRESH_TTL}s`
+    + `${REFRESH_GRACE > 0 ? `, refresh grace ${REFRESH_GRACE}s` : ''}\n`);
 }
 
 serveLoopback(server, { name: 'provider.mjs', port, portFile, onListening });
