@@ -124,7 +124,7 @@ static const char *timer_schedule(long long every, char *buf, size_t size)
 
 static int timer_install(long long every)
 {
-	char exe[PATH_MAX], service[2 * PATH_MAX + 512], timer[512], sched[64];
+	char exe[PATH_MAX], service[2 * PATH_MAX + 1024], timer[512], sched[64];
 	_cleanup_free_ char *dir = unit_dir();
 
 	if (!dir) {
@@ -145,7 +145,14 @@ static int timer_install(long long every)
 		 "\n"
 		 "[Service]\n"
 		 "Type=oneshot\n"
-		 "ExecStart=%s%s refresh --all\n",
+		 "ExecStart=%s%s refresh --all\n"
+		 "# On stop, SIGTERM to sparekey alone: it lets the refreshes in flight\n"
+		 "# store their rotated grants and exits; only then is anything left in\n"
+		 "# the unit (a notify_cmd still running) killed. See sparekey(1).\n"
+		 "KillMode=mixed\n"
+		 "# Longer than a refresh in flight can take (30 s transfer timeout,\n"
+		 "# one retry, keyring).\n"
+		 "TimeoutStopSec=90\n",
 		 exe, config_arg);
 	char when[96];
 	snprintf(timer, sizeof(timer),

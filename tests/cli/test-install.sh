@@ -54,6 +54,9 @@ service=$(cat "$dest$SPK_SYSTEMD_USERUNITDIR/sparekey-refresh.service" 2>/dev/nu
 assert_eq "$(grep '^ExecStart=' <<<"$service")" "ExecStart=$SPK_BINDIR/sparekey refresh --all" \
 	"the service runs the installed front: ExecStart=$SPK_BINDIR/sparekey refresh --all"
 assert_not_contains "$service" "@" "the service has no unsubstituted @VARIABLE@"
+assert_eq "$(grep '^KillMode=' <<<"$service")" "KillMode=mixed" \
+	"the service stops gracefully: KillMode=mixed (SIGTERM to sparekey alone)"
+assert_eq "$(grep '^TimeoutStopSec=' <<<"$service")" "TimeoutStopSec=90" "the service has TimeoutStopSec=90"
 timer=$(cat "$dest$SPK_SYSTEMD_USERUNITDIR/sparekey-refresh.timer" 2>/dev/null)
 assert_contains "$timer" "WantedBy=timers.target" "the timer can be enabled (WantedBy=timers.target)"
 

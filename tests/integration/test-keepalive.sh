@@ -233,6 +233,10 @@ if [ -f "$SVC" ] && [ -f "$TMR" ]; then ok "timer install: both unit files were 
 else not_ok "timer install: both unit files were written under \$XDG_CONFIG_HOME/systemd/user" "$(ls -la "$UNITS" 2>&1)"; fi
 assert_eq "$(grep -E '^ExecStart=' "$SVC" 2>/dev/null)" "ExecStart=$ABS refresh --all" \
     "sparekey-refresh.service: ExecStart is the absolute path of sparekey + refresh --all"
+assert_eq "$(grep -E '^KillMode=' "$SVC" 2>/dev/null)" "KillMode=mixed" \
+    "sparekey-refresh.service: KillMode=mixed (SIGTERM to sparekey alone, so refreshes in flight are stored)"
+assert_eq "$(grep -E '^TimeoutStopSec=' "$SVC" 2>/dev/null)" "TimeoutStopSec=90" \
+    "sparekey-refresh.service: TimeoutStopSec=90"
 TIMER=$(cat "$TMR" 2>/dev/null)
 assert_match "$TIMER" '^Persistent=true$' "sparekey-refresh.timer: Persistent=true"
 assert_match "$TIMER" '^(OnUnitActiveSec=(1d|24h|86400s?|1 ?day)|OnCalendar=(daily|\*-\*-\* [0-9]+:[0-9]+(:[0-9]+)?))$' \
@@ -254,6 +258,7 @@ assert_match "$(cat "$TMR" 2>/dev/null)" '^(OnUnitActiveSec=(6h|21600s?|6 ?hours
     "timer install --every 6h: the timer runs every 6 hours"
 assert_eq "$(grep -E '^ExecStart=' "$SVC" 2>/dev/null)" "ExecStart=$ABS refresh --all" \
     "timer install --every 6h: ExecStart unchanged"
+assert_eq "$(grep -E '^KillMode=' "$SVC" 2>/dev/null)" "KillMode=mixed" "timer install --every 6h: KillMode=mixed"
 sk timer install --every banana
 assert_failure 64 "timer install --every banana"
 
