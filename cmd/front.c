@@ -7,7 +7,7 @@
  *
  * MUST: never print a token the full program would not print: the cache
  * entry must be ours and private, made from the config file as it is now,
- * with no rescue journal waiting, and valid for the profile's margin.
+ * with no rescue journal or refresh in flight waiting, and valid for the profile's margin.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,21 +34,11 @@
 /* The full program: next to this one (a build tree), else in libexec. */
 static void exec_full(char **argv)
 {
-	char self[PATH_MAX], path[PATH_MAX + 32];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char path[PATH_MAX];
 
-	if (n > 0) {
-		self[n] = '\0';
-		char *slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			snprintf(path, sizeof(path), "%s/sparekey-cli", self);
-			execv(path, argv);
-		}
-	}
-	execv(SPK_LIBEXECDIR "/sparekey-cli", argv);
-	fprintf(stderr, "sparekey: cannot run %s/sparekey-cli (%s). Reinstall sparekey\n",
-		SPK_LIBEXECDIR, strerror(errno));
+	execv(spk_path_program("sparekey-cli", SPK_LIBEXECDIR, path, sizeof(path)), argv);
+	fprintf(stderr, "sparekey: cannot run %s (%s). Reinstall sparekey\n", path,
+		strerror(errno));
 	exit(70);
 }
 
@@ -74,14 +64,6 @@ static int parse(int argc, char **argv, const char **ret_profile, long long *ret
 	return 0;
 }
 
-static bool rescue_pending(const char *profile)
-{
-	_cleanup_free_ char *dir = spk_path_state_dir();
-	char path[PATH_MAX];
-	return !dir || snprintf(path, sizeof(path), "%s/%s.rescue", dir, profile) >= (int)sizeof(path) ||
-	       access(path, F_OK) == 0;
-}
-
 /* 0 when the token was printed from the cache. */
 static int answer_from_cache(const char *dir, const char *profile, long long min_valid)
 {
@@ -89,7 +71,7 @@ static int answer_from_cache(const char *dir, const char *profile, long long min
 	struct spk_cache_entry e = { 0 };
 	struct spk_config_stamp now_stamp;
 
-	if (!config || rescue_pending(profile) || spk_cache_read(dir, profile, &e) < 0) {
+	if (!config || spk_path_refresh_pending(profile) || spk_cache_read(dir, profile, &e) < 0) {
 		return -1;
 	}
 	spk_config_stamp_of(config, &now_stamp);

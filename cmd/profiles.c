@@ -8,26 +8,11 @@
 #include "config.h"
 #include "flow.h"
 #include "output.h"
-#include "output.h"
+#include "paths.h"
 
 const char *front_path(char *buf, size_t size)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n > 0) {
-		self[n] = '\0';
-		char *slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			snprintf(buf, size, "%s/sparekey", self);
-			if (access(buf, X_OK) == 0) {
-				return buf;
-			}
-		}
-	}
-	snprintf(buf, size, "%s/sparekey", SPK_BINDIR);
-	return buf;
+	return spk_path_program("sparekey", SPK_BINDIR, buf, size);
 }
 
 int profile_token(const char *name, long long min_valid, struct spk_profile *ret_p,

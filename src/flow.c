@@ -7,24 +7,25 @@
 #include <unistd.h>
 
 #include "cache.h"
-#include "fault.h"
+#include "flow-internal.h"
+#include "inflight.h"
 #include "lock.h"
 #include "log.h"
 #include "loopback.h"
 #include "oauth.h"
 #include "provider.h"
 #include "secret.h"
-#include "stop.h"
 #include "store.h"
 #include "tenants.h"
 #include "transfer.h"
+#include "worker.h"
 
 /*
  * How long g must stay valid: what the caller or the profile asked for, or
  * the built-in default capped at half the token's lifetime (so that
  * 60-second tokens are not refreshed on every call).
  */
-static int64_t margin_of(const struct spk_profile *p, const struct spk_grant *g, int64_t min_valid)
+int64_t spk_flow_margin(const struct spk_profile *p, const struct spk_grant *g, int64_t min_valid)
 {
 	if (min_valid >= 0) {
 		return min_valid;
@@ -33,7 +34,7 @@ static int64_t margin_of(const struct spk_profile *p, const struct spk_grant *g,
 }
 
 /* Drop p's runtime cache entry (after logout, export, or with cache = none). */
-static void cache_drop(const struct spk_profile *p)
+void spk_flow_cache_drop(const struct spk_profile *p)
 {
 	_cleanup_free_ char *dir = spk_path_runtime_dir();
 	if (dir) {
@@ -45,12 +46,12 @@ static void cache_drop(const struct spk_profile *p)
  * Let the next `token` answer from the runtime cache. Best effort: without
  * a runtime dir, or on any error, the keyring path simply stays the way.
  */
-static void cache_put(const struct spk_profile *p, const struct spk_grant *g)
+void spk_flow_cache_put(const struct spk_profile *p, const struct spk_grant *g)
 {
 	_cleanup_free_ char *dir = spk_path_runtime_dir();
 
 	if (p->cache_none || g->expires_at == 0) {
-		cache_drop(p);
+		spk_flow_cache_drop(p);
 		return;
 	}
 	if (!dir) {
@@ -58,7 +59,7 @@ static void cache_put(const struct spk_profile *p, const struct spk_grant *g)
 	}
 	struct spk_cache_entry e = {
 		.expires_at = g->expires_at,
-		.min_valid = margin_of(p, g, -1),
+		.min_valid = spk_flow_margin(p, g, -1),
 		.access_token = g->access_token,
 	};
 	spk_config_stamp_of(p->config_path, &e.config);
@@ -68,7 +69,7 @@ static void cache_put(const struct spk_profile *p, const struct spk_grant *g)
 	}
 }
 
-static char *lock_dir(void)
+char *spk_flow_lock_dir(void)
 {
 	/* The runtime dir is per session and on tmpfs; the state dir serves cron without one. */
 	char *dir = spk_path_runtime_dir();
@@ -77,12 +78,13 @@ static char *lock_dir(void)
 
 /*
  * A new login replaces the grant; a rescue journal from the old one must
- * not overwrite it later, so it goes, under the lock.
+ * not overwrite it later, and a cut-off refresh of the old one is moot:
+ * both go, under the lock.
  */
 static int store_login(const struct spk_profile *p, const struct spk_grant *g,
 		       const char *client_secret, struct spk_error *err)
 {
-	_cleanup_free_ char *dir = lock_dir();
+	_cleanup_free_ char *dir = spk_flow_lock_dir();
 	int fd = -1;
 	int r = dir ? spk_lock_take(dir, p->name, SPK_LOCK_TIMEOUT_MS, &fd, err) : 0;
 
@@ -90,6 +92,9 @@ static int store_login(const struct spk_profile *p, const struct spk_grant *g,
 		return r;
 	}
 	r = spk_store_rescue_remove(p, err);
+	if (r == 0) {
+		(void)spk_inflight_remove(p);
+	}
 	if (r == 0 && client_secret) {
 		r = spk_store_save_client_secret(p, client_secret, err);
 	}
@@ -97,7 +102,7 @@ static int store_login(const struct spk_profile *p, const struct spk_grant *g,
 		r = spk_store_save(p, g, err);
 	}
 	if (r == 0) {
-		cache_put(p, g);
+		spk_flow_cache_put(p, g);
 	}
 	spk_lock_release(fd);
 	return r;
@@ -107,7 +112,7 @@ static int store_login(const struct spk_profile *p, const struct spk_grant *g,
  * The client for p's token endpoint. secret: the one to use (NULL: the
  * stored one, if any). *ret_owned holds a loaded secret for the caller to free.
  */
-static int make_client(const struct spk_profile *p, const struct spk_provider *prov,
+int spk_flow_make_client(const struct spk_profile *p, const struct spk_provider *prov,
 		       const char *secret, struct spk_client *ret, char **ret_owned,
 		       struct spk_error *err)
 {
@@ -398,7 +403,7 @@ int spk_flow_login(const struct spk_profile *p, const struct spk_login_options *
 	}
 	r = spk_http_check_url("the token endpoint", prov.endpoints.token, err);
 	if (r == 0) {
-		r = make_client(p, &prov, o->client_secret, &c, &stored_secret, err);
+		r = spk_flow_make_client(p, &prov, o->client_secret, &c, &stored_secret, err);
 	}
 	if (r < 0) {
 		goto out;
@@ -442,9 +447,9 @@ out:
 	return r;
 }
 
-static int lock_profile(const struct spk_profile *p, int *ret_fd, struct spk_error *err)
+int spk_flow_lock_profile(const struct spk_profile *p, int *ret_fd, struct spk_error *err)
 {
-	_cleanup_free_ char *dir = lock_dir();
+	_cleanup_free_ char *dir = spk_flow_lock_dir();
 
 	if (!dir) {
 		return spk_error_set(err, SPK_ERR_CONFIG, -ENOENT,
@@ -468,244 +473,13 @@ static int lock_profile(const struct spk_profile *p, int *ret_fd, struct spk_err
 	return 0;
 }
 
-static bool is_invalid_grant(const struct spk_error *err)
-{
-	return err && strcmp(err->oauth, "invalid_grant") == 0;
-}
-
-/* Ask the provider; a request whose answer was lost is sent once more. */
-static int call_refresh(const struct spk_profile *p, const struct spk_client *c,
-			const char *refresh_token, struct spk_grant *ret, struct spk_error *err)
-{
-	struct spk_error first = { 0 };
-	int r = spk_oauth_refresh(c, refresh_token, (int64_t)time(NULL), ret, &first);
-	if (r == SPK_HTTP_ANSWER_LOST) {
-		/*
-		 * The provider may have rotated the token already. Lenient
-		 * providers (Xero: 30 minutes) accept the same token again;
-		 * strict ones refuse it, and the grant was lost either way.
-		 */
-		spk_log("refresh %s: answer lost, retrying once with the same token", p->name);
-		spk_error_clear(&first);
-		r = spk_oauth_refresh(c, refresh_token, (int64_t)time(NULL), ret, &first);
-	}
-	if (r < 0 && err && err->kind == SPK_ERR_NONE) {
-		*err = first;
-	}
-	return r;
-}
-
-/*
- * Refresh g and store the result, holding the profile's lock. The answer
- * goes to the rescue journal before the store, so a crash or a store
- * failure cannot lose a rotated refresh token. On failure g and the store
- * are unchanged.
- */
-static int refresh_locked(const struct spk_profile *p, struct spk_grant *g, struct spk_error *err)
-{
-	struct spk_provider prov = { 0 };
-	struct spk_grant fresh = { 0 }, merged = { 0 };
-	struct spk_client c;
-	_cleanup_secret_ char *secret = NULL;
-	bool client_only = p->grant == SPK_GRANT_CLIENT_CREDENTIALS;
-	int r;
-
-	if (!g->refresh_token && !client_only) {
-		return spk_error_set(err, SPK_ERR_LOGIN, -ENOKEY,
-				     "%s: the access token expired and the provider gave no "
-				     "refresh token", p->name);
-	}
-	r = spk_provider_resolve(p, &g->endpoints, false, &prov, err);
-	if (r == 0) {
-		r = make_client(p, &prov, NULL, &c, &secret, err);
-	}
-	if (r < 0) {
-		spk_provider_done(&prov);
-		return r;
-	}
-	/* A stop from here on waits until the new grant is in the journal. */
-	_cleanup_(spk_stop_release) struct spk_stop_hold hold;
-	spk_stop_hold(&hold);
-	struct spk_error call_err = { 0 };
-	if (client_only) {
-		/* No refresh token to spend: just ask for a new access token. */
-		r = spk_oauth_client_credentials(&c, p->scopes, (int64_t)time(NULL), &fresh, &call_err);
-	} else {
-		r = call_refresh(p, &c, g->refresh_token, &fresh, &call_err);
-	}
-	spk_provider_done(&prov);
-	if (r < 0) {
-		if (is_invalid_grant(&call_err)) {
-			return spk_error_set_oauth(err, SPK_ERR_LOGIN, r, "invalid_grant",
-						   "%s: the provider no longer accepts this grant "
-						   "(invalid_grant). Run: sparekey login %s",
-						   p->name, p->name);
-		}
-		if (err && err->kind == SPK_ERR_NONE) {
-			*err = call_err;
-		}
-		return r;
-	}
-	r = spk_grant_copy(g, &merged);
-	if (r < 0) {
-		spk_grant_done(&fresh);
-		return spk_error_set(err, SPK_ERR_INTERNAL, r, "out of memory");
-	}
-	spk_grant_update(&merged, &fresh);
-
-	struct spk_error journal_err = { 0 };
-	bool journaled = spk_store_rescue_write(p, &merged, &journal_err) == 0;
-	if (!journaled) {
-		/* Not fatal: the store write below is the durable home anyway. */
-		spk_log("refresh %s: %s", p->name, journal_err.msg);
-	}
-	spk_stop_release(&hold);
-	spk_fault_kill("kill-after-journal");
-
-	struct spk_error store_err = { 0 };
-	r = spk_store_save(p, &merged, &store_err);
-	if (r < 0) {
-		_cleanup_free_ char *path = spk_store_rescue_path(p);
-		spk_grant_done(&merged);
-		if (journaled) {
-			return spk_error_set(err, SPK_ERR_TEMPFAIL, r,
-					     "%s: the refreshed grant could not be stored (%s); it is "
-					     "kept in %s and the next run stores it",
-					     p->name, store_err.msg, path ? path : "the rescue file");
-		}
-		return spk_error_set(err, SPK_ERR_TEMPFAIL, r,
-				     "%s: the refreshed grant could not be stored (%s) nor kept in "
-				     "a rescue file; a new login may be needed", p->name,
-				     store_err.msg);
-	}
-	spk_fault_kill("kill-after-store");
-	if (journaled) {
-		/* Harmless if it fails: the next run stores the same grant again. */
-		(void)spk_store_rescue_remove(p, NULL);
-	}
-	spk_grant_done(g);
-	*g = merged;
-	return 0;
-}
-
-/*
- * After invalid_grant: another process (or machine) may have rotated the
- * token in the meantime. If the store now holds another refresh token, use
- * that grant instead of giving up.
- */
-static int refresh_or_reread(const struct spk_profile *p, struct spk_grant *g,
-			     int64_t min_valid, bool force, struct spk_error *err)
-{
-	struct spk_error e = { 0 };
-	int r = refresh_locked(p, g, &e);
-	if (r == 0 || !is_invalid_grant(&e)) {
-		if (r < 0 && err && err->kind == SPK_ERR_NONE) {
-			*err = e;
-		}
-		return r;
-	}
-	struct spk_grant stored = { 0 };
-	if (spk_store_load(p, &stored, NULL) == 0 && stored.refresh_token && g->refresh_token &&
-	    strcmp(stored.refresh_token, g->refresh_token) != 0) {
-		spk_log("refresh %s: the store holds a newer grant, using it", p->name);
-		spk_grant_done(g);
-		*g = stored;
-		if (!force && spk_grant_valid_for(g, (int64_t)time(NULL)) > margin_of(p, g, min_valid)) {
-			return 0;
-		}
-		return refresh_locked(p, g, err);
-	}
-	spk_grant_done(&stored);
-	if (err && err->kind == SPK_ERR_NONE) {
-		*err = e;
-	}
-	return r;
-}
-
-int spk_flow_token(const struct spk_profile *p, int64_t min_valid, struct spk_grant *ret,
-		   struct spk_error *err)
-{
-	struct spk_grant g = { 0 };
-	int fd = -1;
-	int r;
-
-	/*
-	 * The common case: a valid token, no lock, no network. Not when the
-	 * front handed its lock over: it found the cache stale and waited for
-	 * the lock already, so the grant is read once, under it.
-	 */
-	if (!spk_lock_handed_over() && !spk_store_rescue_pending(p)) {
-		r = spk_store_load(p, &g, err);
-		if (r < 0) {
-			return r;
-		}
-		if (spk_grant_valid_for(&g, (int64_t)time(NULL)) > margin_of(p, &g, min_valid)) {
-			/* After a reboot the cache is gone: the keyring answer refills it. */
-			cache_put(p, &g);
-			*ret = g;
-			return 0;
-		}
-		spk_grant_done(&g);
-	}
-
-	r = lock_profile(p, &fd, err);
-	if (r < 0) {
-		return r;
-	}
-	/* Whoever held the lock before us may have refreshed already. */
-	r = spk_store_load(p, &g, err);
-	if (r == 0 && spk_grant_valid_for(&g, (int64_t)time(NULL)) <= margin_of(p, &g, min_valid)) {
-		r = refresh_or_reread(p, &g, min_valid, false, err);
-	}
-	if (r == 0) {
-		/* Before the lock goes: waiters then find the new token in the cache. */
-		cache_put(p, &g);
-	}
-	spk_lock_release(fd);
-	if (r < 0) {
-		spk_grant_done(&g);
-		return r;
-	}
-	*ret = g;
-	return 0;
-}
-
-int spk_flow_refresh(const struct spk_profile *p, int64_t older_than, struct spk_grant *ret,
-		     struct spk_error *err)
-{
-	struct spk_grant g = { 0 };
-	int fd = -1;
-	int r = lock_profile(p, &fd, err);
-
-	if (r < 0) {
-		*ret = g;
-		return r;
-	}
-	r = spk_store_load(p, &g, err);
-	/* Judged under the lock, on the grant that would be spent: one read, not two. */
-	if (r == 0 && older_than >= 0 &&
-	    (!g.refresh_token || (int64_t)time(NULL) - g.refresh_obtained_at < older_than)) {
-		spk_lock_release(fd);
-		*ret = g;
-		return 1;
-	}
-	if (r == 0) {
-		r = refresh_or_reread(p, &g, 0, true, err);
-	}
-	if (r == 0) {
-		cache_put(p, &g);
-	}
-	spk_lock_release(fd);
-	*ret = g;
-	return r < 0 ? r : 0;
-}
 
 int spk_flow_export_begin(const struct spk_config *cfg, const struct spk_profile *p,
 			  char **ret_json, int *ret_lock, struct spk_error *err)
 {
 	struct spk_transfer t = { 0 };
 	int fd = -1;
-	int r = lock_profile(p, &fd, err);
+	int r = spk_flow_lock_profile(p, &fd, err);
 
 	if (r < 0) {
 		return r;
@@ -738,7 +512,7 @@ int spk_flow_export_end(const struct spk_profile *p, int lock, bool remove,
 	int r = 0;
 
 	if (remove) {
-		cache_drop(p);
+		spk_flow_cache_drop(p);
 		r = spk_store_remove(p, err);
 		if (r == 0 || r == -ENOENT) {
 			r = spk_store_remove_client_secret(p, err);
@@ -791,7 +565,7 @@ int spk_flow_import(struct spk_config *cfg, const char *name, const char *store,
 
 int spk_flow_probe_lock(const struct spk_profile *p, struct spk_error *err)
 {
-	_cleanup_free_ char *dir = lock_dir();
+	_cleanup_free_ char *dir = spk_flow_lock_dir();
 	struct spk_error e = { 0 };
 	int fd = -1;
 
@@ -836,7 +610,7 @@ int spk_flow_tenants_refresh(const struct spk_profile *p, struct spk_grant *ret,
 	spk_grant_done(&g);
 	spk_provider_done(&prov);
 	if (r == 0) {
-		r = lock_profile(p, &fd, err);
+		r = spk_flow_lock_profile(p, &fd, err);
 	}
 	if (r == 0) {
 		r = spk_store_load(p, &g, err);
@@ -865,8 +639,9 @@ int spk_flow_logout(const struct spk_profile *p, bool keep_remote, struct spk_er
 {
 	struct spk_grant g = { 0 };
 	struct spk_error remote = { 0 };
+	struct spk_worker *w = NULL;
 	int fd = -1;
-	int r = lock_profile(p, &fd, err);
+	int r = spk_flow_lock_profile(p, &fd, err);
 
 	if (r < 0) {
 		return r;
@@ -888,23 +663,32 @@ int spk_flow_logout(const struct spk_profile *p, bool keep_remote, struct spk_er
 					  "access in your account's settings there");
 		}
 		if (r == 0) {
-			r = make_client(p, &prov, NULL, &c, &secret, &remote);
+			r = spk_flow_make_client(p, &prov, NULL, &c, &secret, &remote);
 		}
 		if (r == 0) {
-			/* Revoking the refresh token ends the grant (and, at Xero, its connections). */
-			bool rt = g.refresh_token != NULL;
-			r = spk_oauth_revoke(&c, prov.endpoints.revocation,
-					     rt ? g.refresh_token : g.access_token,
-					     rt ? "refresh_token" : "access_token", &remote);
+			/*
+			 * Revoking the refresh token ends the grant (and, at Xero,
+			 * its connections). The worker sends it; if this process
+			 * dies, the worker deletes the grant here too.
+			 */
+			struct spk_worker_job job = {
+				.op = SPK_WORKER_REVOKE,
+				.grant = &g,
+				.client = &c,
+				.revocation_endpoint = prov.endpoints.revocation,
+			};
+			r = spk_worker_exchange(p, &job, fd, &w, NULL, &remote);
 		}
 		spk_provider_done(&prov);
 	}
 	spk_grant_done(&g);
 
-	cache_drop(p);
+	spk_flow_cache_drop(p);
 	int rg = spk_store_remove(p, err);
 	int rs = spk_store_remove_client_secret(p, rg == -ENOENT || rg == 0 ? err : NULL);
 	(void)spk_store_rescue_remove(p, NULL);
+	(void)spk_inflight_remove(p);
+	spk_worker_finish(w, true);
 	spk_lock_release(fd);
 	if (rg < 0 && rg != -ENOENT) {
 		return rg;

@@ -95,39 +95,6 @@ int spk_grant_copy(const struct spk_grant *src, struct spk_grant *ret)
 	return 0;
 }
 
-static int add_string(json_object *o, const char *key, const char *value)
-{
-	if (!value) {
-		return 0;
-	}
-	json_object *v = json_object_new_string(value);
-	if (!v || json_object_object_add(o, key, v) < 0) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int add_int(json_object *o, const char *key, int64_t value)
-{
-	json_object *v = json_object_new_int64(value);
-	if (!v || json_object_object_add(o, key, v) < 0) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int add_object(json_object *o, const char *key, json_object *v)
-{
-	/* json_object_new_null() is NULL in json-c: a null member is NULL too. */
-	if (json_object_object_add(o, key, v) < 0) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 json_object *spk_grant_to_object(const struct spk_grant *g)
 {
 	json_object *o = json_object_new_object();
@@ -136,38 +103,38 @@ json_object *spk_grant_to_object(const struct spk_grant *g)
 	if (!o) {
 		return NULL;
 	}
-	r |= add_int(o, "format", SPK_GRANT_FORMAT);
-	r |= add_string(o, "access_token", g->access_token);
-	r |= add_string(o, "refresh_token", g->refresh_token);
-	r |= add_string(o, "token_type", g->token_type);
-	r |= add_string(o, "scope", g->scope);
-	r |= add_string(o, "account", g->account);
-	r |= add_int(o, "expires_at", g->expires_at);
-	r |= add_int(o, "obtained_at", g->obtained_at);
-	r |= add_int(o, "refresh_obtained_at", g->refresh_obtained_at);
+	r |= spk_json_add_int64(o, "format", SPK_GRANT_FORMAT);
+	r |= spk_json_add_string(o, "access_token", g->access_token);
+	r |= spk_json_add_string(o, "refresh_token", g->refresh_token);
+	r |= spk_json_add_string(o, "token_type", g->token_type);
+	r |= spk_json_add_string(o, "scope", g->scope);
+	r |= spk_json_add_string(o, "account", g->account);
+	r |= spk_json_add_int64(o, "expires_at", g->expires_at);
+	r |= spk_json_add_int64(o, "obtained_at", g->obtained_at);
+	r |= spk_json_add_int64(o, "refresh_obtained_at", g->refresh_obtained_at);
 	if (g->n_tenants > 0) {
 		json_object *list = json_object_new_array();
 		for (size_t i = 0; list && i < g->n_tenants; i++) {
 			json_object *t = json_object_new_object();
 			if (t) {
-				r |= add_string(t, "id", g->tenants[i].id);
-				r |= add_string(t, "name", g->tenants[i].name);
-				r |= add_string(t, "type", g->tenants[i].type);
+				r |= spk_json_add_string(t, "id", g->tenants[i].id);
+				r |= spk_json_add_string(t, "name", g->tenants[i].name);
+				r |= spk_json_add_string(t, "type", g->tenants[i].type);
 			}
 			r |= !t || json_object_array_add(list, t) < 0 ? -ENOMEM : 0;
 		}
-		r |= add_object(o, "tenants", list);
+		r |= spk_json_add_object(o, "tenants", list);
 	}
-	r |= add_string(o, "tenant_id", g->tenant_id);
+	r |= spk_json_add_string(o, "tenant_id", g->tenant_id);
 	json_object *ep = json_object_new_object();
 	for (size_t i = 0; ep && i < ARRAY_SIZE(endpoint_fields); i++) {
-		r |= add_string(ep, endpoint_fields[i].key,
+		r |= spk_json_add_string(ep, endpoint_fields[i].key,
 				*endpoint_field((struct spk_endpoints *)&g->endpoints, i));
 	}
 	if (ep && json_object_object_length(ep) == 0) {
 		json_object_put(ep);
 	} else {
-		r |= add_object(o, "endpoints", ep);
+		r |= spk_json_add_object(o, "endpoints", ep);
 	}
 	if (r != 0) {
 		json_object_put(o);
@@ -196,11 +163,11 @@ int spk_grant_public_json(const struct spk_grant *g, const char *tenant_id, char
 	int r = o ? 0 : -ENOMEM;
 
 	if (r == 0) {
-		r |= add_string(o, "access_token", g->access_token);
-		r |= add_int(o, "expires_at", g->expires_at);
-		r |= add_string(o, "token_type", g->token_type);
-		r |= add_string(o, "scope", g->scope);
-		r |= add_object(o, "tenant_id", tenant_id ? json_object_new_string(tenant_id)
+		r |= spk_json_add_string(o, "access_token", g->access_token);
+		r |= spk_json_add_int64(o, "expires_at", g->expires_at);
+		r |= spk_json_add_string(o, "token_type", g->token_type);
+		r |= spk_json_add_string(o, "scope", g->scope);
+		r |= spk_json_add_object(o, "tenant_id", tenant_id ? json_object_new_string(tenant_id)
 							  : json_object_new_null());
 	}
 	if (r != 0) {

@@ -96,3 +96,28 @@ char *spk_json_dump(json_object *obj)
 							    JSON_C_TO_STRING_NOSLASHESCAPE);
 	return s ? strdup(s) : NULL;
 }
+
+int spk_json_add_string(json_object *obj, const char *key, const char *value)
+{
+	if (!value) {
+		return 0;
+	}
+	json_object *v = json_object_new_string(value);
+	return v ? spk_json_add_object(obj, key, v) : -ENOMEM;
+}
+
+int spk_json_add_int64(json_object *obj, const char *key, int64_t value)
+{
+	json_object *v = json_object_new_int64(value);
+	return v ? spk_json_add_object(obj, key, v) : -ENOMEM;
+}
+
+int spk_json_add_object(json_object *obj, const char *key, json_object *value)
+{
+	/* json_object_new_null() is NULL in json-c: a null member is NULL too. */
+	if (json_object_object_add(obj, key, value) < 0) {
+		json_object_put(value);
+		return -ENOMEM;
+	}
+	return 0;
+}

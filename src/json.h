@@ -20,6 +20,14 @@ int spk_json_parse(const char *text, size_t len, json_object **ret);
 int spk_json_get_string(json_object *obj, const char *key, char **ret);
 int spk_json_get_int64(json_object *obj, const char *key, int64_t *ret);
 
+/*
+ * Add a member to obj: a string (none when value is NULL), an int64, or an
+ * object (whose reference it takes, also on failure). -ENOMEM on failure.
+ */
+int spk_json_add_string(json_object *obj, const char *key, const char *value);
+int spk_json_add_int64(json_object *obj, const char *key, int64_t value);
+int spk_json_add_object(json_object *obj, const char *key, json_object *value);
+
 /* Render compactly as a new string (may hold secrets: free accordingly). */
 char *spk_json_dump(json_object *obj);
 

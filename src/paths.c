@@ -38,6 +38,54 @@ char *spk_path_state_dir(void)
 	return xdg_path("XDG_STATE_HOME", ".local/state", NULL);
 }
 
+char *spk_path_state_file(const char *profile, const char *ext)
+{
+	char *dir = spk_path_state_dir();
+	char *out = NULL;
+
+	if (dir && asprintf(&out, "%s/%s.%s", dir, profile, ext) < 0) {
+		out = NULL;
+	}
+	free(dir);
+	return out;
+}
+
+bool spk_path_refresh_pending(const char *profile)
+{
+	static const char *const exts[] = { "rescue", "inflight" };
+
+	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+		char *path = spk_path_state_file(profile, exts[i]);
+		bool pending = !path || access(path, F_OK) == 0;
+		free(path);
+		if (pending) {
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *spk_path_program(const char *name, const char *installed_dir, char *buf,
+			     size_t size)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			if (snprintf(buf, size, "%s/%s", self, name) < (int)size &&
+			    access(buf, X_OK) == 0) {
+				return buf;
+			}
+		}
+	}
+	snprintf(buf, size, "%s/%s", installed_dir, name);
+	return buf;
+}
+
 bool spk_env_has_session_bus(void)
 {
 	const char *v = secure_getenv("DBUS_SESSION_BUS_ADDRESS");

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* --config's default: $XDG_CONFIG_HOME/sparekey/config, else ~/.config/sparekey/config. */
 char *spk_path_config_file(void);
@@ -13,6 +14,27 @@ char *spk_path_config_file(void);
 char *spk_path_runtime_dir(void);
 /* $XDG_STATE_HOME/sparekey, else ~/.local/state/sparekey; NULL without HOME. */
 char *spk_path_state_dir(void);
+
+/*
+ * The state-directory files that stand between a refresh and its stored
+ * result: PROFILE.rescue (the rescue journal: an answer not yet stored)
+ * and PROFILE.inflight (a request sent by a worker, answer not yet safe).
+ * The path of one of them (ext "rescue" or "inflight"), NULL without a
+ * state directory.
+ */
+char *spk_path_state_file(const char *profile, const char *ext);
+/*
+ * Does either wait for profile (or is there no state directory to tell)?
+ * The fast `token` paths never answer then: the full program first settles it.
+ */
+bool spk_path_refresh_pending(const char *profile);
+
+/*
+ * The program name from this installation: next to the running program
+ * (a build tree, or the same directory), else in installed_dir. In buf.
+ */
+const char *spk_path_program(const char *name, const char *installed_dir, char *buf,
+			     size_t size);
 
 /* Is DBUS_SESSION_BUS_ADDRESS set? */
 bool spk_env_has_session_bus(void);

@@ -1,6 +1,7 @@
 #include "profile.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <stdlib.h>
@@ -141,6 +142,41 @@ static char *get_key(GKeyFile *kf, const char *group, const char *key)
 	return out;
 }
 
+/* The numeric keys: where each goes, its range, and how to say it. */
+static const struct {
+	const char *key;
+	size_t offset;
+	long long max;
+	const char *range;
+} number_keys[] = {
+	{ "min_valid", offsetof(struct spk_profile, min_valid), 86400, "0-86400 seconds" },
+	{ "refresh_idle_days", offsetof(struct spk_profile, refresh_idle_days), 3650,
+	  "0-3650 (0: never expires)" },
+	{ "refresh_reuse_grace", offsetof(struct spk_profile, refresh_reuse_grace), 86400,
+	  "0-86400 seconds (0: a spent refresh token is never accepted again)" },
+};
+
+static int get_numbers(const struct spk_config *cfg, const char *name, struct spk_profile *p,
+		       struct spk_error *err)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(number_keys); i++) {
+		_cleanup_free_ char *s = get_key(cfg->kf, name, number_keys[i].key);
+		if (!s) {
+			continue;
+		}
+		char *end;
+		errno = 0;
+		long long v = strtoll(s, &end, 10);
+		if (errno || *end || v < 0 || v > number_keys[i].max) {
+			return spk_error_set(err, SPK_ERR_CONFIG, -EINVAL, "%s: [%s] %s must be %s",
+					     cfg->path, name, number_keys[i].key,
+					     number_keys[i].range);
+		}
+		*(int64_t *)((char *)p + number_keys[i].offset) = v;
+	}
+	return 0;
+}
+
 int spk_config_get(const struct spk_config *cfg, const char *name, struct spk_profile *ret,
 		   struct spk_error *err)
 {
@@ -170,8 +206,7 @@ int spk_config_get(const struct spk_config *cfg, const char *name, struct spk_pr
 	}
 
 	int r = 0;
-	_cleanup_free_ char *ports = NULL, *min_valid = NULL, *idle = NULL, *auth = NULL,
-			    *grant = NULL, *cache = NULL;
+	_cleanup_free_ char *ports = NULL, *auth = NULL, *grant = NULL, *cache = NULL;
 	if (g_key_file_has_key(kf, name, "redirect_ports", NULL)) {
 		ports = get_key(kf, name, "redirect_ports");
 		r = spk_profile_parse_ports(&p, ports ? ports : "");
@@ -182,17 +217,9 @@ int spk_config_get(const struct spk_config *cfg, const char *name, struct spk_pr
 			goto fail;
 		}
 	}
-	min_valid = get_key(kf, name, "min_valid");
-	if (min_valid) {
-		char *end;
-		errno = 0;
-		long long v = strtoll(min_valid, &end, 10);
-		if (errno || *end || v < 0 || v > 86400) {
-			r = spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
-					  "%s: [%s] min_valid must be 0-86400 seconds", cfg->path, name);
-			goto fail;
-		}
-		p.min_valid = v;
+	r = get_numbers(cfg, name, &p, err);
+	if (r < 0) {
+		goto fail;
 	}
 	auth = get_key(kf, name, "client_auth");
 	if (auth && spk_client_auth_from_string(auth, &p.client_auth) < 0) {
@@ -216,19 +243,6 @@ int spk_config_get(const struct spk_config *cfg, const char *name, struct spk_pr
 		goto fail;
 	}
 	p.cache_none = cache && strcmp(cache, "none") == 0;
-	idle = get_key(kf, name, "refresh_idle_days");
-	if (idle) {
-		char *end;
-		errno = 0;
-		long long v = strtoll(idle, &end, 10);
-		if (errno || *end || v < 0 || v > 3650) {
-			r = spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
-					  "%s: [%s] refresh_idle_days must be 0-3650 (0: never expires)",
-					  cfg->path, name);
-			goto fail;
-		}
-		p.refresh_idle_days = v;
-	}
 	const char *env_keys[] = { p.exec_token_env, p.exec_tenant_env };
 	for (size_t i = 0; i < G_N_ELEMENTS(env_keys); i++) {
 		const char *v = env_keys[i];
@@ -322,6 +336,9 @@ int spk_config_put(struct spk_config *cfg, const struct spk_profile *p, struct s
 	if (p->refresh_idle_days >= 0) {
 		g_key_file_set_int64(kf, g, "refresh_idle_days", p->refresh_idle_days);
 	}
+	if (p->refresh_reuse_grace >= 0) {
+		g_key_file_set_int64(kf, g, "refresh_reuse_grace", p->refresh_reuse_grace);
+	}
 	return 0;
 }
 
@@ -361,6 +378,7 @@ static const struct {
 	{ "redirect_path", false },
 	{ "min_valid", false },
 	{ "refresh_idle_days", false },
+	{ "refresh_reuse_grace", false },
 	{ "tenant", false },
 	{ "exec_token_env", true },
 	{ "exec_tenant_env", true },

@@ -80,6 +80,8 @@ static const struct spk_preset presets[] = {
 		.ports = xero_ports,
 		.n_ports = ARRAY_SIZE(xero_ports),
 		.refresh_idle_days = 60,
+		/* "may be retried for 30 minutes after first use" (Xero's docs) */
+		.refresh_reuse_grace = 30 * 60,
 		.tenant_headers = true,
 		/* Custom Connections and web apps: HTTP Basic, per Xero's docs. */
 		.client_auth_with_secret = SPK_CLIENT_AUTH_BASIC,
@@ -257,4 +259,13 @@ const char *const *spk_provider_authorize_extra(const struct spk_provider *prov,
 		return consent;
 	}
 	return prov->preset->authorize_extra;
+}
+
+int64_t spk_provider_refresh_reuse_grace(const struct spk_profile *p)
+{
+	if (p->refresh_reuse_grace >= 0) {
+		return p->refresh_reuse_grace;
+	}
+	const struct spk_preset *preset = spk_provider_find(p->provider);
+	return preset ? preset->refresh_reuse_grace : 0;
 }

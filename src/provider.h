@@ -25,6 +25,7 @@ struct spk_preset {
 	const unsigned *ports;      /* tried in order; none: ephemeral */
 	size_t n_ports;
 	int refresh_idle_days;      /* refresh tokens die after this long unused; 0: unknown */
+	int refresh_reuse_grace;    /* seconds a spent refresh token is taken again; 0: never */
 	const char *const *authorize_extra; /* always sent: NULL-terminated pairs */
 	bool tenant_in_url;         /* {tenant} in the endpoints is the profile's tenant (microsoft) */
 	bool tenant_headers;        /* token --header adds Xero-Tenant-Id */
@@ -59,6 +60,12 @@ void spk_provider_done(struct spk_provider *prov);
 
 /* Days a refresh token of p lives unused: the profile's, else the preset's; 0 = unknown. */
 int64_t spk_provider_refresh_idle_days(const struct spk_profile *p);
+
+/*
+ * Seconds after its first use that p's provider still takes a spent
+ * refresh token (Xero: 30 minutes): the profile's, else the preset's; 0 = never.
+ */
+int64_t spk_provider_refresh_reuse_grace(const struct spk_profile *p);
 
 /* The scopes to request: the preset's defaults first, then the user's, no repeats. */
 char *spk_provider_scopes(const struct spk_preset *preset, const char *user_scopes);

@@ -84,13 +84,7 @@ static char *rescue_name(const struct spk_profile *p)
 
 char *spk_store_rescue_path(const struct spk_profile *p)
 {
-	_cleanup_free_ char *dir = spk_path_state_dir(), *name = rescue_name(p);
-	char *path = NULL;
-
-	if (!dir || !name || asprintf(&path, "%s/%s", dir, name) < 0) {
-		return NULL;
-	}
-	return path;
+	return spk_path_state_file(p->name, "rescue");
 }
 
 int spk_store_rescue_write(const struct spk_profile *p, const struct spk_grant *g,

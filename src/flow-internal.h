@@ -1,0 +1,42 @@
+/*
+ * What the composed operations share: flow.c (login, grant moves, logout),
+ * refresh.c (token and refresh) and worker.c (the detached exchange). Not
+ * for cmd/.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include "error.h"
+#include "grant.h"
+#include "oauth.h"
+#include "profile.h"
+#include "provider.h"
+
+/*
+ * How long g must stay valid: what the caller or the profile asked for
+ * (min_valid >= 0), or the built-in default capped at half its lifetime.
+ */
+int64_t spk_flow_margin(const struct spk_profile *p, const struct spk_grant *g, int64_t min_valid);
+
+/* Let the next `token` answer from the runtime cache (best effort). */
+void spk_flow_cache_put(const struct spk_profile *p, const struct spk_grant *g);
+/* Drop p's runtime cache entry. */
+void spk_flow_cache_drop(const struct spk_profile *p);
+
+/* Where the refresh locks live: the runtime dir, else the state dir. */
+char *spk_flow_lock_dir(void);
+
+/*
+ * Take p's refresh lock (or adopt the one the front handed over) and
+ * complete a leftover rescue journal: 0 with the lock in *ret_fd.
+ */
+int spk_flow_lock_profile(const struct spk_profile *p, int *ret_fd, struct spk_error *err);
+
+/*
+ * The client for p's token endpoint. secret: the one to use (NULL: the
+ * stored one, if any). *ret_owned holds a loaded secret for the caller to free.
+ */
+int spk_flow_make_client(const struct spk_profile *p, const struct spk_provider *prov,
+			 const char *secret, struct spk_client *ret, char **ret_owned,
+			 struct spk_error *err);

@@ -1,0 +1,97 @@
+#include "inflight.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "file.h"
+#include "log.h"
+#include "macro.h"
+#include "paths.h"
+#include "secret.h"
+
+#define RECORD_MAX 256
+
+static void sha256_hex(const char *s, char ret[65])
+{
+	GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+	g_checksum_update(sum, (const guchar *)s, (gssize)strlen(s));
+	snprintf(ret, 65, "%s", g_checksum_get_string(sum));
+	g_checksum_free(sum);
+}
+
+static char *record_name(const struct spk_profile *p)
+{
+	char *name = NULL;
+	return asprintf(&name, "%s.inflight", p->name) < 0 ? NULL : name;
+}
+
+int spk_inflight_write(const struct spk_profile *p, const char *token, struct spk_error *err)
+{
+	_cleanup_free_ char *dir = spk_path_state_dir(), *name = record_name(p);
+	char hex[65], text[RECORD_MAX];
+
+	if (!dir || !name) {
+		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOENT,
+				     "no state directory for the in-flight record: set HOME");
+	}
+	sha256_hex(token, hex);
+	int n = snprintf(text, sizeof(text), "sparekey-inflight 1\nsent_at %" PRId64 "\ntoken_sha256 %s\n",
+			 (int64_t)time(NULL), hex);
+	/* Durable before the request leaves: it must survive a power cut. */
+	int r = spk_file_write_private(dir, name, text, (size_t)n);
+	if (r < 0) {
+		return spk_error_set(err, SPK_ERR_INTERNAL, r,
+				     "cannot write the in-flight record in %s (%s); nothing was sent",
+				     dir, strerror(-r));
+	}
+	return 0;
+}
+
+int spk_inflight_read(const struct spk_profile *p, struct spk_inflight *ret)
+{
+	_cleanup_free_ char *path = spk_path_state_file(p->name, "inflight");
+	_cleanup_free_ char *text = NULL;
+	struct spk_inflight rec = { 0 };
+
+	if (!path) {
+		return -ENOENT;
+	}
+	int r = spk_file_read_private(path, RECORD_MAX, &text);
+	if (r < 0) {
+		return r;
+	}
+	if (sscanf(text, "sparekey-inflight 1\nsent_at %" SCNd64 "\ntoken_sha256 %64[0-9a-f]",
+		   &rec.sent_at, rec.token_sha256) != 2 || strlen(rec.token_sha256) != 64) {
+		return -EBADMSG;
+	}
+	*ret = rec;
+	return 0;
+}
+
+bool spk_inflight_pending(const struct spk_profile *p)
+{
+	_cleanup_free_ char *path = spk_path_state_file(p->name, "inflight");
+	return path && access(path, F_OK) == 0;
+}
+
+int spk_inflight_remove(const struct spk_profile *p)
+{
+	_cleanup_free_ char *dir = spk_path_state_dir(), *name = record_name(p);
+	return dir && name ? spk_file_remove(dir, name) : -ENOMEM;
+}
+
+bool spk_inflight_about(const struct spk_inflight *rec, const char *token)
+{
+	char hex[65];
+
+	if (!token) {
+		return false;
+	}
+	sha256_hex(token, hex);
+	return strcmp(hex, rec->token_sha256) == 0;
+}

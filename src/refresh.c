@@ -1,0 +1,353 @@
+/*
+ * `token` and `refresh`: the grant's refresh token is spent under the
+ * profile's lock, by a detached worker (worker.h), and its answer goes to
+ * the rescue journal, then the store, then the runtime cache. What a
+ * refresh cut off by a power loss left behind (inflight.h) is settled here.
+ */
+#include "flow.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "fault.h"
+#include "flow-internal.h"
+#include "inflight.h"
+#include "lock.h"
+#include "log.h"
+#include "provider.h"
+#include "secret.h"
+#include "stop.h"
+#include "store.h"
+#include "worker.h"
+
+static bool is_invalid_grant(const struct spk_error *err)
+{
+	return err && strcmp(err->oauth, "invalid_grant") == 0;
+}
+
+enum inflight_state {
+	INFLIGHT_NONE,  /* no refresh of this grant was cut off */
+	INFLIGHT_RETRY, /* one was, and the provider takes its refresh token again */
+	INFLIGHT_LOST,  /* one was, and the provider takes no token twice: log in */
+};
+
+/*
+ * What an in-flight record means for g, the stored grant: a record about
+ * another refresh token is stale (its answer was stored) and goes.
+ */
+static enum inflight_state inflight_state(const struct spk_profile *p, const struct spk_grant *g,
+					  struct spk_error *err)
+{
+	struct spk_inflight rec;
+	int r = spk_inflight_read(p, &rec);
+
+	if (r == -ENOENT) {
+		return INFLIGHT_NONE;
+	}
+	if (r < 0 || !spk_inflight_about(&rec, g->refresh_token)) {
+		spk_log("refresh %s: a stale in-flight record, removed", p->name);
+		(void)spk_inflight_remove(p);
+		return INFLIGHT_NONE;
+	}
+	int64_t grace = spk_provider_refresh_reuse_grace(p);
+	int64_t age = (int64_t)time(NULL) - rec.sent_at;
+	if (grace > 0 && age < grace) {
+		spk_log("refresh %s: the refresh sent %lld s ago was cut off; within the "
+			"provider's grace of %lld s, its refresh token is sent again", p->name,
+			(long long)age, (long long)grace);
+		return INFLIGHT_RETRY;
+	}
+	char when[64] = "";
+	time_t t = (time_t)rec.sent_at;
+	struct tm tm;
+	if (!localtime_r(&t, &tm) || strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", &tm) == 0) {
+		snprintf(when, sizeof(when), "@%lld", (long long)rec.sent_at);
+	}
+	if (grace > 0) {
+		spk_error_set(err, SPK_ERR_LOGIN, -ESTALE,
+			      "%s: a refresh sent at %s was cut off before its answer was stored, "
+			      "and the provider's %lld s grace for its refresh token has passed. "
+			      "Run: sparekey login %s", p->name, when, (long long)grace, p->name);
+	} else {
+		spk_error_set(err, SPK_ERR_LOGIN, -ESTALE,
+			      "%s: a refresh sent at %s was cut off before its answer was stored; "
+			      "the provider may have spent the refresh token and takes none twice. "
+			      "Run: sparekey login %s", p->name, when, p->name);
+	}
+	return INFLIGHT_LOST;
+}
+
+/*
+ * The worker ended without an answer. Whatever it left is settled now,
+ * under the lock it held: a journaled answer is stored (0, the grant in
+ * *g); a request it sent is reported as the next run would find it.
+ */
+static int after_cut_off(const struct spk_profile *p, struct spk_grant *g, struct spk_error *err)
+{
+	struct spk_grant stored = { 0 };
+	int r = spk_store_rescue_complete(p, err);
+
+	if (r == 1 && spk_store_load(p, &stored, err) == 0) {
+		spk_grant_done(g);
+		*g = stored;
+		return 0;
+	}
+	if (r < 0) {
+		return r;
+	}
+	switch (inflight_state(p, g, err)) {
+	case INFLIGHT_LOST:
+		return err ? err->code : -ESTALE;
+	case INFLIGHT_RETRY:
+		return spk_error_set(err, SPK_ERR_TEMPFAIL, SPK_WORKER_CUT_OFF,
+				     "%s: the refresh was cut off before its answer was stored; the "
+				     "provider takes the same refresh token again for a while. Run "
+				     "sparekey again now", p->name);
+	case INFLIGHT_NONE:
+		break;
+	}
+	return spk_error_set(err, SPK_ERR_TEMPFAIL, SPK_WORKER_CUT_OFF,
+			     "%s: the refresh stopped before it was sent; the grant is unchanged. "
+			     "Try again", p->name);
+}
+
+/* Client credentials spend nothing: a new access token, journaled like a refresh. */
+static int renew_client_only(const struct spk_profile *p, const struct spk_client *c,
+			     const struct spk_grant *g, struct spk_grant *ret, struct spk_error *err)
+{
+	struct spk_grant fresh = { 0 };
+	int r = spk_oauth_client_credentials(c, p->scopes, (int64_t)time(NULL), &fresh, err);
+
+	if (r == 0 && spk_grant_copy(g, ret) < 0) {
+		spk_grant_done(&fresh);
+		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
+	if (r == 0) {
+		spk_grant_update(ret, &fresh);
+		struct spk_error journal_err = { 0 };
+		if (spk_store_rescue_write(p, ret, &journal_err) < 0) {
+			/* Not fatal: the store write is the durable home anyway. */
+			spk_log("refresh %s: %s", p->name, journal_err.msg);
+		}
+	}
+	return r;
+}
+
+/*
+ * Refresh g and store the result, holding the profile's lock (lock_fd).
+ * The worker sends the request and journals the answer; this process
+ * stores it, then lets the worker go. If this process dies on the way,
+ * the worker stores it. On failure g and the store are unchanged.
+ */
+static int refresh_locked(const struct spk_profile *p, int lock_fd, struct spk_grant *g,
+			  struct spk_error *err)
+{
+	struct spk_provider prov = { 0 };
+	struct spk_grant merged = { 0 };
+	struct spk_client c;
+	struct spk_worker *w = NULL;
+	_cleanup_secret_ char *secret = NULL;
+	bool client_only = p->grant == SPK_GRANT_CLIENT_CREDENTIALS;
+	int r;
+
+	if (!g->refresh_token && !client_only) {
+		return spk_error_set(err, SPK_ERR_LOGIN, -ENOKEY,
+				     "%s: the access token expired and the provider gave no "
+				     "refresh token", p->name);
+	}
+	if (!client_only && inflight_state(p, g, err) == INFLIGHT_LOST) {
+		return err ? err->code : -ESTALE;
+	}
+	r = spk_provider_resolve(p, &g->endpoints, false, &prov, err);
+	if (r == 0) {
+		r = spk_flow_make_client(p, &prov, NULL, &c, &secret, err);
+	}
+	if (r < 0) {
+		spk_provider_done(&prov);
+		return r;
+	}
+	/* A stop from here on waits until the new grant is stored and the worker gone. */
+	_cleanup_(spk_stop_release) struct spk_stop_hold hold;
+	spk_stop_hold(&hold);
+	struct spk_error call_err = { 0 };
+	if (client_only) {
+		r = renew_client_only(p, &c, g, &merged, &call_err);
+	} else {
+		struct spk_worker_job job = { .op = SPK_WORKER_REFRESH, .grant = g, .client = &c };
+		r = spk_worker_exchange(p, &job, lock_fd, &w, &merged, &call_err);
+	}
+	spk_provider_done(&prov);
+	if (r < 0) {
+		spk_worker_finish(w, true);
+		if (r == SPK_WORKER_CUT_OFF) {
+			spk_log("refresh %s: %s", p->name, call_err.msg);
+			return after_cut_off(p, g, err);
+		}
+		if (is_invalid_grant(&call_err)) {
+			return spk_error_set_oauth(err, SPK_ERR_LOGIN, r, "invalid_grant",
+						   "%s: the provider no longer accepts this grant "
+						   "(invalid_grant). Run: sparekey login %s",
+						   p->name, p->name);
+		}
+		if (err && err->kind == SPK_ERR_NONE) {
+			*err = call_err;
+		}
+		return r;
+	}
+	spk_fault_kill("kill-after-journal");
+
+	struct spk_error store_err = { 0 };
+	r = spk_store_save(p, &merged, &store_err);
+	if (r < 0) {
+		/* The worker tries once more, then the journal keeps it for the next run. */
+		spk_worker_finish(w, false);
+		_cleanup_free_ char *path = spk_store_rescue_path(p);
+		spk_grant_done(&merged);
+		if (spk_store_rescue_pending(p)) {
+			return spk_error_set(err, SPK_ERR_TEMPFAIL, r,
+					     "%s: the refreshed grant could not be stored (%s); it is "
+					     "kept in %s and the next run stores it",
+					     p->name, store_err.msg, path ? path : "the rescue file");
+		}
+		return spk_error_set(err, SPK_ERR_TEMPFAIL, r,
+				     "%s: the refreshed grant could not be stored (%s) nor kept in "
+				     "a rescue file; a new login may be needed", p->name,
+				     store_err.msg);
+	}
+	spk_fault_kill("kill-after-store");
+	/* Harmless if it fails: the next run stores the same grant again. */
+	(void)spk_store_rescue_remove(p, NULL);
+	(void)spk_inflight_remove(p);
+	spk_worker_finish(w, true);
+	spk_grant_done(g);
+	*g = merged;
+	return 0;
+}
+
+/*
+ * After invalid_grant: another process (or machine) may have rotated the
+ * token in the meantime. If the store now holds another refresh token, use
+ * that grant instead of giving up.
+ */
+static int refresh_or_reread(const struct spk_profile *p, int lock_fd, struct spk_grant *g,
+			     int64_t min_valid, bool force, struct spk_error *err)
+{
+	struct spk_error e = { 0 };
+	int r = refresh_locked(p, lock_fd, g, &e);
+	if (r == 0 || !is_invalid_grant(&e)) {
+		if (r < 0 && err && err->kind == SPK_ERR_NONE) {
+			*err = e;
+		}
+		return r;
+	}
+	struct spk_grant stored = { 0 };
+	if (spk_store_load(p, &stored, NULL) == 0 && stored.refresh_token && g->refresh_token &&
+	    strcmp(stored.refresh_token, g->refresh_token) != 0) {
+		spk_log("refresh %s: the store holds a newer grant, using it", p->name);
+		spk_grant_done(g);
+		*g = stored;
+		if (!force && spk_grant_valid_for(g, (int64_t)time(NULL)) > spk_flow_margin(p, g, min_valid)) {
+			return 0;
+		}
+		return refresh_locked(p, lock_fd, g, err);
+	}
+	spk_grant_done(&stored);
+	if (err && err->kind == SPK_ERR_NONE) {
+		*err = e;
+	}
+	return r;
+}
+
+/*
+ * Under the lock: is g to be refreshed? When its access token is about to
+ * expire, or a refresh of it was cut off that the provider's grace lets us
+ * send again (a valid token is still handed out when it does not).
+ */
+static bool refresh_due(const struct spk_profile *p, const struct spk_grant *g, int64_t min_valid)
+{
+	if (spk_grant_valid_for(g, (int64_t)time(NULL)) <= spk_flow_margin(p, g, min_valid)) {
+		return true;
+	}
+	return spk_inflight_pending(p) && inflight_state(p, g, NULL) == INFLIGHT_RETRY;
+}
+
+int spk_flow_token(const struct spk_profile *p, int64_t min_valid, struct spk_grant *ret,
+		   struct spk_error *err)
+{
+	struct spk_grant g = { 0 };
+	int fd = -1;
+	int r;
+
+	/*
+	 * The common case: a valid token, no lock, no network. Not when the
+	 * front handed its lock over: it found the cache stale and waited for
+	 * the lock already, so the grant is read once, under it.
+	 */
+	if (!spk_lock_handed_over() && !spk_path_refresh_pending(p->name)) {
+		r = spk_store_load(p, &g, err);
+		if (r < 0) {
+			return r;
+		}
+		if (spk_grant_valid_for(&g, (int64_t)time(NULL)) > spk_flow_margin(p, &g, min_valid)) {
+			/* After a reboot the cache is gone: the keyring answer refills it. */
+			spk_flow_cache_put(p, &g);
+			*ret = g;
+			return 0;
+		}
+		spk_grant_done(&g);
+	}
+
+	r = spk_flow_lock_profile(p, &fd, err);
+	if (r < 0) {
+		return r;
+	}
+	/* Whoever held the lock before us may have refreshed already. */
+	r = spk_store_load(p, &g, err);
+	if (r == 0 && refresh_due(p, &g, min_valid)) {
+		r = refresh_or_reread(p, fd, &g, min_valid, false, err);
+	}
+	if (r == 0) {
+		/* Before the lock goes: waiters then find the new token in the cache. */
+		spk_flow_cache_put(p, &g);
+	}
+	spk_lock_release(fd);
+	if (r < 0) {
+		spk_grant_done(&g);
+		return r;
+	}
+	*ret = g;
+	return 0;
+}
+
+int spk_flow_refresh(const struct spk_profile *p, int64_t older_than, struct spk_grant *ret,
+		     struct spk_error *err)
+{
+	struct spk_grant g = { 0 };
+	int fd = -1;
+	int r = spk_flow_lock_profile(p, &fd, err);
+
+	if (r < 0) {
+		*ret = g;
+		return r;
+	}
+	r = spk_store_load(p, &g, err);
+	/* Judged under the lock, on the grant that would be spent: one read, not two. */
+	if (r == 0 && older_than >= 0 &&
+	    (!g.refresh_token || (int64_t)time(NULL) - g.refresh_obtained_at < older_than)) {
+		spk_lock_release(fd);
+		*ret = g;
+		return 1;
+	}
+	if (r == 0) {
+		r = refresh_or_reread(p, fd, &g, 0, true, err);
+	}
+	if (r == 0) {
+		spk_flow_cache_put(p, &g);
+	}
+	spk_lock_release(fd);
+	*ret = g;
+	return r < 0 ? r : 0;
+}
