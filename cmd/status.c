@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "commands.h"
+#include "flow.h"
 #include "output.h"
 #include "provider.h"
 #include "report.h"
@@ -16,7 +17,8 @@ const char status_help[] =
 	"Show each profile (or only PROFILE): provider, organisation (tenant), how\n"
 	"long the access token stays valid, how old the refresh token is and, where\n"
 	"the provider retires unused refresh tokens (refresh_idle_days), when it\n"
-	"expires unless used, and where the grant is stored. Nothing is refreshed.\n"
+	"expires unless used, where the grant is stored, and whether a refresh was\n"
+	"cut off after it was sent (by a power loss). Nothing is refreshed.\n"
 	"Exits 0 when it could report, even if a profile needs a login (its row\n"
 	"says so).\n"
 	"\n"
@@ -66,6 +68,11 @@ static void fill_row(struct spk_config *cfg, const char *name, int64_t now, stru
 	r->needs_login = (g->expires_at && g->expires_at <= now && !g->refresh_token &&
 			  row->p.grant != SPK_GRANT_CLIENT_CREDENTIALS) ||
 			 (r->refresh_expires_at && r->refresh_expires_at <= now);
+	int cut = spk_flow_cut_off(&row->p, g, &row->err);
+	if (cut != 0) {
+		r->problem = cut < 0 ? row->err.msg : "a refresh was cut off; the next one retries it";
+		r->needs_login = r->needs_login || cut < 0;
+	}
 }
 
 static void print_row(const struct row *row, int64_t now)
@@ -88,7 +95,10 @@ static void print_row(const struct row *row, int64_t now)
 		snprintf(access, sizeof(access), "expired %s ago",
 			 format_duration(now - r->expires_at, d, sizeof(d)));
 	}
-	if (!r->has_refresh_token) {
+	if (r->problem) {
+		snprintf(refresh, sizeof(refresh), "%s", r->needs_login ?
+			 "refresh cut off: run sparekey login" : "refresh cut off: run sparekey refresh");
+	} else if (!r->has_refresh_token) {
 		snprintf(refresh, sizeof(refresh), "none");
 	} else if (r->refresh_expires_at && r->refresh_expires_at > now) {
 		snprintf(refresh, sizeof(refresh), "%s old, expires in %lld days unless used",

@@ -73,6 +73,16 @@ int spk_flow_refresh(const struct spk_profile *p, int64_t older_than, struct spk
 		     struct spk_error *err);
 
 /*
+ * Was a refresh of g, p's stored grant, cut off after it was sent (a power
+ * loss, a machine-wide kill)? As the next refresh will find it, changing
+ * nothing: 0 no (or one is under way); 1 yes, and the provider's grace
+ * lets the next refresh send the same token again; -ESTALE yes, and a
+ * person must log in (err says what happened, when, and so).
+ */
+int spk_flow_cut_off(const struct spk_profile *p, const struct spk_grant *g,
+		     struct spk_error *err);
+
+/*
  * Export p (from cfg): its settings, grant and client secret as one JSON
  * document (*ret_json, a secret). p's refresh lock is held in *ret_lock
  * until spk_flow_export_end(), which deletes the local grant and client

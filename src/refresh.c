@@ -35,11 +35,12 @@ enum inflight_state {
 };
 
 /*
- * What an in-flight record means for g, the stored grant: a record about
- * another refresh token is stale (its answer was stored) and goes.
+ * What an in-flight record means for g, the stored grant. A record about
+ * another refresh token is stale (its answer was stored); under the lock
+ * (tidy), it goes.
  */
 static enum inflight_state inflight_state(const struct spk_profile *p, const struct spk_grant *g,
-					  struct spk_error *err)
+					  bool tidy, struct spk_error *err)
 {
 	struct spk_inflight rec;
 	int r = spk_inflight_read(p, &rec);
@@ -48,8 +49,10 @@ static enum inflight_state inflight_state(const struct spk_profile *p, const str
 		return INFLIGHT_NONE;
 	}
 	if (r < 0 || !spk_inflight_about(&rec, g->refresh_token)) {
-		spk_log("refresh %s: a stale in-flight record, removed", p->name);
-		(void)spk_inflight_remove(p);
+		if (tidy) {
+			spk_log("refresh %s: a stale in-flight record, removed", p->name);
+			(void)spk_inflight_remove(p);
+		}
 		return INFLIGHT_NONE;
 	}
 	int64_t grace = spk_provider_refresh_reuse_grace(p);
@@ -98,7 +101,7 @@ static int after_cut_off(const struct spk_profile *p, struct spk_grant *g, struc
 	if (r < 0) {
 		return r;
 	}
-	switch (inflight_state(p, g, err)) {
+	switch (inflight_state(p, g, true, err)) {
 	case INFLIGHT_LOST:
 		return err ? err->code : -ESTALE;
 	case INFLIGHT_RETRY:
@@ -158,7 +161,7 @@ static int refresh_locked(const struct spk_profile *p, int lock_fd, struct spk_g
 				     "%s: the access token expired and the provider gave no "
 				     "refresh token", p->name);
 	}
-	if (!client_only && inflight_state(p, g, err) == INFLIGHT_LOST) {
+	if (!client_only && inflight_state(p, g, true, err) == INFLIGHT_LOST) {
 		return err ? err->code : -ESTALE;
 	}
 	r = spk_provider_resolve(p, &g->endpoints, false, &prov, err);
@@ -271,7 +274,29 @@ static bool refresh_due(const struct spk_profile *p, const struct spk_grant *g, 
 	if (spk_grant_valid_for(g, (int64_t)time(NULL)) <= spk_flow_margin(p, g, min_valid)) {
 		return true;
 	}
-	return spk_inflight_pending(p) && inflight_state(p, g, NULL) == INFLIGHT_RETRY;
+	return spk_inflight_pending(p) && inflight_state(p, g, true, NULL) == INFLIGHT_RETRY;
+}
+
+int spk_flow_cut_off(const struct spk_profile *p, const struct spk_grant *g,
+		     struct spk_error *err)
+{
+	_cleanup_free_ char *dir = spk_flow_lock_dir();
+	int fd = -1;
+
+	/* A record while the lock is held is a refresh under way right now. */
+	if (!dir || !spk_inflight_pending(p) || spk_lock_take(dir, p->name, 0, &fd, NULL) < 0) {
+		return 0;
+	}
+	spk_lock_release(fd);
+	switch (inflight_state(p, g, false, err)) {
+	case INFLIGHT_LOST:
+		return -ESTALE;
+	case INFLIGHT_RETRY:
+		return 1;
+	case INFLIGHT_NONE:
+		break;
+	}
+	return 0;
 }
 
 int spk_flow_token(const struct spk_profile *p, int64_t min_valid, struct spk_grant *ret,

@@ -17,7 +17,8 @@ struct spk_status_row {
 	const char *tenant_name;     /* or NULL */
 	bool has_grant;
 	bool needs_login;            /* no usable grant: a person must run login */
-	const char *problem;         /* one line when has_grant is false, else NULL */
+	const char *problem;         /* one line when has_grant is false or a refresh
+				      * was cut off (see spk_flow_cut_off), else NULL */
 	int64_t expires_at;          /* access token; 0 unknown */
 	bool has_refresh_token;
 	int64_t refresh_obtained_at;

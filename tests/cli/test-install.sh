@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # 'meson install --destdir' from this build lays out what a package needs:
-# the front in bindir, sparekey-cli in libexecdir/sparekey (where the front
-# looks for it), both man pages, the three shell completions and the
+# the front in bindir, sparekey-cli and sparekey-worker in
+# libexecdir/sparekey (where the front and sparekey-cli look for them), both man pages, the three shell completions and the
 # systemd user units, whose ExecStart names the installed front. Nothing
 # lands outside the prefix.
 #
@@ -35,6 +35,7 @@ installed() {
 }
 installed "$SPK_BINDIR/sparekey" "the front" -x
 installed "$SPK_LIBEXECDIR/sparekey/sparekey-cli" "sparekey-cli" -x
+installed "$SPK_LIBEXECDIR/sparekey/sparekey-worker" "sparekey-worker (carries refreshes through)" -x
 installed "$SPK_MANDIR/man1/sparekey.1" "sparekey(1)"
 installed "$SPK_MANDIR/man5/sparekey.conf.5" "sparekey.conf(5)"
 installed "$SPK_BASH_COMPLETIONSDIR/sparekey" "bash completion"
@@ -65,6 +66,13 @@ if grep -qaF -- "$SPK_LIBEXECDIR/sparekey" "$dest$SPK_BINDIR/sparekey"; then
 	ok "the front execs sparekey-cli from $SPK_LIBEXECDIR/sparekey"
 else
 	not_ok "the front execs sparekey-cli from $SPK_LIBEXECDIR/sparekey" "that path is not in $SPK_BINDIR/sparekey"
+fi
+
+# sparekey-cli starts sparekey-worker from where it was installed.
+if grep -qaF -- "$SPK_LIBEXECDIR/sparekey" "$dest$SPK_LIBEXECDIR/sparekey/sparekey-cli"; then
+	ok "sparekey-cli starts sparekey-worker from $SPK_LIBEXECDIR/sparekey"
+else
+	not_ok "sparekey-cli starts sparekey-worker from $SPK_LIBEXECDIR/sparekey" "that path is not in sparekey-cli"
 fi
 
 outside=$(cd "$dest" && find . -type f ! -path ".$SPK_PREFIX/*")

@@ -144,8 +144,8 @@ assert_eq "$(trouble_since "$M")" "" "... and the provider saw no reuse, error o
 # The same for one profile: `refresh ka` gets SIGTERM (a cron job's
 # `timeout`), `token kb` a SIGHUP (its terminal closed), each while the
 # provider holds back the answer that carries the rotated token. Each
-# dies by its signal only once the new grant is in the rescue journal;
-# the next run stores it and goes on with the live token.
+# dies by its signal only once the new grant is stored (and no rescue
+# journal is left); the next run goes on with the live token.
 stop_during() { # SIGNAL CMD...: run CMD, send SIGNAL once the provider rotated; sets STOP_RC
     local sig=$1 m i pid; shift
     m=$(events_mark)
@@ -160,19 +160,21 @@ stop_during() { # SIGNAL CMD...: run CMD, send SIGNAL once the provider rotated;
 }
 for run in "TERM refresh ka" "HUP token kb --min-valid 86400"; do
     read -r sig cmd p rest <<<"$run"
+    RT_BEFORE=$(grant_field "$p" refresh_token)
     M=$(events_mark)
     # shellcheck disable=SC2086
     stop_during "$sig" $cmd "$p" $rest
     code=$((128 + $(kill -l "$sig")))
     assert_eq "$STOP_RC" "$code" "SIG$sig during '$cmd $p': it still ends by SIG$sig ($code)"
     assert_eq "$(refresh_ok_since "$M")" 1 "... after the provider had rotated $p's refresh token"
-    if [ -e "$XDG_STATE_HOME/sparekey/$p.rescue" ]; then ok "... with the new grant kept in $p's rescue journal"
-    else not_ok "... with the new grant kept in $p's rescue journal" "no $XDG_STATE_HOME/sparekey/$p.rescue"; fi
+    assert_new "$(grant_field "$p" refresh_token)" "$RT_BEFORE" "... with $p's rotated refresh token stored"
+    if [ ! -e "$XDG_STATE_HOME/sparekey/$p.rescue" ]; then ok "... and no rescue journal left"
+    else not_ok "... and no rescue journal left" "$XDG_STATE_HOME/sparekey/$p.rescue exists"; fi
     M=$(events_mark)
     sk refresh "$p"
     assert_rc 0 "... the next 'refresh $p' exits 0"
     assert_eq "$(trouble_since "$M")" "" "... and the provider saw no reuse, error or revocation"
-    assert_eq "$(refresh_ok_since "$M")" 1 "... with one refresh, by the token from the journal"
+    assert_eq "$(refresh_ok_since "$M")" 1 "... with one refresh, by the token that was stored"
 done
 
 # ---------------------------------------------------------------- the xero preset knows 60 days
