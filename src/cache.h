@@ -34,7 +34,7 @@ void spk_config_stamp_of(const char *path, struct spk_config_stamp *ret);
 int spk_config_stamp_equal(const struct spk_config_stamp *a, const struct spk_config_stamp *b);
 
 int spk_cache_write(const char *dir, const char *profile, const struct spk_cache_entry *e);
-/* -ENOENT when absent; -EPERM when not ours/private; -EBADMSG when malformed. */
+/* -ENOENT when absent; -EPERM/-EACCES when not ours/private; -EBADMSG when malformed. */
 int spk_cache_read(const char *dir, const char *profile, struct spk_cache_entry *ret);
 int spk_cache_remove(const char *dir, const char *profile);
 void spk_cache_entry_done(struct spk_cache_entry *e);

@@ -180,16 +180,21 @@ int spk_file_read_private(const char *path, size_t max, char **ret)
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd < 0) {
-		return errno == ELOOP ? -EPERM : -errno;
+		return errno == ELOOP ? -EACCES : -errno;
 	}
 	if (fstat(fd, &st) < 0) {
 		int r = -errno;
 		close(fd);
 		return r;
 	}
-	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077)) {
+	/* Another's file first: chmod, the remedy for a bad mode, is not ours to run there. */
+	if (st.st_uid != geteuid()) {
 		close(fd);
 		return -EPERM;
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
+		close(fd);
+		return -EACCES;
 	}
 	if ((size_t)st.st_size > max) {
 		close(fd);
@@ -214,6 +219,17 @@ int spk_file_read_private(const char *path, size_t max, char **ret)
 	close(fd);
 	buf[got] = '\0';
 	*ret = buf;
+	return 0;
+}
+
+int spk_file_owner(const char *path, uid_t *ret_uid)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0) {
+		return -errno;
+	}
+	*ret_uid = st.st_uid;
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* mkdir -p with mode 0700 for the directories it creates. */
 int spk_file_mkdir_private(const char *dir);
@@ -31,10 +32,14 @@ int spk_file_replace_private(const char *dir, const char *name, const char *data
 
 /*
  * Read path into a NUL-terminated buffer (free with spk_secret_free when it
- * holds secrets). -ENOENT when absent; -EPERM when not ours or readable by
- * others; -EFBIG over max bytes.
+ * holds secrets). -ENOENT when absent; -EPERM when another user owns it;
+ * -EACCES when it is ours but others may read it, or it is a symlink or not
+ * a regular file; -EFBIG over max bytes.
  */
 int spk_file_read_private(const char *path, size_t max, char **ret);
+
+/* Who owns path (a symlink itself, not its target): for messages about a refused file. */
+int spk_file_owner(const char *path, uid_t *ret_uid);
 
 /* Remove dir/name and fsync dir; 0 when it is gone (or was never there). */
 int spk_file_remove(const char *dir, const char *name);

@@ -39,6 +39,18 @@ static int item_path(const char *profile, const char *kind, char **ret_dir, char
 	return 0;
 }
 
+/* "grant", "client secret": what a refused file holds, in words. */
+static const char *kind_label(const char *kind)
+{
+	return strcmp(kind, "client_secret") == 0 ? "client secret" : kind;
+}
+
+/* What the login that replaces a refused file needs besides the profile. */
+static const char *login_args(const char *kind)
+{
+	return strcmp(kind, "client_secret") == 0 ? " --client-secret-file FILE" : "";
+}
+
 static int file_load(const char *profile, const char *kind, char **ret_value,
 		     struct spk_error *err)
 {
@@ -53,6 +65,21 @@ static int file_load(const char *profile, const char *kind, char **ret_value,
 		return r;
 	}
 	if (r == -EPERM) {
+		uid_t owner;
+		if (spk_file_owner(path, &owner) < 0) {
+			return spk_error_set(err, SPK_ERR_CONFIG, r,
+					     "%s: refusing %s: it is not owned by you (uid %u); it "
+					     "must be yours. Move it away, then run: sparekey login %s%s",
+					     profile, path, (unsigned)geteuid(), profile,
+					     login_args(kind));
+		}
+		return spk_error_set(err, SPK_ERR_CONFIG, r,
+				     "%s: the %s file %s is owned by uid %u, not by you (uid %u); it "
+				     "must be yours. Move it away, then run: sparekey login %s%s",
+				     profile, kind_label(kind), path, (unsigned)owner,
+				     (unsigned)geteuid(), profile, login_args(kind));
+	}
+	if (r == -EACCES) {
 		return spk_error_set(err, SPK_ERR_CONFIG, r,
 				     "%s: refusing %s: it must be a regular file of yours with mode "
 				     "0600 (chmod 600 it if it is yours)", profile, path);

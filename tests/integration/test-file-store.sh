@@ -108,8 +108,21 @@ if [ -L "$GF" ]; then ok "the symlink was not replaced"; else not_ok "the symlin
 rm -f "$GF"; mv "$SPK_TMP/elsewhere.grant" "$GF"
 
 if [ "$(id -u)" = 0 ]; then
-    chown 65534 "$GF"
-    refused "the grant file owned by another user (nobody)"
+    # Another user's file: the line names its owner and says it must be
+    # ours; chmod is no remedy there, so it is not offered.
+    GOOD=$(cat "$GF")
+    chown 1001 "$GF"
+    STAT0=$(stat -c '%u %a %s %Y' "$GF")
+    refused "the grant file owned by another user (uid 1001)"
+    assert_contains "$SK_ERR" "owned by uid 1001, not by you (uid 0); it must be yours" \
+        "... the line names the owner's uid and says the file must be yours"
+    assert_not_contains "$SK_ERR" "chmod" "... and does not say chmod"
+    assert_eq "$(stat -c '%u %a %s %Y' "$GF")" "$STAT0" "the other user's file was left as it was (owner, mode, size, mtime)"
+    assert_eq "$(cat "$GF")" "$GOOD" "... and so was its content"
+    chmod 644 "$GF"
+    refused "the grant file owned by uid 1001 and mode 0644"
+    assert_contains "$SK_ERR" "owned by uid 1001" "... the line is about the owner, not the mode"
+    chmod 600 "$GF"
     chown 0 "$GF"
 else
     skip_one "the grant file owned by another user" "needs root to chown"
