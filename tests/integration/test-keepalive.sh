@@ -118,10 +118,16 @@ assert_failure 64 "refresh --all --older-than banana"
 # refresh token. SIGTERM (systemd stopping the timer's unit) arrives while
 # both answers are on their way: killing the refreshes there would leave
 # spent refresh tokens in the store. They must finish and be stored first.
+#
+# The children are started with the signals at their default disposition:
+# under nohup (or any launcher that ignores HUP) they would inherit an
+# ignored SIGHUP, and sparekey rightly keeps it ignored; and bash starts
+# background jobs of a script with SIGINT ignored.
+DEFAULT_SIGNALS=(env --default-signal=HUP,INT,TERM)
 GA=$(grant_lookup ka); GB=$(grant_lookup kb)
 echo 2000 >"$SPK_TOKEN_DELAY_FILE"
 M=$(events_mark)
-"$SPAREKEY" refresh --all --older-than 0 >"$SPK_TMP/term.out" 2>"$SPK_TMP/term.err" &
+"${DEFAULT_SIGNALS[@]}" "$SPAREKEY" refresh --all --older-than 0 >"$SPK_TMP/term.out" 2>"$SPK_TMP/term.err" &
 TERM_PID=$!
 for ((i = 0; i < 100 && $(refresh_ok_since "$M") < 2; i++)); do sleep 0.05; done
 kill -TERM "$TERM_PID"
@@ -150,7 +156,7 @@ stop_during() { # SIGNAL CMD...: run CMD, send SIGNAL once the provider rotated;
     local sig=$1 m i pid; shift
     m=$(events_mark)
     echo 2000 >"$SPK_TOKEN_DELAY_FILE"
-    "$SPAREKEY" "$@" >"$SPK_TMP/stop.out" 2>"$SPK_TMP/stop.err" &
+    "${DEFAULT_SIGNALS[@]}" "$SPAREKEY" "$@" >"$SPK_TMP/stop.out" 2>"$SPK_TMP/stop.err" &
     pid=$!
     for ((i = 0; i < 100 && $(refresh_ok_since "$m") < 1; i++)); do sleep 0.05; done
     kill "-$sig" "$pid"
