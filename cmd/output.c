@@ -62,17 +62,27 @@ static void put_line(const char *line)
 
 int fail(const char *profile, const struct spk_error *err)
 {
-	char hint[128];
+	return fail_hint(profile, err, NULL);
+}
+
+int fail_hint(const char *profile, const struct spk_error *err, const char *hint)
+{
+	char buf[128];
 	const char *msg = err->msg[0] ? err->msg : "failed";
 	/* Messages from src/ may already name the profile. */
 	bool named = profile && strncmp(msg, profile, strlen(profile)) == 0 &&
 		     msg[strlen(profile)] == ':';
+	const char *tail = hint ? hint : remedy(profile, err, buf, sizeof(buf));
 
-	char line[640];
-	snprintf(line, sizeof(line), "%ssparekey:%s %s%s%s%s\n", style_bad(), style_off(),
-		 profile && !named ? profile : "", profile && !named ? ": " : "", msg,
-		 remedy(profile, err, hint, sizeof(hint)));
-	put_line(line);
+	/* The hint may hold a whole command line: sized to fit, never cut. */
+	char *line = NULL;
+	if (asprintf(&line, "%ssparekey:%s %s%s%s%s\n", style_bad(), style_off(),
+		     profile && !named ? profile : "", profile && !named ? ": " : "", msg,
+		     tail) < 0) {
+		line = NULL;
+	}
+	put_line(line ? line : "sparekey: out of memory\n");
+	free(line);
 	return exit_status_of(err->kind);
 }
 

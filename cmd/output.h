@@ -29,6 +29,8 @@ extern bool opt_verbose;
 int exit_status_of(enum spk_error_kind kind);
 /* Print err as one line and return its exit status. */
 int fail(const char *profile, const struct spk_error *err);
+/* The same with hint (". Run: ...") in place of the usual remedy; any length. */
+int fail_hint(const char *profile, const struct spk_error *err, const char *hint);
 /* Print a usage problem and return 64. */
 int usage_error(const char *command, const char *fmt, ...) _printf_(2, 3);
 /* An informational line on stderr. */

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "secret.h"
 #include "store.h"
+#include "store-check.h"
 
 #define ITEM_MAX (256 * 1024)
 
@@ -124,6 +125,14 @@ static int file_remove(const char *profile, const char *kind, struct spk_error *
 				     path, strerror(-r));
 	}
 	return existed ? 0 : -ENOENT;
+}
+
+int spk_store_file_check(const char *profile, struct spk_error *err)
+{
+	_cleanup_free_ char *dir = NULL, *name = NULL, *path = NULL;
+
+	/* The directory is made by the first write, not here: a check writes nothing. */
+	return item_path(profile, "grant", &dir, &name, &path, err);
 }
 
 const struct spk_store_backend spk_store_file = {

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "secret.h"
 #include "store.h"
+#include "store-check.h"
 
 #define KEYRING_TIMEOUT_MS 5000
 
@@ -97,6 +98,14 @@ static void route_glib_log(const char *domain, GLogLevelFlags level, const char 
 	(void)level;
 	(void)userdata;
 	spk_log("%s: %s", domain ? domain : "glib", message);
+}
+
+/* Why there is no session bus, in the words of the variables involved. */
+static const char *no_bus_cause(void)
+{
+	return spk_env_has_session_bus() ? "DBUS_SESSION_BUS_ADDRESS does not work"
+					 : "DBUS_SESSION_BUS_ADDRESS is unset and $XDG_RUNTIME_DIR/bus "
+					   "is missing";
 }
 
 static int keyring_locked(const char *profile, struct spk_error *err)
@@ -179,12 +188,8 @@ static int connect_service(const char *profile, struct deadline *d, SecretServic
 			return keyring_failure(gerr, profile, "reach", err);
 		}
 		int r = spk_error_set(err, SPK_ERR_TEMPFAIL, -ENOTCONN,
-				      "%s: no D-Bus session bus to reach the keyring (%s"
-				      "). Either %s", profile,
-				      spk_env_has_session_bus() ? "DBUS_SESSION_BUS_ADDRESS does not work"
-								: "DBUS_SESSION_BUS_ADDRESS is unset and "
-								  "$XDG_RUNTIME_DIR/bus is missing",
-				      file_store_hint);
+				      "%s: no D-Bus session bus to reach the keyring (%s). Either %s",
+				      profile, no_bus_cause(), file_store_hint);
 		g_error_free(gerr);
 		return r;
 	}
@@ -427,6 +432,47 @@ static int secret_remove(const char *profile, const char *kind, struct spk_error
 	r = removed ? 0 : -ENOENT;
 out:
 	keyring_close(&k);
+	return r;
+}
+
+/*
+ * The service, and the default collection unlocked if there is one: what
+ * storing a grant will need. Without a default collection the first store
+ * makes one, so its absence is no failure.
+ */
+int spk_store_secret_check(const char *profile, struct spk_error *err)
+{
+	struct keyring k;
+	GError *gerr = NULL;
+	struct spk_error open_err = { 0 };
+	int r = keyring_open(profile, &k, &open_err);
+
+	/* Worded afresh for login: the cause only, and retrying cannot help. */
+	if (r == -ENOTCONN) {
+		r = spk_error_set(err, SPK_ERR_CONFIG, r,
+				  "%s: no D-Bus session bus to reach the keyring (%s)", profile,
+				  no_bus_cause());
+	} else if (r == -ENOENT) {
+		r = spk_error_set(err, SPK_ERR_CONFIG, r,
+				  "%s: no Secret Service (keyring) runs on the session bus", profile);
+	} else if (r < 0) {
+		r = spk_error_set(err, open_err.kind, r, "%s", open_err.msg);
+	} else {
+		SecretCollection *c = secret_collection_for_alias_sync(
+			k.service, SECRET_COLLECTION_DEFAULT, SECRET_COLLECTION_NONE, k.d.cancel, &gerr);
+		if (gerr) {
+			r = keyring_failure(gerr, profile, "reach", err);
+		} else if (c && secret_collection_get_locked(c)) {
+			r = keyring_locked(profile, err);
+		}
+		if (c) {
+			g_object_unref(c);
+		}
+	}
+	keyring_close(&k);
+	if (r == 0) {
+		spk_log("keyring: reachable for %s", profile);
+	}
 	return r;
 }
 

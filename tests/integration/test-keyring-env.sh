@@ -2,7 +2,10 @@
 # The keyring as cron, systemd and SSH sessions see it: found through
 # $XDG_RUNTIME_DIR/bus when DBUS_SESSION_BUS_ADDRESS is unset; "no bus",
 # "no Secret Service", "collection locked" and "keyring hangs" each give
-# exit 75 with their own one-line message, quickly and without a prompt.
+# exit 75 with their own one-line message, quickly and without a prompt;
+# login, which cannot help by retrying there, stops at "no bus" and "no
+# Secret Service" with exit 78 before it writes anything, and over SSH
+# offers the login command with --store file.
 # Then doctor, with and without --cron.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -98,9 +101,82 @@ skx DBUS_SESSION_BUS_ADDRESS="unix:path=$SPK_TMP/bus-empty" -- token kr
 assert_failure 75 "DBUS_SESSION_BUS_ADDRESS a bus without a Secret Service: token kr"
 assert_icontains "$SK_ERR" "no Secret Service" "... the line says no Secret Service runs"
 
+# ================================================================ login where the keyring cannot be reached
+# Retrying cannot help there: login says so as a configuration error (78)
+# in one line, before it writes the profile or starts a sign-in; from an
+# SSH session the line offers the file store as the exact command to run.
+NOBUS=(DBUS_SESSION_BUS_ADDRESS="unix:path=$SPK_TMP/no-such-bus")
+NOSSH=(SSH_CONNECTION= SSH_TTY=)
+SSH_ENV=(SSH_CONNECTION="192.0.2.10 50022 192.0.2.20 22" SSH_TTY=)
+cfg_sum() { if [ -e "$1" ]; then sha256sum <"$1"; else echo absent; fi; }
+C0=$(cfg_sum "$SPK_CONFIG")
+skx "${NOBUS[@]}" "${NOSSH[@]}" -- login nb --issuer "$ISSUER" --client-id sparekey-native --no-browser --timeout 30
+assert_failure 78 "login nb (a new profile) with a session bus that does not work"
+assert_icontains "$SK_ERR" "session bus" "... the line says there is no session bus"
+assert_contains "$SK_ERR" "--store file" "... and offers --store file"
+if in_range "$SK_SECS" 0 4; then ok "... at once, without starting a sign-in (${SK_SECS}s)"
+else not_ok "... at once, without starting a sign-in" "took ${SK_SECS}s"; fi
+assert_eq "$(cfg_sum "$SPK_CONFIG")" "$C0" "... the config file is unchanged"
+assert_eq "$(cfg_get nb provider)" "" "... it has no [nb]"
+skx "${NOBUS[@]}" "${NOSSH[@]}" -- login kr --no-browser --timeout 30
+assert_failure 78 "login kr (an existing profile) with a session bus that does not work"
+assert_eq "$(cfg_sum "$SPK_CONFIG")" "$C0" "... the config file is unchanged"
+skx DBUS_SESSION_BUS_ADDRESS="unix:path=$SPK_TMP/bus-empty" "${NOSSH[@]}" -- login nb --issuer "$ISSUER" --client-id sparekey-native --no-browser --timeout 30
+assert_failure 78 "login nb on a bus without a Secret Service"
+assert_icontains "$SK_ERR" "no Secret Service" "... the line says no Secret Service runs"
+assert_contains "$SK_ERR" "--store file" "... and offers --store file"
+assert_eq "$(cfg_sum "$SPK_CONFIG")" "$C0" "... the config file is unchanged"
+if [ -e "$RUN_USER_BUS" ]; then
+    skip_one "env -i login without any session bus: exit 78" "$RUN_USER_BUS exists here, so there is a bus"
+else
+    skx "${CRON_ENV[@]}" -- login kr --no-browser --timeout 30
+    assert_failure 78 "env -i (no bus at all) login kr"
+    assert_eq "$(cfg_sum "$SPK_CONFIG")" "$C0" "... the config file is unchanged"
+fi
+
+# Over SSH: the user's own command line, with --store file in place of
+# --store secret, and the --config it named; a config file that was not
+# there is still not there.
+NEWCFG=$SPK_TMP/ssh-login/config
+skx "${NOBUS[@]}" "${SSH_ENV[@]}" -- --config "$NEWCFG" login nb --no-browser --issuer "$ISSUER" \
+    --client-id sparekey-native --scope "profile email" --store secret --timeout 60
+assert_failure 78 "login nb --no-browser in an SSH session without a session bus"
+assert_contains "$SK_ERR" "Run: sparekey --config $NEWCFG login nb --store file --no-browser --issuer $ISSUER --client-id sparekey-native --scope 'profile email' --timeout 60" \
+    "... the line gives the command to run: the same login with --store file"
+assert_not_contains "$SK_ERR" "--store secret" "... without the --store secret it replaces"
+if [ ! -e "$NEWCFG" ] && [ ! -e "$(dirname "$NEWCFG")" ]; then ok "... and the config file $NEWCFG was not created"
+else not_ok "... and the config file $NEWCFG was not created" "$(ls -la "$(dirname "$NEWCFG")" 2>&1)"; fi
+
+# The command it offers works as given, still without a bus.
+skx "${NOBUS[@]}" "${SSH_ENV[@]}" -- --config "$NEWCFG" login nb --issuer "$ISSUER" \
+    --client-id sparekey-native --scope "profile email" --timeout 60
+assert_failure 78 "login nb (browser) in an SSH session without a session bus"
+case $SK_ERR in
+    *"Run: sparekey "*) CMD=${SK_ERR#*Run: sparekey } ;;
+    *) CMD= ;;
+esac
+if [ -n "$CMD" ]; then
+    eval "set -- $CMD"
+    browser_reset
+    skx --timeout 90 "${NOBUS[@]}" "${SSH_ENV[@]}" -- "$@"
+    assert_rc 0 "the offered command (sparekey $CMD) logs nb in without a session bus: exits 0"
+    browser_wait 30 || true
+    assert_eq "$(file_mode "$XDG_STATE_HOME/sparekey/nb.grant")" 600 "... the grant is in the file store"
+    assert_eq "$(awk '/^\[nb\]/ { g = 1; next } /^\[/ { g = 0 } g && /^store *=/ { sub(/^store *= */, ""); print }' "$NEWCFG")" file \
+        "... and $NEWCFG has store = file for nb"
+else
+    not_ok "the line offers a command to run" "$SK_ERR"
+fi
+assert_eq "$(cfg_sum "$SPK_CONFIG")" "$C0" "the default config file was never touched by these logins"
+
 # ================================================================ (c) the collection is locked
 GL=$(keyring_item kr grant)
 assert_eq "$(keyring_lock)" true "(harness) the login collection is now locked"
+C0=$(cfg_sum "$SPK_CONFIG")
+sk --timeout 30 login kr --no-browser --timeout 30
+assert_failure 75 "login kr with the keyring collection locked"
+assert_icontains "$SK_ERR" locked "... the line says the collection is locked"
+assert_eq "$(cfg_sum "$SPK_CONFIG")" "$C0" "... the config file is unchanged"
 M=$(events_mark)
 sk --timeout 30 token kr
 assert_failure 75 "token kr with the keyring collection locked"
