@@ -401,7 +401,7 @@ static char *file_store_command(const char *name, int n_opts, char **argv,
 }
 
 /*
- * The store cannot be reached (err from spk_store_check): the way out. No
+ * The keyring cannot be reached (err from spk_store_check): the way out. No
  * bus or no Secret Service is a matter of set-up, and from an SSH session
  * the file store is the answer, offered as the exact command to run.
  */
@@ -411,22 +411,20 @@ static int store_unreachable(const char *name, const struct spk_error *err, int 
 	if (err->kind != SPK_ERR_CONFIG || (err->code != -ENOTCONN && err->code != -ENOENT)) {
 		return fail(name, err);
 	}
-	if (in_ssh_session()) {
-		_cleanup_free_ char *cmd = file_store_command(name, n_opts, argv, options);
-		_cleanup_free_ char *hint = NULL;
-		if (cmd && asprintf(&hint, ". Over SSH, keep the grant in a file instead. Run: %s",
-					cmd) >= 0) {
-			return fail_hint(name, err, hint);
-		}
-	}
-	_cleanup_free_ char *hint = NULL;
-	if (asprintf(&hint, ". %s, or keep the grant in a file: sparekey login %s --store file",
-		     err->code == -ENOTCONN ? "Run sparekey in your desktop session"
-					    : "Start gnome-keyring (or another Secret Service)",
-		     name) < 0) {
+	_cleanup_free_ char *cmd = in_ssh_session() ? file_store_command(name, n_opts, argv, options)
+						    : NULL;
+	char *hint = NULL;
+	int r = cmd ? asprintf(&hint, ". Over SSH, keep the grant in a file instead. Run: %s", cmd)
+		    : asprintf(&hint, ". %s, or keep the grant in a file: sparekey login %s --store file",
+			       err->code == -ENOTCONN ? "Run sparekey in your desktop session"
+						      : "Start gnome-keyring (or another Secret Service)",
+			       name);
+	if (r < 0) {
 		return fail(name, err);
 	}
-	return fail_hint(name, err, hint);
+	int status = fail_hint(name, err, hint);
+	free(hint);
+	return status;
 }
 
 int cmd_login(int argc, char **argv)
@@ -645,7 +643,9 @@ int cmd_login(int argc, char **argv)
 	/* Before anything is written or a browser opened: the grant must have a home. */
 	r = spk_store_check(&p, &err);
 	if (r < 0) {
-		status = store_unreachable(name, &err, optind, argv, options);
+		bool file_store = p.store && strcmp(p.store, "file") == 0;
+		status = file_store ? fail(name, &err)
+				    : store_unreachable(name, &err, optind, argv, options);
 		goto out;
 	}
 	r = spk_config_put(cfg, &p, &err);
