@@ -36,7 +36,9 @@ const char refresh_help[] =
 	"\n"
 	"Run it from a timer: sparekey timer install. The exit status is that of the\n"
 	"first profile that failed; each profile gets one line on stderr. Stopped by\n"
-	"a signal, --all lets the refreshes in flight finish and store first.\n";
+	"a signal, --all lets the refreshes in flight finish and store first. A\n"
+	"refresh once sent is carried through by a detached worker: killed, even by\n"
+	"SIGKILL, sparekey still stores the rotated grant.\n";
 
 /* Days left before the refresh token dies unused; -1 when unknown. */
 static int64_t idle_days_left(const struct spk_profile *p, const struct spk_grant *g, int64_t now)
@@ -123,9 +125,9 @@ static int refresh_one(const char *name)
  */
 #define REFRESH_PARALLEL 128
 /*
- * A profile in flight holds its lock, its connection and libcurl's wakeup
- * socket pair, and briefly the journal, the cache file and a GLib wakeup
- * fd. Out of fds, a thread could spend a refresh token and then fail to
+ * A profile in flight holds its lock and the socket to its worker, and
+ * briefly the other end of it and /dev/null (while the worker starts), the
+ * journal, the cache file and a GLib wakeup fd. Out of fds, a thread could spend a refresh token and then fail to
  * store its successor (GLib aborts when it cannot make a wakeup fd): so no
  * more threads than RLIMIT_NOFILE has room for, after what the process
  * itself holds (the D-Bus connection, GLib's and libcurl's own).
@@ -204,9 +206,9 @@ static void *stop_watcher(void *arg)
  * Every profile, up to REFRESH_PARALLEL at a time (fewer if the fd limit
  * is low), in threads of this one process: a refresher of many profiles
  * costs about one round trip, not one per profile, and it opens the keyring
- * (one D-Bus connection, one encrypted session) and loads libcurl once, not
- * once per profile. Each profile still has its own lock, journal and store
- * write. The exit status is that of the first failed profile in config-file
+ * (one D-Bus connection, one encrypted session) once, not once per profile.
+ * Each profile still has its own lock, worker (which sends its request),
+ * journal and store write. The exit status is that of the first failed profile in config-file
  * order.
  */
 static int refresh_all(long long older_than)

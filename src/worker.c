@@ -195,7 +195,9 @@ static int answer_from_json(const char *text, struct spk_grant *ret, struct spk_
 	if (kind == SPK_ERR_NONE) {
 		return 0;
 	}
-	return spk_error_set_oauth(err, (enum spk_error_kind)kind, code < 0 ? (int)code : -EIO,
+	/* The worker's own failures never read as its death (SPK_WORKER_CUT_OFF). */
+	bool plain = code < 0 && code != SPK_WORKER_CUT_OFF;
+	return spk_error_set_oauth(err, (enum spk_error_kind)kind, plain ? (int)code : -EIO,
 				   oauth ? oauth : "", "%s", msg ? msg : "sparekey-worker failed");
 }
 
