@@ -80,3 +80,13 @@ const char *tenant_of(const struct spk_profile *p, const struct spk_grant *g);
 /* The same for an API call: an error when a chosen organisation is gone. */
 int tenant_for_api(const struct spk_profile *p, const struct spk_grant *g, const char **ret,
 		   struct spk_error *err);
+
+/*
+ * login: the keyring cannot be reached (err from spk_store_check). Prints
+ * the way out — from an SSH session, the user's own login command (argv's
+ * first n_opts words, as getopt left them) with --store file — and returns
+ * the exit status.
+ */
+struct option;
+int login_store_unreachable(const char *name, const struct spk_error *err, int n_opts,
+			    char **argv, const struct option *options);
