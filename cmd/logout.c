@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "flow.h"
 #include "output.h"
+#include "provider.h"
 
 const char logout_help[] =
 	"Usage: sparekey logout PROFILE [--keep-remote]\n"
@@ -14,7 +15,9 @@ const char logout_help[] =
 	"secret here. The profile's settings stay in the config file.\n"
 	"\n"
 	"If revocation fails, the local grant is deleted anyway and the failure\n"
-	"is reported (with its exit status).\n"
+	"is reported (with its exit status). A provider without a revocation\n"
+	"endpoint (GitHub) gets a warning saying where to revoke the app's access\n"
+	"by hand, and the exit status is 0.\n"
 	"\n"
 	"Options:\n"
 	"      --keep-remote  do not revoke; only forget the grant here\n"
@@ -53,6 +56,15 @@ int cmd_logout(int argc, char **argv)
 		return fail(name, &err);
 	}
 	r = spk_flow_logout(&p, keep_remote, &err);
+	if (r == SPK_LOGOUT_NOT_REVOKED) {
+		const char *where = spk_provider_manage_url(&p);
+		note("%s: logged out here; the provider has no revocation endpoint, so the grant "
+		     "stays valid there until it expires. Revoke sparekey's access in your "
+		     "account's settings%s%s", name, where ? " at " : " at the provider",
+		     where ? where : "");
+		spk_profile_done(&p);
+		return EXIT_OK;
+	}
 	spk_profile_done(&p);
 	if (r == -ENOENT) {
 		note("%s: nothing was stored; nothing to do", name);

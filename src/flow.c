@@ -646,26 +646,28 @@ int spk_flow_logout(const struct spk_profile *p, bool keep_remote, struct spk_er
 	if (r < 0) {
 		return r;
 	}
-	bool have_grant = spk_store_load(p, &g, err) == 0;
-	if (!have_grant && err->kind != SPK_ERR_LOGIN) {
+	struct spk_error load_err = { 0 };
+	bool have_grant = spk_store_load(p, &g, &load_err) == 0;
+	if (!have_grant && load_err.kind != SPK_ERR_LOGIN) {
+		/* The store is unreachable: nothing can be done now. */
 		spk_lock_release(fd);
-		return err->code; /* the store is unreachable: nothing can be done now */
+		if (err && err->kind == SPK_ERR_NONE) {
+			*err = load_err;
+		}
+		return load_err.code;
 	}
-	spk_error_clear(err);
+	bool unrevocable = false;
 	if (have_grant && !keep_remote) {
 		struct spk_provider prov = { 0 };
 		struct spk_client c;
 		_cleanup_secret_ char *secret = NULL;
 		r = spk_provider_resolve(p, &g.endpoints, false, &prov, &remote);
-		if (r == 0 && !prov.endpoints.revocation) {
-			r = spk_error_set(&remote, SPK_ERR_CONFIG, -ENOTSUP,
-					  "the provider has no revocation endpoint; revoke sparekey's "
-					  "access in your account's settings there");
-		}
-		if (r == 0) {
+		/* Nothing to send then: a person revokes it by hand (the caller says where). */
+		unrevocable = r == 0 && !prov.endpoints.revocation;
+		if (r == 0 && !unrevocable) {
 			r = spk_flow_make_client(p, &prov, NULL, &c, &secret, &remote);
 		}
-		if (r == 0) {
+		if (r == 0 && !unrevocable) {
 			/*
 			 * Revoking the refresh token ends the grant (and, at Xero,
 			 * its connections). The worker sends it; if this process
@@ -701,5 +703,8 @@ int spk_flow_logout(const struct spk_profile *p, bool keep_remote, struct spk_er
 					   "%s: the grant was deleted here, but revoking it at the "
 					   "provider failed: %s", p->name, remote.msg);
 	}
-	return have_grant || rs == 0 ? 0 : -ENOENT;
+	if (!have_grant && rs != 0) {
+		return -ENOENT;
+	}
+	return unrevocable ? SPK_LOGOUT_NOT_REVOKED : 0;
 }

@@ -113,7 +113,10 @@ int spk_flow_tenants_refresh(const struct spk_profile *p, struct spk_grant *ret,
  * Forget p's grant: revoke it at the provider (RFC 7009) unless keep_remote,
  * then delete the grant, the client secret and any rescue journal. The
  * local deletion happens even when revocation fails; then the error says
- * so. -ENOENT when nothing was stored.
+ * so. -ENOENT when nothing was stored; SPK_LOGOUT_NOT_REVOKED when the
+ * provider has no revocation endpoint (deleted here, nothing sent: the
+ * grant lives on there until it expires or a person revokes it).
  */
+#define SPK_LOGOUT_NOT_REVOKED 1
 int spk_flow_logout(const struct spk_profile *p, bool keep_remote, struct spk_error *err);
 

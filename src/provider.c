@@ -35,6 +35,8 @@ static const struct spk_preset presets[] = {
 		},
 		.redirect_host = "127.0.0.1",
 		.client_auth_with_secret = SPK_CLIENT_AUTH_POST,
+		/* GitHub revokes through its REST API, not RFC 7009. */
+		.manage_url = "https://github.com/settings/applications",
 	},
 	{
 		.name = "google",
@@ -268,4 +270,13 @@ int64_t spk_provider_refresh_reuse_grace(const struct spk_profile *p)
 	}
 	const struct spk_preset *preset = spk_provider_find(p->provider);
 	return preset ? preset->refresh_reuse_grace : 0;
+}
+
+const char *spk_provider_manage_url(const struct spk_profile *p)
+{
+	const struct spk_preset *preset = spk_provider_find(p->provider);
+	if (preset && preset->manage_url) {
+		return preset->manage_url;
+	}
+	return p->endpoints.issuer;
 }

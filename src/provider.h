@@ -30,6 +30,7 @@ struct spk_preset {
 	bool tenant_in_url;         /* {tenant} in the endpoints is the profile's tenant (microsoft) */
 	bool tenant_headers;        /* token --header adds Xero-Tenant-Id */
 	enum spk_client_auth client_auth_with_secret; /* how a client with a secret authenticates */
+	const char *manage_url;     /* where a person revokes an app's access by hand, or NULL */
 };
 
 /* NULL when there is no such preset. */
@@ -66,6 +67,12 @@ int64_t spk_provider_refresh_idle_days(const struct spk_profile *p);
  * refresh token (Xero: 30 minutes): the profile's, else the preset's; 0 = never.
  */
 int64_t spk_provider_refresh_reuse_grace(const struct spk_profile *p);
+
+/*
+ * Where a person revokes p's access by hand, for a provider without a
+ * revocation endpoint: the preset's page, else the issuer; NULL if unknown.
+ */
+const char *spk_provider_manage_url(const struct spk_profile *p);
 
 /* The scopes to request: the preset's defaults first, then the user's, no repeats. */
 char *spk_provider_scopes(const struct spk_preset *preset, const char *user_scopes);

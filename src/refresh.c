@@ -28,6 +28,45 @@ static bool is_invalid_grant(const struct spk_error *err)
 	return err && strcmp(err->oauth, "invalid_grant") == 0;
 }
 
+/* epoch seconds as local time, for messages */
+static void local_time(int64_t epoch, char ret[64])
+{
+	time_t t = (time_t)epoch;
+	struct tm tm;
+	if (!localtime_r(&t, &tm) || strftime(ret, 64, "%Y-%m-%d %H:%M:%S %Z", &tm) == 0) {
+		snprintf(ret, 64, "@%lld", (long long)epoch);
+	}
+}
+
+/*
+ * A grant without a refresh token cannot be refreshed: it ends with its
+ * access token. Say so, and when.
+ */
+static int not_refreshable(const struct spk_profile *p, const struct spk_grant *g,
+			   struct spk_error *err)
+{
+	char when[64];
+	int64_t left = spk_grant_valid_for(g, (int64_t)time(NULL));
+
+	if (g->expires_at == 0) {
+		return spk_error_set(err, SPK_ERR_LOGIN, -ENOKEY,
+				     "%s: this grant cannot be refreshed (the provider gave no refresh "
+				     "token); it ends when its access token does. Then run: sparekey "
+				     "login %s", p->name, p->name);
+	}
+	local_time(g->expires_at, when);
+	if (left > 0) {
+		return spk_error_set(err, SPK_ERR_LOGIN, -ENOKEY,
+				     "%s: this grant cannot be refreshed (the provider gave no refresh "
+				     "token); it ends when its access token expires, at %s. Then run: "
+				     "sparekey login %s", p->name, when, p->name);
+	}
+	return spk_error_set(err, SPK_ERR_LOGIN, -ENOKEY,
+			     "%s: the access token expired at %s and this grant cannot be refreshed "
+			     "(the provider gave no refresh token). Run: sparekey login %s", p->name,
+			     when, p->name);
+}
+
 enum inflight_state {
 	INFLIGHT_NONE,  /* no refresh of this grant was cut off */
 	INFLIGHT_RETRY, /* one was, and the provider takes its refresh token again */
@@ -63,12 +102,8 @@ static enum inflight_state inflight_state(const struct spk_profile *p, const str
 			(long long)age, (long long)grace);
 		return INFLIGHT_RETRY;
 	}
-	char when[64] = "";
-	time_t t = (time_t)rec.sent_at;
-	struct tm tm;
-	if (!localtime_r(&t, &tm) || strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", &tm) == 0) {
-		snprintf(when, sizeof(when), "@%lld", (long long)rec.sent_at);
-	}
+	char when[64];
+	local_time(rec.sent_at, when);
 	if (grace > 0) {
 		spk_error_set(err, SPK_ERR_LOGIN, -ESTALE,
 			      "%s: a refresh sent at %s was cut off before its answer was stored, "
@@ -157,9 +192,7 @@ static int refresh_locked(const struct spk_profile *p, int lock_fd, struct spk_g
 	int r;
 
 	if (!g->refresh_token && !client_only) {
-		return spk_error_set(err, SPK_ERR_LOGIN, -ENOKEY,
-				     "%s: the access token expired and the provider gave no "
-				     "refresh token", p->name);
+		return not_refreshable(p, g, err);
 	}
 	if (!client_only && inflight_state(p, g, true, err) == INFLIGHT_LOST) {
 		return err ? err->code : -ESTALE;

@@ -25,6 +25,8 @@
 //                       answer of the token endpoint is held back N ms after
 //                       the grant was issued (rotated tokens already spent):
 //                       the window in which a killed client loses its grant
+//   SPK_NO_REVOCATION   set to 1: no revocation endpoint (none in the
+//                       discovery document either), like GitHub or Entra ID
 //   SPK_TENANTS         JSON array served by GET /connections (default: one
 //                       Xero-style organisation, "Demo Company (Test)")
 //   SPK_REFRESH_GRACE   seconds (default 0 = strict: a reused refresh token
@@ -52,6 +54,8 @@
 //                    http://127.0.0.1/callback and http://localhost/callback
 //   sparekey-exact   web public client (PKCE), exact redirect URIs
 //                    http://localhost:{8749,8750,8751}/callback (like Xero)
+//   sparekey-norefresh  native public client (PKCE) without the refresh_token
+//                    grant: its logins get no refresh token
 //   sparekey-post    native confidential client, client_secret_post
 //   sparekey-basic   native confidential client, client_secret_basic
 //   introspector     confidential client (client_secret_basic) for
@@ -177,6 +181,16 @@ const configuration = {
       redirect_uris: nativeRedirects,
     },
     {
+      // No refresh_token grant: logins get no refresh token at all.
+      client_id: 'sparekey-norefresh',
+      client_name: 'sparekey (no refresh token)',
+      application_type: 'native',
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      redirect_uris: nativeRedirects,
+    },
+    {
       client_id: 'introspector',
       client_secret: CLIENT_SECRET,
       token_endpoint_auth_method: 'client_secret_basic',
@@ -225,7 +239,8 @@ const configuration = {
     devInteractions: { enabled: true },
     userinfo: { enabled: true },
     introspection: { enabled: true },
-    revocation: { enabled: true },
+    // SPK_NO_REVOCATION=1: a provider without RFC 7009 (GitHub, Entra ID)
+    revocation: { enabled: process.env.SPK_NO_REVOCATION !== '1' },
     deviceFlow: { enabled: true },
     clientCredentials: { enabled: true },
   },
