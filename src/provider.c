@@ -177,11 +177,17 @@ int spk_provider_resolve(const struct spk_profile *p, const struct spk_endpoints
 		}
 	}
 	const char *tenant = p->tenant ? p->tenant : "common";
+	/*
+	 * The issuer is the metadata's (RFC 9207 §2.4, RFC 8414 §3.3): it may
+	 * differ from the one typed by a terminating "/", and the redirect's
+	 * iss is compared with it exactly. Typed only where no metadata was read.
+	 */
+	const char *issuer = ps->discovery && base.issuer ? base.issuer : o->issuer;
 	const struct {
 		char **dst;
 		const char *override, *fallback;
 	} fields[] = {
-		{ &prov.endpoints.issuer, o->issuer, base.issuer },
+		{ &prov.endpoints.issuer, issuer, NULL },
 		{ &prov.endpoints.authorization, o->authorization, base.authorization },
 		{ &prov.endpoints.token, o->token, base.token },
 		{ &prov.endpoints.revocation, o->revocation, base.revocation },

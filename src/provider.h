@@ -52,8 +52,10 @@ struct spk_provider {
 /*
  * Resolve p's provider. known: endpoints discovered earlier (kept with the
  * grant), or NULL. Discovery runs only when an endpoint the caller needs
- * is not known otherwise (need_authorize: also the authorize URL). The
- * result borrows from p, which must outlive it.
+ * is not known otherwise (need_authorize: also the authorize URL). For a
+ * discovered issuer, endpoints.issuer is the one its metadata names (a
+ * redirect's iss must equal it, RFC 9207), the profile's only when no
+ * metadata was read. The result borrows from p, which must outlive it.
  */
 int spk_provider_resolve(const struct spk_profile *p, const struct spk_endpoints *known,
 			 bool need_authorize, struct spk_provider *ret, struct spk_error *err);
