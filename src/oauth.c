@@ -615,40 +615,108 @@ int spk_oauth_parse_discovery(const char *issuer, const char *body, size_t len,
 	return 0;
 }
 
+int spk_oauth_discovery_url(const char *issuer, unsigned i, char **ret_url)
+{
+	const char *host = strstr(issuer, "://");
+	if (!host || strpbrk(issuer, "?#")) {
+		return -EINVAL;
+	}
+	host += strlen("://");
+	/* Both specifications: a terminating "/" is removed first. */
+	size_t end = trimmed_len(issuer);
+	size_t origin = (size_t)(host - issuer) + strcspn(host, "/");
+	if (origin > end) {
+		origin = end;
+	}
+	bool has_path = origin < end;
+	const char *path = issuer + origin;
+	int pathlen = (int)(end - origin);
+	char *url;
+	int r;
+
+	/* Without a path, the inserted forms are the appended ones: not asked twice. */
+	if (i >= (has_path ? 4U : 2U)) {
+		return -ENOENT;
+	}
+	switch (i) {
+	case 0: /* OpenID Connect Discovery §4.1: appended to the issuer */
+		r = asprintf(&url, "%.*s/.well-known/openid-configuration", (int)end, issuer);
+		break;
+	case 1: /* RFC 8414 §3.1: inserted between the host and the path */
+		r = asprintf(&url, "%.*s/.well-known/oauth-authorization-server%.*s",
+			     (int)origin, issuer, pathlen, path);
+		break;
+	case 2: /* RFC 8414 §5: OpenID's name, inserted the same way */
+		r = asprintf(&url, "%.*s/.well-known/openid-configuration%.*s", (int)origin,
+			     issuer, pathlen, path);
+		break;
+	default: /* RFC 8414's name appended, as servers published before RFC 8414 */
+		r = asprintf(&url, "%.*s/.well-known/oauth-authorization-server", (int)end,
+			     issuer);
+		break;
+	}
+	if (r < 0) {
+		return -ENOMEM;
+	}
+	*ret_url = url;
+	return 0;
+}
+
 int spk_oauth_discover(const char *issuer, const char *cacert, struct spk_endpoints *ret,
 		       struct spk_error *err)
 {
-	static const char *const wellknown[] = {
-		"/.well-known/openid-configuration",
-		"/.well-known/oauth-authorization-server",
-	};
+	struct spk_error first = { 0 };
 	int r = spk_http_check_url("issuer", issuer, err);
 	if (r < 0) {
 		return r;
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(wellknown); i++) {
+	for (unsigned i = 0;; i++) {
 		_cleanup_free_ char *url = NULL;
 		struct spk_http_response resp = { 0 };
-		if (asprintf(&url, "%.*s%s", (int)trimmed_len(issuer), issuer, wellknown[i]) < 0) {
-			return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+		r = spk_oauth_discovery_url(issuer, i, &url);
+		if (r == -ENOENT) {
+			break;
+		}
+		if (r == -EINVAL) {
+			return spk_error_set(err, SPK_ERR_CONFIG, r,
+					     "the issuer %s has a query or fragment; an issuer URL "
+					     "has neither (RFC 8414 §2). Check the issuer URL", issuer);
+		}
+		if (r < 0) {
+			return spk_error_set(err, SPK_ERR_INTERNAL, r, "out of memory");
 		}
 		struct spk_http_request req = { .url = url, .cacert = cacert };
 		r = spk_http_send(&req, &resp, err);
 		if (r < 0) {
 			return r;
 		}
-		if (resp.status == 200) {
-			r = spk_oauth_parse_discovery(issuer, resp.body, resp.len, ret, err);
-			spk_http_response_done(&resp);
-			return r;
-		}
 		long status = resp.status;
+		if (status == 200) {
+			/*
+			 * A server may answer 200 with something else (a web
+			 * page) at one of the places: the next may hold the
+			 * document. The first such refusal is the one reported.
+			 */
+			struct spk_error e = { 0 };
+			r = spk_oauth_parse_discovery(issuer, resp.body, resp.len, ret, &e);
+			spk_http_response_done(&resp);
+			if (r == 0) {
+				return 0;
+			}
+			if (first.code == 0) {
+				first = e;
+			}
+			continue;
+		}
 		spk_http_response_done(&resp);
 		if (status >= 500) {
 			return spk_error_set(err, SPK_ERR_TEMPFAIL, -EAGAIN,
 					     "discovery at %s failed with HTTP %ld. Try again later",
 					     issuer, status);
 		}
+	}
+	if (first.code != 0) {
+		return spk_error_set(err, first.kind, first.code, "%s", first.msg);
 	}
 	return spk_error_set(err, SPK_ERR_CONFIG, -ENOENT,
 			     "%s publishes no discovery document; check the issuer URL", issuer);

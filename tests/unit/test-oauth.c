@@ -1,4 +1,5 @@
 /* PKCE, authorize URLs, token responses and discovery documents. */
+#include <errno.h>
 #include <glib.h>
 #include <string.h>
 
@@ -214,6 +215,63 @@ static void test_discovery(void)
 	g_assert_cmpint(spk_oauth_parse_discovery("https://id.example.com", "<html>", 6, &e, &err), <, 0);
 }
 
+/* Where discovery looks, in order: OpenID Connect Discovery §4, RFC 8414 §3.1 and §5. */
+static void test_discovery_urls(void)
+{
+	static const struct {
+		const char *issuer;
+		const char *urls[5];
+	} cases[] = {
+		{ "https://id.example",
+		  { "https://id.example/.well-known/openid-configuration",
+		    "https://id.example/.well-known/oauth-authorization-server" } },
+		{ "https://id.example/",
+		  { "https://id.example/.well-known/openid-configuration",
+		    "https://id.example/.well-known/oauth-authorization-server" } },
+		{ "http://127.0.0.1:8080",
+		  { "http://127.0.0.1:8080/.well-known/openid-configuration",
+		    "http://127.0.0.1:8080/.well-known/oauth-authorization-server" } },
+		{ "https://id.example/as",
+		  { "https://id.example/as/.well-known/openid-configuration",
+		    "https://id.example/.well-known/oauth-authorization-server/as",
+		    "https://id.example/.well-known/openid-configuration/as",
+		    "https://id.example/as/.well-known/oauth-authorization-server" } },
+		{ "https://id.example/as/",
+		  { "https://id.example/as/.well-known/openid-configuration",
+		    "https://id.example/.well-known/oauth-authorization-server/as",
+		    "https://id.example/.well-known/openid-configuration/as",
+		    "https://id.example/as/.well-known/oauth-authorization-server" } },
+		{ "https://id.example:8443/tenants/t1/realms/main",
+		  { "https://id.example:8443/tenants/t1/realms/main/.well-known/openid-configuration",
+		    "https://id.example:8443/.well-known/oauth-authorization-server/tenants/t1/realms/main",
+		    "https://id.example:8443/.well-known/openid-configuration/tenants/t1/realms/main",
+		    "https://id.example:8443/tenants/t1/realms/main/.well-known/oauth-authorization-server" } },
+		{ "https://id.example/tenants/t1/realms/main/",
+		  { "https://id.example/tenants/t1/realms/main/.well-known/openid-configuration",
+		    "https://id.example/.well-known/oauth-authorization-server/tenants/t1/realms/main",
+		    "https://id.example/.well-known/openid-configuration/tenants/t1/realms/main",
+		    "https://id.example/tenants/t1/realms/main/.well-known/oauth-authorization-server" } },
+	};
+	char *url = (char *)"untouched";
+
+	for (size_t c = 0; c < G_N_ELEMENTS(cases); c++) {
+		unsigned i = 0;
+		for (; cases[c].urls[i]; i++) {
+			g_assert_cmpint(spk_oauth_discovery_url(cases[c].issuer, i, &url), ==, 0);
+			g_assert_cmpstr(url, ==, cases[c].urls[i]);
+			free(url);
+		}
+		url = (char *)"untouched";
+		g_assert_cmpint(spk_oauth_discovery_url(cases[c].issuer, i, &url), ==, -ENOENT);
+		g_assert_cmpstr(url, ==, "untouched");
+	}
+	/* An issuer has no query or fragment (RFC 8414 §2). */
+	g_assert_cmpint(spk_oauth_discovery_url("https://id.example/as?x=1", 0, &url), ==, -EINVAL);
+	g_assert_cmpint(spk_oauth_discovery_url("https://id.example/#as", 0, &url), ==, -EINVAL);
+	g_assert_cmpint(spk_oauth_discovery_url("id.example", 0, &url), ==, -EINVAL);
+	g_assert_cmpstr(url, ==, "untouched");
+}
+
 static void test_url_policy(void)
 {
 	struct spk_error err = { 0 };
@@ -242,6 +300,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/oauth/token-response/id-token", test_token_response_id_token);
 	g_test_add_func("/oauth/token-response/errors", test_token_response_errors);
 	g_test_add_func("/oauth/discovery", test_discovery);
+	g_test_add_func("/oauth/discovery-urls", test_discovery_urls);
 	g_test_add_func("/http/url-policy", test_url_policy);
 	return g_test_run();
 }
