@@ -6,7 +6,8 @@
 //   --port N          listen port (default 0 = ephemeral; env SPK_PROVIDER_PORT)
 //   --port-file FILE  written (atomically) with the port once listening
 //                     (env SPK_PROVIDER_PORT_FILE)
-// The issuer is http://127.0.0.1:PORT. "ready PORT" goes to stdout once the
+// The issuer is http://127.0.0.1:PORT (unless SPK_ISSUER_PATH or
+// SPK_ISSUER_SLASH say otherwise). "ready PORT" goes to stdout once the
 // server answers requests.
 //
 // Environment:
@@ -43,6 +44,19 @@
 //                       logout). After N seconds the request goes to
 //                       oidc-provider as usual, which revokes the grant.
 //                       SPK_TOKEN_DELAY_FILE holds replays back too.
+//   --- issuer shape (RFC 8414, RFC 9207) ---
+//   SPK_ISSUER_SLASH    set to 1: the issuer is published with a terminating
+//                       "/" (http://127.0.0.1:PORT/, or .../PATH/ with
+//                       SPK_ISSUER_PATH), in the metadata, the redirect's
+//                       iss and the id_token alike
+//   SPK_ISSUER_PATH     a path such as /as or /tenants/t1 (default none):
+//                       the issuer is http://127.0.0.1:PORT/as and every
+//                       endpoint lives below /as; the metadata is served
+//                       ONLY where RFC 8414 §3.1 puts it,
+//                       /.well-known/oauth-authorization-server/as. There is
+//                       no openid-configuration document anywhere (404), and
+//                       anything outside /as is 404 too (but /connections)
+//   --- end of issuer shape ---
 //
 // Besides oidc-provider's own endpoints (/auth, /token, /me, ...):
 //   GET /connections    Xero's connections endpoint (organisations the grant
@@ -103,6 +117,38 @@ const EVENT_LOG = process.env.SPK_EVENT_LOG || '';
 const QUIET = process.env.SPK_PROVIDER_QUIET === '1';
 const TOKEN_DELAY_FILE = process.env.SPK_TOKEN_DELAY_FILE || '';
 const REFRESH_GRACE = envSeconds('SPK_REFRESH_GRACE', 0, { zeroOk: true });
+
+// ---- issuer shape (SPK_ISSUER_SLASH, SPK_ISSUER_PATH) ----
+const ISSUER_SLASH = process.env.SPK_ISSUER_SLASH === '1';
+const ISSUER_PATH = (process.env.SPK_ISSUER_PATH || '').replace(/\/+$/, '');
+if (ISSUER_PATH && !/^(\/[A-Za-z0-9._~-]+)+$/.test(ISSUER_PATH)) {
+  usage(`SPK_ISSUER_PATH must be a path such as /as, got ${process.env.SPK_ISSUER_PATH}`);
+}
+// Where RFC 8414 §3.1 puts the metadata of an issuer with a path.
+const RFC8414_METADATA = `/.well-known/oauth-authorization-server${ISSUER_PATH}`;
+
+// The request as oidc-provider, mounted at ISSUER_PATH, must see it: the
+// path below the mount in req.url, the full one in req.originalUrl (from
+// which oidc-provider derives the mount path for the URLs it writes).
+// Returns false for a request that is not the provider's (404).
+function mountedRequest(req) {
+  if (!ISSUER_PATH) return true;
+  const { pathname, search } = new URL(req.url, 'http://127.0.0.1');
+  let rest;
+  if (pathname === RFC8414_METADATA) {
+    rest = `/.well-known/openid-configuration${search}`;
+  } else if (pathname.startsWith(`${ISSUER_PATH}/`)
+    && pathname !== `${ISSUER_PATH}/.well-known/openid-configuration`) {
+    rest = req.url.slice(ISSUER_PATH.length);
+  } else {
+    return false;
+  }
+  req.spkPath = pathname; // for the access log: the path as requested
+  req.originalUrl = `${ISSUER_PATH}${rest}`;
+  req.url = rest;
+  return true;
+}
+// ---- end of issuer shape ----
 
 function tokenDelayMs() {
   if (!TOKEN_DELAY_FILE) return 0;
@@ -343,7 +389,7 @@ const server = http.createServer();
 
 // Set up once the port, and with it the issuer, is known; "ready" follows.
 function onListening(actual) {
-  const issuer = `http://127.0.0.1:${actual}`;
+  const issuer = `http://127.0.0.1:${actual}${ISSUER_PATH}${ISSUER_SLASH ? '/' : ''}`;
   const provider = new Provider(issuer, configuration);
 
   // Access log (path only: query strings carry codes) and removal of the
@@ -356,7 +402,7 @@ function onListening(actual) {
       ctx.body = ctx.body.replace(/@import url\([^)]*\);?/g, '');
     }
     if (!QUIET) {
-      process.stderr.write(`provider: ${ctx.method} ${ctx.path} -> ${ctx.status} (${Date.now() - t0} ms)\n`);
+      process.stderr.write(`provider: ${ctx.method} ${ctx.req.spkPath ?? ctx.path} -> ${ctx.status} (${Date.now() - t0} ms)\n`);
     }
   });
 
@@ -455,6 +501,13 @@ function onListening(actual) {
         res.writeHead(500);
         res.end(String(e));
       });
+      return;
+    }
+    // SPK_ISSUER_PATH: only the mounted provider and its RFC 8414 metadata.
+    if (!mountedRequest(req)) {
+      if (!QUIET) process.stderr.write(`provider: ${req.method} ${new URL(req.url, issuer).pathname} -> 404 (SPK_ISSUER_PATH=${ISSUER_PATH})\n`);
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'not_found' }));
       return;
     }
     oidc(req, res);
