@@ -1,7 +1,8 @@
 /*
  * An issuer's discovery document (OpenID Connect Discovery §3, RFC 8414):
  * spk_oauth_parse_discovery() for an issuer with and without a trailing
- * slash (first input byte).
+ * slash (first input byte). The same bytes as an issuer: the places
+ * spk_oauth_discovery_url() names are at most four, each a well-known URL.
  */
 #include "fuzz.h"
 #include "oauth.h"
@@ -25,6 +26,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		FUZZ_ASSERT(err.msg[0] != '\0');
 	}
+
+	unsigned i = 0;
+	char *url = NULL;
+	while (spk_oauth_discovery_url(body, i, &url) == 0) {
+		FUZZ_ASSERT(strstr(url, "/.well-known/") != NULL);
+		free(url);
+		i++;
+	}
+	FUZZ_ASSERT(i <= 4);
 	free(body);
 	return 0;
 }
