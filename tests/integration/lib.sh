@@ -37,6 +37,7 @@
 #   BROWSER          tests/peers/browser (returns at once, like xdg-open)
 #   SPK_BROWSER_RESULT, SPK_BROWSER_LOG, SPK_BROWSER_PIDS, SPK_BROWSER_USER
 # Set by badpeer_start: BADPEER (http://127.0.0.1:PORT), SPK_BADPEER_LOG.
+# Set by provider_run (another provider, other knobs): PROVIDER_ORIGIN.
 
 SPK_ROOT=$(CDPATH='' cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
 SPK_PEERS=$SPK_ROOT/tests/peers
@@ -379,12 +380,8 @@ peers_start() {
     : >"$SPK_EVENT_LOG"
     # echo MS >"$SPK_TOKEN_DELAY_FILE" holds back the token endpoint's answers
     export SPK_TOKEN_DELAY_FILE=$SPK_TMP/token-delay
-    node "$SPK_PEERS/provider.mjs" --port 0 --port-file "$SPK_TMP/provider.port" \
-        >"$SPK_TMP/provider.out" 2>"$SPK_TMP/provider.log" </dev/null &
-    pid=$!; SPK_PIDS+=("$pid")
-    wait_for_file "$SPK_TMP/provider.port" 30 "$pid" \
-        || { cat "$SPK_TMP/provider.log" >&2; spk_skip "provider.mjs did not start"; }
-    ISSUER=http://127.0.0.1:$(cat "$SPK_TMP/provider.port")
+    provider_run ""
+    ISSUER=$PROVIDER_ORIGIN
     export ISSUER
     curl -fsS -o /dev/null --max-time 10 "$ISSUER/.well-known/openid-configuration" \
         || { cat "$SPK_TMP/provider.log" >&2; spk_skip "provider.mjs does not answer at $ISSUER"; }
@@ -399,6 +396,21 @@ peers_start() {
 
     diag "sparekey: $SPAREKEY"
     diag "issuer: $ISSUER (access ttl ${SPK_ACCESS_TTL:-3600}s), temp dir: $SPK_TMP"
+}
+
+# provider_run TAG [VAR=VALUE...]: start one provider.mjs (peers_start's
+# with TAG ""; a test may add more, e.g. with other knobs), with VAR=VALUE
+# added to its environment; files $SPK_TMP/providerTAG.{port,out,log}; stopped
+# by peers_stop; the test is skipped if it does not start. Sets
+# PROVIDER_ORIGIN (http://127.0.0.1:PORT).
+provider_run() {
+    local tag=$1 pid; shift
+    env "$@" node "$SPK_PEERS/provider.mjs" --port 0 --port-file "$SPK_TMP/provider$tag.port" \
+        >"$SPK_TMP/provider$tag.out" 2>"$SPK_TMP/provider$tag.log" </dev/null &
+    pid=$!; SPK_PIDS+=("$pid")
+    wait_for_file "$SPK_TMP/provider$tag.port" 30 "$pid" \
+        || { cat "$SPK_TMP/provider$tag.log" >&2; spk_skip "provider.mjs $* did not start"; }
+    PROVIDER_ORIGIN=http://127.0.0.1:$(cat "$SPK_TMP/provider$tag.port")
 }
 
 badpeer_start() {

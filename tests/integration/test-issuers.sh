@@ -14,7 +14,7 @@
 #     with or without a terminating "/".
 #
 # Peers: as lib.sh's peers_start, plus two more provider.mjs instances
-# started (and stopped in the trap) here. Env: SPAREKEY (default
+# (lib.sh's provider_run, stopped in the trap). Env: SPAREKEY (default
 # build/sparekey). Exit 0 pass, 1 fail, 77 skip.
 set -u
 # shellcheck source-path=SCRIPTDIR
@@ -23,25 +23,11 @@ trap peers_stop EXIT
 
 peers_start
 
-# provider_start NAME VAR=VALUE...: one more provider.mjs with the given
-# environment, as peers_start starts its own; log in $SPK_TMP/provider-NAME.log,
-# events in $SPK_TMP/events-NAME.jsonl. Sets PROVIDER_ORIGIN (http://127.0.0.1:PORT).
-provider_start() {
-    local name=$1 pid; shift
-    : >"$SPK_TMP/events-$name.jsonl"
-    env "$@" SPK_EVENT_LOG="$SPK_TMP/events-$name.jsonl" \
-        node "$SPK_PEERS/provider.mjs" --port 0 --port-file "$SPK_TMP/provider-$name.port" \
-        >"$SPK_TMP/provider-$name.out" 2>"$SPK_TMP/provider-$name.log" </dev/null &
-    pid=$!; SPK_PIDS+=("$pid")
-    wait_for_file "$SPK_TMP/provider-$name.port" 30 "$pid" \
-        || { cat "$SPK_TMP/provider-$name.log" >&2; spk_skip "provider.mjs ($*) did not start"; }
-    PROVIDER_ORIGIN=http://127.0.0.1:$(cat "$SPK_TMP/provider-$name.port")
-}
-
 # Started before the first check: a skip must come before any result.
-provider_start slash SPK_ISSUER_SLASH=1
+# Events of each in its own log: the tests here read only access logs.
+provider_run -slash SPK_ISSUER_SLASH=1 SPK_EVENT_LOG="$SPK_TMP/events-slash.jsonl"
 SLASHED=$PROVIDER_ORIGIN/
-provider_start path SPK_ISSUER_PATH=/as
+provider_run -path SPK_ISSUER_PATH=/as SPK_EVENT_LOG="$SPK_TMP/events-path.jsonl"
 O=$PROVIDER_ORIGIN
 PATHED=$O/as
 diag "issuer published with a terminating slash: $SLASHED; issuer with a path: $PATHED"
