@@ -25,12 +25,27 @@
  * the built-in default capped at half the token's lifetime (so that
  * 60-second tokens are not refreshed on every call).
  */
+/* The lifetime assumed for g's access token when its expiry is unknown; 0: none. */
+static int64_t assumed_lifetime(const struct spk_profile *p, const struct spk_grant *g)
+{
+	if (!g->refresh_token && p->grant != SPK_GRANT_CLIENT_CREDENTIALS) {
+		return 0; /* nothing can renew it: it is used for as long as it works */
+	}
+	return p->assume_lifetime > 0 ? p->assume_lifetime : SPK_DEFAULT_ASSUME_LIFETIME;
+}
+
 int64_t spk_flow_margin(const struct spk_profile *p, const struct spk_grant *g, int64_t min_valid)
 {
 	if (min_valid >= 0) {
 		return min_valid;
 	}
-	return p->min_valid >= 0 ? p->min_valid : spk_grant_margin(g, SPK_DEFAULT_MIN_VALID);
+	return p->min_valid >= 0 ? p->min_valid
+				 : spk_grant_margin(g, assumed_lifetime(p, g), SPK_DEFAULT_MIN_VALID);
+}
+
+int64_t spk_flow_valid_for(const struct spk_profile *p, const struct spk_grant *g, int64_t now)
+{
+	return spk_grant_valid_for(g, assumed_lifetime(p, g), now);
 }
 
 /* Drop p's runtime cache entry (after logout, export, or with cache = none). */
@@ -289,7 +304,10 @@ static int login_browser(const struct spk_profile *p, const struct spk_provider 
 	if (ui && ui->exchanging) {
 		ui->exchanging(ui->userdata);
 	}
-	r = spk_oauth_exchange_code(c, cb.code, pkce.verifier, redirect_uri, nonce,
+	const struct spk_token_expect x = {
+		.client_id = p->client_id, .issuer = issuer, .nonce = nonce, .scope = scopes,
+	};
+	r = spk_oauth_exchange_code(c, cb.code, pkce.verifier, redirect_uri, &x,
 				    (int64_t)time(NULL), ret, err);
 out:
 	spk_loopback_free(lb);
@@ -322,6 +340,11 @@ static int login_device(const struct spk_profile *p, const struct spk_provider *
 	}
 	int64_t deadline = (int64_t)time(NULL) + (d.expires_in < o->timeout_s ? d.expires_in : o->timeout_s);
 	int64_t interval = d.interval;
+	const struct spk_token_expect x = {
+		.client_id = p->client_id,
+		.issuer = prov->preset->discovery ? prov->endpoints.issuer : NULL,
+		.scope = p->scopes,
+	};
 	for (;;) {
 		int64_t left = deadline - (int64_t)time(NULL);
 		if (left <= 0) {
@@ -335,7 +358,7 @@ static int login_device(const struct spk_profile *p, const struct spk_provider *
 		if (ui && ui->tick) {
 			ui->tick(ui->userdata, (int)(deadline - (int64_t)time(NULL)));
 		}
-		r = spk_oauth_device_poll(c, d.device_code, NULL, (int64_t)time(NULL), ret, err);
+		r = spk_oauth_device_poll(c, d.device_code, &x, (int64_t)time(NULL), ret, err);
 		if (r == -EAGAIN) {
 			continue;
 		}

@@ -34,6 +34,7 @@ void spk_grant_done(struct spk_grant *g)
 	spk_tenants_free(g->tenants, g->n_tenants);
 	free(g->tenant_id);
 	spk_endpoints_done(&g->endpoints);
+	free(g->warning);
 	*g = (struct spk_grant){ 0 };
 }
 
@@ -76,6 +77,7 @@ int spk_grant_copy(const struct spk_grant *src, struct spk_grant *ret)
 	r |= dup_field(src->scope, &g.scope);
 	r |= dup_field(src->account, &g.account);
 	r |= dup_field(src->tenant_id, &g.tenant_id);
+	r |= dup_field(src->warning, &g.warning);
 	r |= spk_endpoints_copy(&src->endpoints, &g.endpoints);
 	if (src->n_tenants > 0) {
 		g.tenants = calloc(src->n_tenants, sizeof(*g.tenants));
@@ -95,6 +97,12 @@ int spk_grant_copy(const struct spk_grant *src, struct spk_grant *ret)
 	return 0;
 }
 
+/* A timestamp, or null when it is unknown (0). */
+static int add_time(json_object *o, const char *key, int64_t t)
+{
+	return t ? spk_json_add_int64(o, key, t) : spk_json_add_object(o, key, NULL);
+}
+
 json_object *spk_grant_to_object(const struct spk_grant *g)
 {
 	json_object *o = json_object_new_object();
@@ -109,7 +117,7 @@ json_object *spk_grant_to_object(const struct spk_grant *g)
 	r |= spk_json_add_string(o, "token_type", g->token_type);
 	r |= spk_json_add_string(o, "scope", g->scope);
 	r |= spk_json_add_string(o, "account", g->account);
-	r |= spk_json_add_int64(o, "expires_at", g->expires_at);
+	r |= add_time(o, "expires_at", g->expires_at);
 	r |= spk_json_add_int64(o, "obtained_at", g->obtained_at);
 	r |= spk_json_add_int64(o, "refresh_obtained_at", g->refresh_obtained_at);
 	if (g->n_tenants > 0) {
@@ -164,9 +172,10 @@ int spk_grant_public_json(const struct spk_grant *g, const char *tenant_id, char
 
 	if (r == 0) {
 		r |= spk_json_add_string(o, "access_token", g->access_token);
-		r |= spk_json_add_int64(o, "expires_at", g->expires_at);
-		r |= spk_json_add_string(o, "token_type", g->token_type);
-		r |= spk_json_add_string(o, "scope", g->scope);
+		r |= add_time(o, "expires_at", g->expires_at);
+		r |= spk_json_add_string(o, "token_type", spk_grant_token_type(g));
+		r |= g->scope ? spk_json_add_string(o, "scope", g->scope)
+			      : spk_json_add_object(o, "scope", NULL);
 		r |= spk_json_add_object(o, "tenant_id", tenant_id ? json_object_new_string(tenant_id)
 							  : json_object_new_null());
 	}
@@ -325,27 +334,42 @@ void spk_grant_update(struct spk_grant *g, struct spk_grant *fresh)
 	replace_str(&g->token_type, &fresh->token_type, plain_free);
 	replace_str(&g->scope, &fresh->scope, plain_free);
 	replace_str(&g->account, &fresh->account, plain_free);
+	free(g->warning);
+	g->warning = TAKE_PTR(fresh->warning);
 	g->expires_at = fresh->expires_at;
 	g->obtained_at = fresh->obtained_at;
 	spk_grant_done(fresh);
 }
 
-int64_t spk_grant_valid_for(const struct spk_grant *g, int64_t now)
+int64_t spk_grant_valid_for(const struct spk_grant *g, int64_t assume_lifetime, int64_t now)
 {
-	if (g->expires_at == 0) {
-		/* Unknown lifetime: treat as valid; the API will say otherwise. */
+	if (g->expires_at != 0) {
+		return g->expires_at - now;
+	}
+	if (assume_lifetime <= 0) {
 		return INT64_MAX;
 	}
-	return g->expires_at - now;
+	/* Both are bounded (stored timestamps, profile keys): the sum fits. */
+	return g->obtained_at + assume_lifetime - now;
 }
 
-int64_t spk_grant_margin(const struct spk_grant *g, int64_t min_valid)
+int64_t spk_grant_margin(const struct spk_grant *g, int64_t assume_lifetime, int64_t min_valid)
 {
-	int64_t lifetime = g->expires_at && g->obtained_at ? g->expires_at - g->obtained_at : 0;
+	int64_t lifetime = g->expires_at && g->obtained_at ? g->expires_at - g->obtained_at
+			   : g->expires_at ? 0 : assume_lifetime;
 	if (lifetime > 0 && min_valid > lifetime / 2) {
 		return lifetime / 2;
 	}
 	return min_valid;
+}
+
+const char *spk_grant_token_type(const struct spk_grant *g)
+{
+	/* RFC 6750 spells it so; some providers send "bearer", no server minds "Bearer". */
+	if (!g->token_type || strcasecmp(g->token_type, "Bearer") == 0) {
+		return "Bearer";
+	}
+	return g->token_type;
 }
 
 const struct spk_tenant *spk_grant_find_tenant(const struct spk_grant *g, const char *key)

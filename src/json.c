@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,6 +89,97 @@ int spk_json_get_int64(json_object *obj, const char *key, int64_t *ret)
 		return 0;
 	}
 	return -EINVAL;
+}
+
+/* "3600" or "3599.5": the whole seconds; -EINVAL for anything else. */
+static int seconds_of_string(const char *s, int64_t *ret)
+{
+	int64_t n = 0;
+	const char *p = s;
+
+	if (*p == '-') {
+		return -ERANGE;
+	}
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (n > (INT64_MAX - (*p - '0')) / 10) {
+			return -ERANGE;
+		}
+		n = n * 10 + (*p - '0');
+	}
+	if (p == s) {
+		return -EINVAL;
+	}
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++) {
+		}
+	}
+	if (*p != '\0') {
+		return -EINVAL;
+	}
+	*ret = n;
+	return 0;
+}
+
+int spk_json_get_seconds(json_object *obj, const char *key, int64_t *ret)
+{
+	json_object *v;
+
+	if (!json_object_is_type(obj, json_type_object) ||
+	    !json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null)) {
+		return -ENOENT;
+	}
+	switch (json_object_get_type(v)) {
+	case json_type_int: {
+		errno = 0;
+		int64_t n = json_object_get_int64(v);
+		if (errno != 0 || n < 0) {
+			return -ERANGE;
+		}
+		*ret = n;
+		return 0;
+	}
+	case json_type_double: {
+		double d = json_object_get_double(v);
+		/* 2^63 as a double: anything from there on does not fit. */
+		if (!isfinite(d) || d < 0 || d >= 9223372036854775808.0) {
+			return isnan(d) ? -EINVAL : -ERANGE;
+		}
+		*ret = (int64_t)d; /* d >= 0: truncation rounds down */
+		return 0;
+	}
+	case json_type_string:
+		return seconds_of_string(json_object_get_string(v), ret);
+	default:
+		return -EINVAL;
+	}
+}
+
+int spk_json_has_string(json_object *obj, const char *key, const char *value, bool *ret_found)
+{
+	json_object *v;
+
+	if (!json_object_is_type(obj, json_type_object) ||
+	    !json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null)) {
+		return -ENOENT;
+	}
+	if (json_object_is_type(v, json_type_string)) {
+		*ret_found = strcmp(json_object_get_string(v), value) == 0;
+		return 1;
+	}
+	if (!json_object_is_type(v, json_type_array)) {
+		return -EINVAL;
+	}
+	size_t n = json_object_array_length(v);
+	bool found = false;
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(v, i);
+		if (!json_object_is_type(e, json_type_string)) {
+			return -EINVAL;
+		}
+		found = found || strcmp(json_object_get_string(e), value) == 0;
+	}
+	*ret_found = found;
+	return n > INT_MAX ? INT_MAX : (int)n;
 }
 
 char *spk_json_dump(json_object *obj)

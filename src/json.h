@@ -6,6 +6,7 @@
 #pragma once
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
 
@@ -19,6 +20,19 @@ int spk_json_parse(const char *text, size_t len, json_object **ret);
 /* -ENOENT when absent or null, -EINVAL when of another type. */
 int spk_json_get_string(json_object *obj, const char *key, char **ret);
 int spk_json_get_int64(json_object *obj, const char *key, int64_t *ret);
+/*
+ * A number of seconds as providers write it: an integer, a fraction
+ * (rounded down) or a string of digits (with an optional fraction).
+ * -ENOENT when absent or null, -ERANGE when negative or beyond int64,
+ * -EINVAL otherwise.
+ */
+int spk_json_get_seconds(json_object *obj, const char *key, int64_t *ret);
+/*
+ * A string or an array of strings (OpenID Connect's aud): the number of
+ * entries, with *ret_found whether value is one of them; -ENOENT when
+ * absent or null, -EINVAL when anything else.
+ */
+int spk_json_has_string(json_object *obj, const char *key, const char *value, bool *ret_found);
 
 /*
  * Add a member to obj: a string (none when value is NULL), an int64, or an

@@ -4,6 +4,7 @@
 #include <glib.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "form.h"
@@ -187,37 +188,99 @@ static int token_error(const struct spk_http_response *resp, const char *host,
 	return spk_error_set_oauth(err, kind, -EPERM, code, "%s (%s)", what, code);
 }
 
-/* Who logged in, read from the id_token's claims for display only. */
-static int read_id_token(const char *id_token, const char *nonce, char **ret_account,
-			 struct spk_error *err)
+/* A JWT's claims (the payload, not verified): 0, or -EBADMSG. */
+static int jwt_claims(const char *jwt, json_object **ret)
 {
-	const char *dot1 = strchr(id_token, '.');
+	const char *dot1 = strchr(jwt, '.');
 	const char *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
-	_cleanup_free_ char *payload_b64 = NULL, *payload = NULL, *tok_nonce = NULL;
-	_cleanup_json_ json_object *claims = NULL;
+	_cleanup_free_ char *payload_b64 = NULL;
+	_cleanup_secret_ char *payload = NULL;
+	json_object *claims = NULL;
 	size_t len;
 
-	if (!dot2) {
-		return spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
-				     "the provider sent a malformed id_token");
+	if (!dot2 || strchr(dot2 + 1, '.')) {
+		return -EBADMSG;
 	}
 	payload_b64 = strndup(dot1 + 1, (size_t)(dot2 - dot1 - 1));
 	if (!payload_b64 || spk_base64url_decode(payload_b64, &payload, &len) < 0 ||
 	    spk_json_parse(payload, len, &claims) < 0) {
+		return -EBADMSG;
+	}
+	if (!json_object_is_type(claims, json_type_object)) {
+		json_object_put(claims);
+		return -EBADMSG;
+	}
+	*ret = claims;
+	return 0;
+}
+
+/* 9999-12-31T23:59:59Z: a later exp is no time sparekey can store. */
+#define MAX_EXP 253402300799LL
+
+/*
+ * OpenID Connect Core §3.1.3.7, for a token that came straight from the
+ * token endpoint over TLS: the signature is not checked (§3.1.3.7 item 6),
+ * the claims are. An id_token for another client or from another issuer
+ * is a mix-up; an expired one is stale.
+ */
+static int check_id_token(json_object *claims, const struct spk_token_expect *x, int64_t now,
+			  struct spk_error *err)
+{
+	_cleanup_free_ char *tok_nonce = NULL, *iss = NULL, *azp = NULL;
+	int64_t exp;
+	bool found = false;
+
+	if (x->nonce && (spk_json_get_string(claims, "nonce", &tok_nonce) < 0 ||
+			 !spk_memeq_ct(tok_nonce, strlen(tok_nonce), x->nonce, strlen(x->nonce)))) {
+		return spk_error_set(err, SPK_ERR_LOGIN, -EACCES,
+				     "the id_token does not belong to this login (nonce)");
+	}
+	if (x->client_id) {
+		int n = spk_json_has_string(claims, "aud", x->client_id, &found);
+		if (n < 0 || !found) {
+			return spk_error_set(err, SPK_ERR_CONFIG, -EACCES,
+					     "the id_token is not for this client (aud does not "
+					     "name %.64s); nothing was stored. Check client_id",
+					     x->client_id);
+		}
+		int r = spk_json_get_string(claims, "azp", &azp);
+		if ((r == -EINVAL || (r == 0 && n > 1)) && (!azp || strcmp(azp, x->client_id) != 0)) {
+			return spk_error_set(err, SPK_ERR_CONFIG, -EACCES,
+					     "the id_token was issued to another client (azp); "
+					     "nothing was stored. Check client_id");
+		}
+	}
+	if (x->issuer && (spk_json_get_string(claims, "iss", &iss) < 0 ||
+			  strcmp(iss, x->issuer) != 0)) {
+		return spk_error_set(err, SPK_ERR_CONFIG, -EACCES,
+				     "the id_token comes from another issuer than %.100s (iss); "
+				     "nothing was stored. Check the issuer URL", x->issuer);
+	}
+	if (spk_json_get_seconds(claims, "exp", &exp) < 0 || exp > MAX_EXP) {
+		return spk_error_set(err, SPK_ERR_LOGIN, -EBADMSG,
+				     "the id_token has no readable expiry (exp); nothing was stored");
+	}
+	if (exp + SPK_ID_TOKEN_SKEW <= now) {
+		return spk_error_set(err, SPK_ERR_LOGIN, -EACCES,
+				     "the id_token expired before it arrived (exp); nothing was "
+				     "stored. Check this machine's clock, then log in again");
+	}
+	return 0;
+}
+
+/* Check the id_token, and who logged in (from its claims, for display only). */
+static int read_id_token(const char *id_token, const struct spk_token_expect *x, int64_t now,
+			 char **ret_account, struct spk_error *err)
+{
+	_cleanup_json_ json_object *claims = NULL;
+
+	if (jwt_claims(id_token, &claims) < 0) {
 		return spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
 				     "the provider sent a malformed id_token");
 	}
-	if (nonce) {
-		/*
-		 * The token came straight from the token endpoint over TLS
-		 * (OpenID Connect Core §3.1.3.7), so the signature is not
-		 * checked; a nonce that does not match is still a mix-up.
-		 */
-		if (spk_json_get_string(claims, "nonce", &tok_nonce) < 0 ||
-		    !spk_memeq_ct(tok_nonce, strlen(tok_nonce), nonce, strlen(nonce))) {
-			return spk_error_set(err, SPK_ERR_LOGIN, -EACCES,
-					     "the id_token does not belong to this login (nonce)");
-		}
+	int r = check_id_token(claims, x, now, err);
+	if (r < 0) {
+		return r;
 	}
 	static const char *const claims_by_preference[] = { "email", "preferred_username",
 							    "name", "sub" };
@@ -232,16 +295,51 @@ static int read_id_token(const char *id_token, const char *nonce, char **ret_acc
 	return 0;
 }
 
-int spk_oauth_parse_token_response(const struct spk_http_response *resp, const char *host,
-				   const char *nonce, int64_t now, struct spk_grant *ret,
-				   struct spk_error *err)
+/*
+ * No (readable) expires_in: a JWT access token's exp is all there is to
+ * go by; an opaque token's lifetime stays unknown (0).
+ */
+static int64_t access_token_exp(const char *access_token)
 {
+	_cleanup_json_ json_object *claims = NULL;
+	int64_t exp = 0;
+
+	if (jwt_claims(access_token, &claims) < 0 ||
+	    spk_json_get_seconds(claims, "exp", &exp) < 0 || exp > MAX_EXP) {
+		return 0;
+	}
+	return exp;
+}
+
+/* Names of the fields an answer was stored without, for one warning. */
+struct ignored {
+	char names[96];
+};
+
+static void ignore(struct ignored *ig, const char *name)
+{
+	size_t n = strlen(ig->names);
+	snprintf(ig->names + n, sizeof(ig->names) - n, "%s%s", n ? ", " : "", name);
+}
+
+/* The longest expires_in taken as meant: ten years. */
+#define MAX_EXPIRES_IN (10 * 365 * 86400LL)
+
+int spk_oauth_parse_token_response(const struct spk_http_response *resp, const char *host,
+				   const struct spk_token_expect *x, int64_t now,
+				   struct spk_grant *ret, struct spk_error *err)
+{
+	static const struct spk_token_expect none = { 0 };
 	_cleanup_json_ json_object *body = NULL;
 	_cleanup_secret_ char *id_token = NULL;
 	struct spk_grant g = { 0 };
+	struct ignored ig = { "" };
 	int64_t expires_in = 0;
 	int r;
 
+	if (!x) {
+		x = &none;
+	}
 	if (spk_json_parse(resp->body, resp->len, &body) < 0 ||
 	    !json_object_is_type(body, json_type_object)) {
 		json_object_put(body);
@@ -266,29 +364,64 @@ int spk_oauth_parse_token_response(const struct spk_http_response *resp, const c
 				  "%s sent a malformed refresh_token. Try again later", host);
 		goto fail;
 	}
-	if (spk_json_get_string(body, "token_type", &g.token_type) == -EINVAL) {
-		r = spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
-				  "%s sent a malformed token_type. Try again later", host);
-		goto fail;
+	/*
+	 * From here on nothing refuses the answer but a bad id_token at a
+	 * login: a rotated refresh token in it may be the only one left.
+	 */
+	r = spk_json_get_string(body, "token_type", &g.token_type);
+	if (r == -EINVAL) {
+		ignore(&ig, "token_type");
 	}
-	if (!g.token_type) {
+	if (!g.token_type || strcasecmp(g.token_type, "Bearer") == 0) {
+		/* RFC 6750's spelling, which every server expects in the header. */
+		free(g.token_type);
 		g.token_type = strdup("Bearer");
 	}
-	(void)spk_json_get_string(body, "scope", &g.scope);
-	r = spk_json_get_int64(body, "expires_in", &expires_in);
-	if (r == -EINVAL || r == -ERANGE || (r == 0 && (expires_in < 0 || expires_in > 10 * 365 * 86400LL))) {
-		r = spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
-				  "%s sent a malformed expires_in. Try again later", host);
-		goto fail;
+	r = spk_json_get_string(body, "scope", &g.scope);
+	if (r == -EINVAL) {
+		ignore(&ig, "scope");
 	}
-	g.expires_at = r == 0 ? now + expires_in : 0;
+	if (!g.scope && x->scope && *x->scope) {
+		/* RFC 6749 §5.1: no scope means the scope requested. */
+		g.scope = strdup(x->scope);
+	}
+	r = spk_json_get_seconds(body, "expires_in", &expires_in);
+	if (r == 0 && expires_in > MAX_EXPIRES_IN) {
+		r = -ERANGE;
+	}
+	if (r < 0 && r != -ENOENT) {
+		ignore(&ig, "expires_in");
+	}
+	g.expires_at = r == 0 ? now + expires_in : access_token_exp(g.access_token);
 	g.obtained_at = now;
 	g.refresh_obtained_at = g.refresh_token ? now : 0;
-	if (spk_json_get_string(body, "id_token", &id_token) == 0) {
-		r = read_id_token(id_token, nonce, &g.account, err);
-		if (r < 0) {
-			goto fail;
+	struct spk_error id_err = { 0 };
+	r = spk_json_get_string(body, "id_token", &id_token);
+	if (r == -EINVAL) {
+		r = spk_error_set(&id_err, SPK_ERR_TEMPFAIL, -EBADMSG,
+				  "the provider sent a malformed id_token");
+	} else if (r == 0) {
+		r = read_id_token(id_token, x, now, &g.account, &id_err);
+	} else {
+		r = 0;
+	}
+	if (r < 0 && x->refresh) {
+		/* The account shown stays the one from the login. */
+		spk_log("token answer from %s: id_token ignored (%s)", host, id_err.msg);
+		ignore(&ig, "id_token");
+	} else if (r < 0) {
+		if (err && err->kind == SPK_ERR_NONE) {
+			*err = id_err;
 		}
+		goto fail;
+	}
+	if (!g.token_type || (x->scope && *x->scope && !g.scope)) {
+		r = spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (ig.names[0] && asprintf(&g.warning, "%s sent an unreadable %s; ignored, the new tokens "
+				    "were kept", host, ig.names) < 0) {
+		g.warning = NULL;
 	}
 	*ret = g;
 	return 0;
@@ -365,8 +498,9 @@ static int client_post(const struct spk_client *c, const char *url, struct spk_f
 }
 
 /* POST f to the token endpoint and read the answer as a grant. */
-static int token_request(const struct spk_client *c, struct spk_form *f, const char *nonce,
-			 int64_t now, struct spk_grant *ret, struct spk_error *err)
+static int token_request(const struct spk_client *c, struct spk_form *f,
+			 const struct spk_token_expect *x, int64_t now, struct spk_grant *ret,
+			 struct spk_error *err)
 {
 	struct spk_http_response resp = { 0 };
 	char host[256];
@@ -377,14 +511,14 @@ static int token_request(const struct spk_client *c, struct spk_form *f, const c
 		return r;
 	}
 	spk_http_host(c->token_endpoint, host, sizeof(host));
-	r = spk_oauth_parse_token_response(&resp, host, nonce, now, ret, err);
+	r = spk_oauth_parse_token_response(&resp, host, x, now, ret, err);
 	spk_http_response_done(&resp);
 	return r;
 }
 
 int spk_oauth_exchange_code(const struct spk_client *c, const char *code, const char *verifier,
-			    const char *redirect_uri, const char *nonce, int64_t now,
-			    struct spk_grant *ret, struct spk_error *err)
+			    const char *redirect_uri, const struct spk_token_expect *x,
+			    int64_t now, struct spk_grant *ret, struct spk_error *err)
 {
 	struct spk_form f;
 
@@ -393,7 +527,7 @@ int spk_oauth_exchange_code(const struct spk_client *c, const char *code, const 
 	spk_form_add(&f, "code", code);
 	spk_form_add(&f, "redirect_uri", redirect_uri);
 	spk_form_add(&f, "code_verifier", verifier);
-	return token_request(c, &f, nonce, now, ret, err);
+	return token_request(c, &f, x, now, ret, err);
 }
 
 int spk_oauth_refresh(const struct spk_client *c, const char *refresh_token, int64_t now,
@@ -404,7 +538,8 @@ int spk_oauth_refresh(const struct spk_client *c, const char *refresh_token, int
 	spk_form_init(&f, NULL);
 	spk_form_add(&f, "grant_type", "refresh_token");
 	spk_form_add(&f, "refresh_token", refresh_token);
-	return token_request(c, &f, NULL, now, ret, err);
+	const struct spk_token_expect x = { .client_id = c->id, .refresh = true };
+	return token_request(c, &f, &x, now, ret, err);
 }
 
 int spk_oauth_client_credentials(const struct spk_client *c, const char *scopes, int64_t now,
@@ -417,7 +552,8 @@ int spk_oauth_client_credentials(const struct spk_client *c, const char *scopes,
 	if (scopes && *scopes) {
 		spk_form_add(&f, "scope", scopes);
 	}
-	return token_request(c, &f, NULL, now, ret, err);
+	const struct spk_token_expect x = { .client_id = c->id, .scope = scopes };
+	return token_request(c, &f, &x, now, ret, err);
 }
 
 void spk_device_auth_done(struct spk_device_auth *d)
@@ -498,7 +634,7 @@ int spk_oauth_device_authorize(const struct spk_client *c, const char *endpoint,
 }
 
 int spk_oauth_device_poll(const struct spk_client *c, const char *device_code,
-			  const char *nonce, int64_t now, struct spk_grant *ret,
+			  const struct spk_token_expect *x, int64_t now, struct spk_grant *ret,
 			  struct spk_error *err)
 {
 	struct spk_form f;
@@ -507,7 +643,7 @@ int spk_oauth_device_poll(const struct spk_client *c, const char *device_code,
 	spk_form_init(&f, NULL);
 	spk_form_add(&f, "grant_type", "urn:ietf:params:oauth:grant-type:device_code");
 	spk_form_add(&f, "device_code", device_code);
-	int r = token_request(c, &f, nonce, now, ret, &e);
+	int r = token_request(c, &f, x, now, ret, &e);
 	if (r < 0) {
 		if (strcmp(e.oauth, "authorization_pending") == 0) {
 			return -EAGAIN;

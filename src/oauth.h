@@ -48,10 +48,28 @@ struct spk_client {
 	const char *cacert;         /* CA bundle for a private CA, or NULL */
 };
 
+/*
+ * What a token answer is read against. A new grant (login) is refused when
+ * its id_token is not for this client (aud, azp), not from this issuer
+ * (iss), expired (exp) or not for this login (nonce). A refreshed one is
+ * not: the rotated refresh token it may carry would be lost, so a bad
+ * id_token is ignored (the account stays) and said in the grant's warning.
+ */
+struct spk_token_expect {
+	const char *client_id; /* aud must name it; NULL: not checked */
+	const char *issuer;    /* iss must equal it (discovery's issuer); NULL: not checked */
+	const char *nonce;     /* the id_token's nonce; NULL: not checked */
+	const char *scope;     /* requested: the granted scope when the answer names none */
+	bool refresh;          /* the answer updates a stored grant (spk_grant_update) */
+};
+
+/* The clock skew allowed for an id_token's exp. */
+#define SPK_ID_TOKEN_SKEW 120
+
 /* Exchange an authorization code; *ret is a complete new grant. */
 int spk_oauth_exchange_code(const struct spk_client *c, const char *code, const char *verifier,
-			    const char *redirect_uri, const char *nonce, int64_t now,
-			    struct spk_grant *ret, struct spk_error *err);
+			    const char *redirect_uri, const struct spk_token_expect *x,
+			    int64_t now, struct spk_grant *ret, struct spk_error *err);
 
 /* Use a refresh token; *ret holds what the provider sent (see spk_grant_update). */
 int spk_oauth_refresh(const struct spk_client *c, const char *refresh_token, int64_t now,
@@ -81,7 +99,7 @@ int spk_oauth_parse_device_auth(const struct spk_http_response *resp, const char
  * slow_down (add 5 s to the interval); other errors are final (err).
  */
 int spk_oauth_device_poll(const struct spk_client *c, const char *device_code,
-			  const char *nonce, int64_t now, struct spk_grant *ret,
+			  const struct spk_token_expect *x, int64_t now, struct spk_grant *ret,
 			  struct spk_error *err);
 void spk_device_auth_done(struct spk_device_auth *d);
 
@@ -92,11 +110,19 @@ int spk_oauth_revoke(const struct spk_client *c, const char *endpoint, const cha
 /*
  * Read a token endpoint answer: a grant on success, else an error whose kind
  * says what the user must do (invalid_grant: log in again; invalid_client:
- * fix the configuration; 5xx, 429, unreadable: try again later).
+ * fix the configuration; 5xx, 429, unreadable: try again later). x may be
+ * NULL (a new grant, no claims checked but exp).
+ *
+ * Only a missing or malformed access_token or refresh_token refuses an
+ * answer; an unreadable secondary field (expires_in, token_type, scope; at a
+ * refresh, the id_token) is ignored and named in ret->warning. No scope
+ * means the one requested (RFC 6749 §5.1). expires_in may be fractional
+ * (rounded down) or a string of digits; without it, a JWT access token's
+ * exp is used, else expires_at is 0 (unknown).
  */
 int spk_oauth_parse_token_response(const struct spk_http_response *resp, const char *host,
-				   const char *nonce, int64_t now, struct spk_grant *ret,
-				   struct spk_error *err);
+				   const struct spk_token_expect *x, int64_t now,
+				   struct spk_grant *ret, struct spk_error *err);
 
 /*
  * Fetch and read issuer's discovery document, trying the places

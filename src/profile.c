@@ -146,13 +146,15 @@ static char *get_key(GKeyFile *kf, const char *group, const char *key)
 static const struct {
 	const char *key;
 	size_t offset;
-	long long max;
+	long long min, max;
 	const char *range;
 } number_keys[] = {
-	{ "min_valid", offsetof(struct spk_profile, min_valid), 86400, "0-86400 seconds" },
-	{ "refresh_idle_days", offsetof(struct spk_profile, refresh_idle_days), 3650,
+	{ "min_valid", offsetof(struct spk_profile, min_valid), 0, 86400, "0-86400 seconds" },
+	{ "assume_lifetime", offsetof(struct spk_profile, assume_lifetime), 60, 86400,
+	  "60-86400 seconds" },
+	{ "refresh_idle_days", offsetof(struct spk_profile, refresh_idle_days), 0, 3650,
 	  "0-3650 (0: never expires)" },
-	{ "refresh_reuse_grace", offsetof(struct spk_profile, refresh_reuse_grace), 86400,
+	{ "refresh_reuse_grace", offsetof(struct spk_profile, refresh_reuse_grace), 0, 86400,
 	  "0-86400 seconds (0: a spent refresh token is never accepted again)" },
 };
 
@@ -167,7 +169,7 @@ static int get_numbers(const struct spk_config *cfg, const char *name, struct sp
 		char *end;
 		errno = 0;
 		long long v = strtoll(s, &end, 10);
-		if (errno || *end || v < 0 || v > number_keys[i].max) {
+		if (errno || *end || v < number_keys[i].min || v > number_keys[i].max) {
 			return spk_error_set(err, SPK_ERR_CONFIG, -EINVAL, "%s: [%s] %s must be %s",
 					     cfg->path, name, number_keys[i].key,
 					     number_keys[i].range);
@@ -333,6 +335,9 @@ int spk_config_put(struct spk_config *cfg, const struct spk_profile *p, struct s
 	if (p->min_valid >= 0) {
 		g_key_file_set_int64(kf, g, "min_valid", p->min_valid);
 	}
+	if (p->assume_lifetime >= 0) {
+		g_key_file_set_int64(kf, g, "assume_lifetime", p->assume_lifetime);
+	}
 	if (p->refresh_idle_days >= 0) {
 		g_key_file_set_int64(kf, g, "refresh_idle_days", p->refresh_idle_days);
 	}
@@ -377,6 +382,7 @@ static const struct {
 	{ "redirect_ports", false },
 	{ "redirect_path", false },
 	{ "min_valid", false },
+	{ "assume_lifetime", false },
 	{ "refresh_idle_days", false },
 	{ "refresh_reuse_grace", false },
 	{ "tenant", false },

@@ -57,6 +57,7 @@ struct spk_profile {
 	size_t n_ports;      /* 0 = the preset's list, or ephemeral */
 	bool ports_set;      /* redirect_ports present in the file (maybe empty) */
 	int64_t min_valid;   /* seconds; -1 = default */
+	int64_t assume_lifetime; /* seconds an access token of unknown expiry lives; -1 = default */
 	int64_t refresh_idle_days; /* refresh token dies after this long unused; -1 = preset's */
 	int64_t refresh_reuse_grace; /* seconds a spent refresh token is taken again; -1 = preset's */
 	char *notify_cmd;    /* shell command run on events (needs-login, ...), or NULL */
@@ -107,7 +108,12 @@ int spk_profile_parse_ports(struct spk_profile *p, const char *list);
 
 void spk_profile_done(struct spk_profile *p);
 /* A profile with nothing set yet. */
-#define SPK_PROFILE_INIT { .min_valid = -1, .refresh_idle_days = -1, .refresh_reuse_grace = -1 }
+#define SPK_PROFILE_INIT                                                                    \
+	{ .min_valid = -1, .assume_lifetime = -1, .refresh_idle_days = -1,                  \
+	  .refresh_reuse_grace = -1 }
+
+/* When a token answer gives no expiry, the access token is renewed after an hour. */
+#define SPK_DEFAULT_ASSUME_LIFETIME 3600
 
 
 

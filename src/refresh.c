@@ -285,7 +285,7 @@ static int refresh_or_reread(const struct spk_profile *p, int lock_fd, struct sp
 		spk_log("refresh %s: the store holds a newer grant, using it", p->name);
 		spk_grant_done(g);
 		*g = stored;
-		if (!force && spk_grant_valid_for(g, (int64_t)time(NULL)) > spk_flow_margin(p, g, min_valid)) {
+		if (!force && spk_flow_valid_for(p, g, (int64_t)time(NULL)) > spk_flow_margin(p, g, min_valid)) {
 			return 0;
 		}
 		return refresh_locked(p, lock_fd, g, err);
@@ -304,7 +304,7 @@ static int refresh_or_reread(const struct spk_profile *p, int lock_fd, struct sp
  */
 static bool refresh_due(const struct spk_profile *p, const struct spk_grant *g, int64_t min_valid)
 {
-	if (spk_grant_valid_for(g, (int64_t)time(NULL)) <= spk_flow_margin(p, g, min_valid)) {
+	if (spk_flow_valid_for(p, g, (int64_t)time(NULL)) <= spk_flow_margin(p, g, min_valid)) {
 		return true;
 	}
 	return spk_inflight_pending(p) && inflight_state(p, g, true, NULL) == INFLIGHT_RETRY;
@@ -349,7 +349,7 @@ int spk_flow_token(const struct spk_profile *p, int64_t min_valid, struct spk_gr
 		if (r < 0) {
 			return r;
 		}
-		if (spk_grant_valid_for(&g, (int64_t)time(NULL)) > spk_flow_margin(p, &g, min_valid)) {
+		if (spk_flow_valid_for(p, &g, (int64_t)time(NULL)) > spk_flow_margin(p, &g, min_valid)) {
 			/* After a reboot the cache is gone: the keyring answer refills it. */
 			spk_flow_cache_put(p, &g);
 			*ret = g;

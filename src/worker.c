@@ -164,6 +164,8 @@ static char *answer_to_json(const struct spk_grant *g, const struct spk_error *e
 
 	if (r == 0 && g) {
 		r |= spk_json_add_object(o, "grant", spk_grant_to_object(g));
+		/* Not part of the stored grant: what the caller is to warn about. */
+		r |= spk_json_add_string(o, "warning", g->warning);
 	} else if (r == 0) {
 		r |= spk_json_add_int64(o, "kind", e->kind);
 		r |= spk_json_add_int64(o, "code", e->code);
@@ -186,7 +188,11 @@ static int answer_from_json(const char *text, struct spk_grant *ret, struct spk_
 	}
 	json_object *g = NULL;
 	if (json_object_object_get_ex(o, "grant", &g)) {
-		return ret ? spk_grant_from_object(g, ret, err) : 0;
+		int r = ret ? spk_grant_from_object(g, ret, err) : 0;
+		if (r == 0 && ret) {
+			(void)spk_json_get_string(o, "warning", &ret->warning);
+		}
+		return r;
 	}
 	(void)spk_json_get_int64(o, "kind", &kind);
 	(void)spk_json_get_int64(o, "code", &code);

@@ -27,7 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(json_object_is_type(o, json_type_object));
 		FUZZ_ASSERT(!json_object_object_get_ex(o, "refresh_token", NULL));
 		json_object_put(o);
-		(void)spk_grant_valid_for(&g, 1700000000);
+		(void)spk_grant_valid_for(&g, 3600, 1700000000);
+		(void)spk_grant_margin(&g, 3600, 60);
 		if (g.n_tenants > 0) {
 			(void)spk_grant_find_tenant(&g, g.tenants[0].id);
 		}

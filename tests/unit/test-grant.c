@@ -92,8 +92,49 @@ static void test_update_rotation(void)
 	g_assert_cmpint(g.refresh_obtained_at, ==, 400);
 	g_assert_null(rotated.refresh_token);
 
-	g_assert_cmpint(spk_grant_valid_for(&g, 450), ==, 50);
-	g_assert_cmpint(spk_grant_valid_for(&g, 600), ==, -100);
+	g_assert_cmpint(spk_grant_valid_for(&g, 3600, 450), ==, 50);
+	g_assert_cmpint(spk_grant_valid_for(&g, 3600, 600), ==, -100);
+	spk_grant_done(&g);
+}
+
+static void test_unknown_expiry(void)
+{
+	struct spk_grant g = {
+		.access_token = strdup("at"),
+		.token_type = strdup("bearer"),
+		.obtained_at = 1000,
+	};
+	/* Unknown: the assumed lifetime decides; with none, it lasts as long as it works. */
+	g_assert_cmpint(spk_grant_valid_for(&g, 3600, 1600), ==, 3000);
+	g_assert_cmpint(spk_grant_valid_for(&g, 3600, 5000), ==, -400);
+	g_assert_cmpint(spk_grant_valid_for(&g, 0, 999999), ==, INT64_MAX);
+	g_assert_cmpint(spk_grant_margin(&g, 3600, 60), ==, 60);
+	g_assert_cmpint(spk_grant_margin(&g, 60, 60), ==, 30);
+	g_assert_cmpstr(spk_grant_token_type(&g), ==, "Bearer");
+
+	/* Every JSON form says null for an unknown expiry; --json always has five keys. */
+	char *text = NULL;
+	g_assert_cmpint(spk_grant_public_json(&g, NULL, &text), ==, 0);
+	g_assert_cmpstr(text, ==, "{\"access_token\":\"at\",\"expires_at\":null,"
+			"\"token_type\":\"Bearer\",\"scope\":null,\"tenant_id\":null}");
+	spk_secret_free(text);
+	g_assert_cmpint(spk_grant_to_json(&g, &text), ==, 0);
+	g_assert_nonnull(strstr(text, "\"expires_at\":null"));
+	struct spk_grant back = { 0 };
+	g_assert_cmpint(spk_grant_from_json(text, &back, NULL), ==, 0);
+	g_assert_cmpint(back.expires_at, ==, 0);
+	g_assert_null(back.warning);
+	spk_secret_free(text);
+	spk_grant_done(&back);
+
+	/* A warning is not stored, and a fresh answer's replaces the last. */
+	g.warning = strdup("w");
+	g_assert_cmpint(spk_grant_to_json(&g, &text), ==, 0);
+	g_assert_null(strstr(text, "\"w\""));
+	spk_secret_free(text);
+	struct spk_grant fresh = { .access_token = strdup("at2"), .obtained_at = 2000 };
+	spk_grant_update(&g, &fresh);
+	g_assert_null(g.warning);
 	spk_grant_done(&g);
 }
 
@@ -103,5 +144,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/grant/roundtrip", test_roundtrip);
 	g_test_add_func("/grant/rejects", test_rejects);
 	g_test_add_func("/grant/update-rotation", test_update_rotation);
+	g_test_add_func("/grant/unknown-expiry", test_unknown_expiry);
 	return g_test_run();
 }
