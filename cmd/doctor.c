@@ -119,7 +119,7 @@ static void doctor_profile(struct spk_config *cfg, const char *name, struct chec
 	if (have_grant) {
 		spk_error_clear(&err);
 		if (g.expires_at == 0) {
-			check_line(c, "access token", NULL, "no expiry given by the provider");
+			check_line(c, "access token", NULL, "expiry unknown (the provider gave none)");
 		} else if (g.expires_at > now) {
 			check_line(c, "access token", NULL, "valid for %s",
 				   format_duration(g.expires_at - now, d, sizeof(d)));

@@ -602,11 +602,12 @@ int cmd_login(int argc, char **argv)
 		     g.refresh_token ? " with a refresh token"
 		     : client_credentials ? "" : " (no refresh token was issued)");
 	} else {
-		note("%s: logged in%s%s; the provider did not say how long the access token "
-		     "lasts; grant stored in %s", name, g.account ? " as " : "",
+		note("%s: logged in%s%s; access token expiry unknown (the provider did not say); "
+		     "grant stored in %s", name, g.account ? " as " : "",
 		     g.account ? g.account : "", where);
 	}
 	fputs(style_off(), stderr);
+	warning(name, g.warning);
 	if (g.n_tenants > 0) {
 		const char *t = tenant_of(&p, &g);
 		const struct spk_tenant *chosen = spk_grant_find_tenant(&g, t);

@@ -110,6 +110,13 @@ void note(const char *fmt, ...)
 	put_line(line);
 }
 
+void warning(const char *profile, const char *what)
+{
+	if (what) {
+		note("%s: warning: %s", profile, what);
+	}
+}
+
 const char *format_duration(int64_t s, char *buf, size_t size)
 {
 	if (s < 0) {

@@ -35,6 +35,8 @@ int fail_hint(const char *profile, const struct spk_error *err, const char *hint
 int usage_error(const char *command, const char *fmt, ...) _printf_(2, 3);
 /* An informational line on stderr. */
 void note(const char *fmt, ...) _printf_(1, 2);
+/* "sparekey: PROFILE: warning: WHAT." on stderr (a grant's warning, once). */
+void warning(const char *profile, const char *what);
 /* Human durations: "45 s", "59 min", "2 h 5 min", "3 days". */
 const char *format_duration(int64_t seconds, char *buf, size_t size);
 /* Local time of an epoch, "2026-11-29 08:10". */

@@ -30,6 +30,8 @@ int profile_token(const char *name, long long min_valid, struct spk_profile *ret
 		spk_profile_done(&p);
 		return status;
 	}
+	/* A refresh whose answer had an unreadable field: said once, when it came. */
+	warning(name, ret_g->warning);
 	*ret_p = p;
 	return EXIT_OK;
 }

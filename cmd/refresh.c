@@ -94,11 +94,12 @@ static int refresh_profile(const struct spk_profile *p, long long older_than)
 		warn_expiry(p, &g, now);
 		goto out;
 	}
+	warning(name, g.warning);
 	if (g.expires_at > 0) {
 		note("%s: refreshed; access token valid for %s", name,
 		     format_duration(g.expires_at - now, d, sizeof(d)));
 	} else {
-		note("%s: refreshed", name);
+		note("%s: refreshed; access token expiry unknown", name);
 	}
 out:
 	spk_grant_done(&g);

@@ -15,7 +15,8 @@ const char status_help[] =
 	"Usage: sparekey status [PROFILE] [--json]\n"
 	"\n"
 	"Show each profile (or only PROFILE): provider, organisation (tenant), how\n"
-	"long the access token stays valid, how old the refresh token is and, where\n"
+	"long the access token stays valid (\"expiry unknown\" when the provider did\n"
+	"not say; null in JSON), how old the refresh token is and, where\n"
 	"the provider retires unused refresh tokens (refresh_idle_days), when it\n"
 	"expires unless used, where the grant is stored, and whether a refresh was\n"
 	"cut off after it was sent (by a power loss). Nothing is refreshed.\n"
@@ -87,7 +88,7 @@ static void print_row(const struct row *row, int64_t now)
 		return;
 	}
 	if (r->expires_at == 0) {
-		snprintf(access, sizeof(access), "valid (no expiry)");
+		snprintf(access, sizeof(access), "expiry unknown");
 	} else if (r->expires_at > now) {
 		snprintf(access, sizeof(access), "valid for %s",
 			 format_duration(r->expires_at - now, d, sizeof(d)));

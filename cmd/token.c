@@ -16,6 +16,8 @@ const char token_help[] =
 	"If the stored token expires within the margin, refresh it first (the\n"
 	"rotated refresh token is stored before the new token is printed, and is\n"
 	"stored even if sparekey is killed while the refresh is on its way).\n"
+	"A token whose expiry the provider did not give is refreshed after the\n"
+	"profile's assume_lifetime (default 3600 s).\n"
 	"\n"
 	"Options:\n"
 	"      --min-valid SECS  the token must stay valid this long (default: the\n"
@@ -23,7 +25,8 @@ const char token_help[] =
 	"      --header          print HTTP headers instead, one per line, for curl -H @-:\n"
 	"                        Authorization: Bearer …, and Xero-Tenant-Id: … for Xero\n"
 	"      --json            print access_token, expires_at, token_type, scope and\n"
-	"                        tenant_id as JSON (never the refresh token)\n"
+	"                        tenant_id as JSON, null where unknown (never the\n"
+	"                        refresh token)\n"
 	"  -h, --help            show this help\n"
 	"\n"
 	"Examples:\n"
@@ -118,8 +121,7 @@ int cmd_token(int argc, char **argv)
 			spk_secret_free(text);
 		}
 	} else if (header) {
-		printf("Authorization: %s %s\n", g.token_type ? g.token_type : "Bearer",
-		       g.access_token);
+		printf("Authorization: %s %s\n", spk_grant_token_type(&g), g.access_token);
 		const struct spk_preset *preset = spk_provider_find(p.provider);
 		if (preset && preset->tenant_headers && tenant) {
 			printf("Xero-Tenant-Id: %s\n", tenant);
