@@ -380,6 +380,9 @@ peers_start() {
     : >"$SPK_EVENT_LOG"
     # echo MS >"$SPK_TOKEN_DELAY_FILE" holds back the token endpoint's answers
     export SPK_TOKEN_DELAY_FILE=$SPK_TMP/token-delay
+    # quirks LINE... (SPK_TOKEN_QUIRKS=…, SPK_ID_TOKEN_QUIRK=…) rewrites its
+    # answers from then on; quirks_off stops (see provider.mjs)
+    export SPK_QUIRKS_FILE=$SPK_TMP/quirks
     provider_run ""
     ISSUER=$PROVIDER_ORIGIN
     export ISSUER
@@ -412,6 +415,9 @@ provider_run() {
         || { cat "$SPK_TMP/provider$tag.log" >&2; spk_skip "provider.mjs $* did not start"; }
     PROVIDER_ORIGIN=http://127.0.0.1:$(cat "$SPK_TMP/provider$tag.port")
 }
+
+quirks() { printf '%s\n' "$@" >"$SPK_QUIRKS_FILE"; }
+quirks_off() { rm -f -- "$SPK_QUIRKS_FILE"; }
 
 badpeer_start() {
     local pid

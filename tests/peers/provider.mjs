@@ -57,6 +57,26 @@
 //                       no openid-configuration document anywhere (404), and
 //                       anything outside /as is 404 too (but /connections)
 //   --- end of issuer shape ---
+//   --- token answer quirks (issue 14, items 3-7) ---
+//   SPK_TOKEN_QUIRKS    comma-separated rewrites of every 200 answer of
+//                       /token, after oidc-provider made it (the grant is
+//                       issued as usual; only the JSON body changes):
+//                         no-scope               drop "scope"
+//                         no-expires-in          drop "expires_in"
+//                         fractional-expires-in  expires_in - 0.5 (3599.5)
+//                         string-expires-in      expires_in as a string ("3600")
+//                         unreadable-expires-in  expires_in "soon"
+//                         lowercase-bearer       token_type "bearer"
+//   SPK_ID_TOKEN_QUIRK  one of wrong-aud (aud "someone-else"), wrong-iss
+//                       (iss ISSUER/elsewhere), expired (exp and iat an hour
+//                       and two in the past): the id_token in /token answers
+//                       is re-encoded with that claim changed, its header and
+//                       (now wrong) signature kept
+//   SPK_QUIRKS_FILE     while this file exists, its lines SPK_TOKEN_QUIRKS=…
+//                       and SPK_ID_TOKEN_QUIRK=… replace the two above (read
+//                       on every /token answer, so one provider run, and its
+//                       grants, can serve several quirks in turn)
+//   --- end of token answer quirks ---
 //
 // Besides oidc-provider's own endpoints (/auth, /token, /me, ...):
 //   GET /connections    Xero's connections endpoint (organisations the grant
@@ -385,6 +405,81 @@ function graceReplay(provider) {
   };
 }
 
+// --- token answer quirks (SPK_TOKEN_QUIRKS, SPK_ID_TOKEN_QUIRK, SPK_QUIRKS_FILE) ---
+const TOKEN_QUIRK_NAMES = ['no-scope', 'no-expires-in', 'fractional-expires-in', 'string-expires-in',
+  'unreadable-expires-in', 'lowercase-bearer'];
+const ID_TOKEN_QUIRK_NAMES = ['wrong-aud', 'wrong-iss', 'expired'];
+
+function parseQuirks(tokens, idToken, where) {
+  const list = (tokens || '').split(',').map((q) => q.trim()).filter(Boolean);
+  for (const q of list) {
+    if (!TOKEN_QUIRK_NAMES.includes(q)) usage(`${where}: unknown SPK_TOKEN_QUIRKS entry ${q}`);
+  }
+  if (idToken && !ID_TOKEN_QUIRK_NAMES.includes(idToken)) {
+    usage(`${where}: SPK_ID_TOKEN_QUIRK must be one of ${ID_TOKEN_QUIRK_NAMES.join(', ')}`);
+  }
+  return { tokens: new Set(list), idToken: idToken || '' };
+}
+
+const QUIRKS_FILE = process.env.SPK_QUIRKS_FILE || '';
+const ENV_QUIRKS = parseQuirks(process.env.SPK_TOKEN_QUIRKS, process.env.SPK_ID_TOKEN_QUIRK, 'environment');
+
+function currentQuirks() {
+  let text;
+  try {
+    text = QUIRKS_FILE ? fs.readFileSync(QUIRKS_FILE, 'utf8') : undefined;
+  } catch {
+    text = undefined;
+  }
+  if (text === undefined) return ENV_QUIRKS;
+  const v = {};
+  for (const line of text.split('\n')) {
+    const m = /^(SPK_TOKEN_QUIRKS|SPK_ID_TOKEN_QUIRK)=(.*)$/.exec(line.trim());
+    if (m) v[m[1]] = m[2];
+  }
+  return parseQuirks(v.SPK_TOKEN_QUIRKS, v.SPK_ID_TOKEN_QUIRK, QUIRKS_FILE);
+}
+
+const b64url = (buf) => Buffer.from(buf).toString('base64url');
+
+// The id_token with one claim changed; sparekey does not check signatures.
+function quirkIdToken(jwt, quirk, issuer) {
+  const [header, payload, sig] = jwt.split('.');
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+  const now = Math.floor(Date.now() / 1000);
+  if (quirk === 'wrong-aud') claims.aud = 'someone-else';
+  if (quirk === 'wrong-iss') claims.iss = `${issuer}/elsewhere`;
+  if (quirk === 'expired') Object.assign(claims, { iat: now - 7200, exp: now - 3600 });
+  return `${header}.${b64url(JSON.stringify(claims))}.${sig}`;
+}
+
+function tokenQuirks(issuer) {
+  return async (ctx, next) => {
+    await next();
+    if (ctx.method !== 'POST' || ctx.path !== '/token' || ctx.status !== 200) return;
+    const q = currentQuirks();
+    if (q.tokens.size === 0 && !q.idToken) return;
+    const body = typeof ctx.body === 'string' ? JSON.parse(ctx.body) : { ...ctx.body };
+    const t = q.tokens;
+    if (t.has('no-scope')) delete body.scope;
+    if (typeof body.expires_in === 'number') {
+      if (t.has('fractional-expires-in')) body.expires_in -= 0.5;
+      if (t.has('string-expires-in')) body.expires_in = String(body.expires_in);
+    }
+    if (t.has('unreadable-expires-in')) body.expires_in = 'soon';
+    if (t.has('no-expires-in')) delete body.expires_in;
+    if (t.has('lowercase-bearer') && typeof body.token_type === 'string') {
+      body.token_type = body.token_type.toLowerCase();
+    }
+    if (q.idToken && typeof body.id_token === 'string') {
+      body.id_token = quirkIdToken(body.id_token, q.idToken, issuer);
+    }
+    logEvent({ event: 'token.quirks', quirks: [...t], id_token: q.idToken || undefined });
+    ctx.body = body;
+  };
+}
+// --- end of token answer quirks ---
+
 const server = http.createServer();
 
 // Set up once the port, and with it the issuer, is known; "ready" follows.
@@ -439,6 +534,11 @@ function onListening(actual) {
   // req.body (its selective_body.js falls back to that once the stream was
   // consumed; it warns once about an "already parsed request body").
   if (REFRESH_GRACE > 0) provider.use(graceReplay(provider));
+
+  // --- token answer quirks (SPK_TOKEN_QUIRKS, SPK_ID_TOKEN_QUIRK, SPK_QUIRKS_FILE) ---
+  // After graceReplay in the chain: a replayed answer is the rewritten one.
+  provider.use(tokenQuirks(issuer));
+  // --- end of token answer quirks ---
 
   provider.on('grant.success', (ctx) => {
     logEvent({
