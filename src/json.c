@@ -35,12 +35,23 @@ int spk_json_parse(const char *text, size_t len, json_object **ret)
 	return 0;
 }
 
-int spk_json_get_string(json_object *obj, const char *key, char **ret)
+/* obj's member key, or NULL when obj is no object or the member is absent or null. */
+static json_object *member(json_object *obj, const char *key)
 {
 	json_object *v;
 
-	if (!json_object_is_type(obj, json_type_object) ||
-	    !json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null)) {
+	if (!json_object_is_type(obj, json_type_object) || !json_object_object_get_ex(obj, key, &v) ||
+	    json_object_is_type(v, json_type_null)) {
+		return NULL;
+	}
+	return v;
+}
+
+int spk_json_get_string(json_object *obj, const char *key, char **ret)
+{
+	json_object *v = member(obj, key);
+
+	if (!v) {
 		return -ENOENT;
 	}
 	if (!json_object_is_type(v, json_type_string)) {
@@ -61,10 +72,9 @@ int spk_json_get_string(json_object *obj, const char *key, char **ret)
 
 int spk_json_get_int64(json_object *obj, const char *key, int64_t *ret)
 {
-	json_object *v;
+	json_object *v = member(obj, key);
 
-	if (!json_object_is_type(obj, json_type_object) ||
-	    !json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null)) {
+	if (!v) {
 		return -ENOENT;
 	}
 	if (json_object_is_type(v, json_type_int)) {
@@ -122,10 +132,9 @@ static int seconds_of_string(const char *s, int64_t *ret)
 
 int spk_json_get_seconds(json_object *obj, const char *key, int64_t *ret)
 {
-	json_object *v;
+	json_object *v = member(obj, key);
 
-	if (!json_object_is_type(obj, json_type_object) ||
-	    !json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null)) {
+	if (!v) {
 		return -ENOENT;
 	}
 	switch (json_object_get_type(v)) {
@@ -156,10 +165,9 @@ int spk_json_get_seconds(json_object *obj, const char *key, int64_t *ret)
 
 int spk_json_has_string(json_object *obj, const char *key, const char *value, bool *ret_found)
 {
-	json_object *v;
+	json_object *v = member(obj, key);
 
-	if (!json_object_is_type(obj, json_type_object) ||
-	    !json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null)) {
+	if (!v) {
 		return -ENOENT;
 	}
 	if (json_object_is_type(v, json_type_string)) {

@@ -186,6 +186,22 @@ static char *jwt(const char *claims)
 	return t;
 }
 
+/* expires_at of an answer whose access token is a JWT with claims, plus extra members. */
+static int64_t expiry_of(const char *claims, const char *extra)
+{
+	struct spk_grant g = { 0 };
+	struct spk_error err = { 0 };
+	char *at = jwt(claims);
+	char *body = g_strdup_printf("{\"access_token\":\"%s\"%s}", at, extra);
+
+	g_assert_cmpint(parse(200, body, &g, &err), ==, 0);
+	int64_t t = g.expires_at;
+	spk_grant_done(&g);
+	g_free(body);
+	g_free(at);
+	return t;
+}
+
 static void test_token_response_expiry(void)
 {
 	struct spk_grant g = { 0 };
@@ -229,27 +245,11 @@ static void test_token_response_expiry(void)
 	}
 
 	/* No expires_in: a JWT access token's exp is the only word on it. */
-	char *at = jwt("{\"sub\":\"u\",\"exp\":5000}");
-	char *body = g_strdup_printf("{\"access_token\":\"%s\"}", at);
-	g_assert_cmpint(parse(200, body, &g, &err), ==, 0);
-	g_assert_cmpint(g.expires_at, ==, 5000);
-	spk_grant_done(&g);
-	g_free(body);
+	g_assert_cmpint(expiry_of("{\"sub\":\"u\",\"exp\":5000}", ""), ==, 5000);
 	/* expires_in, when given, wins over exp. */
-	body = g_strdup_printf("{\"access_token\":\"%s\",\"expires_in\":60}", at);
-	g_assert_cmpint(parse(200, body, &g, &err), ==, 0);
-	g_assert_cmpint(g.expires_at, ==, 1060);
-	spk_grant_done(&g);
-	g_free(body);
-	g_free(at);
+	g_assert_cmpint(expiry_of("{\"sub\":\"u\",\"exp\":5000}", ",\"expires_in\":60"), ==, 1060);
 	/* A JWT without exp, or an opaque token: unknown (0). */
-	at = jwt("{\"sub\":\"u\"}");
-	body = g_strdup_printf("{\"access_token\":\"%s\"}", at);
-	g_assert_cmpint(parse(200, body, &g, &err), ==, 0);
-	g_assert_cmpint(g.expires_at, ==, 0);
-	spk_grant_done(&g);
-	g_free(body);
-	g_free(at);
+	g_assert_cmpint(expiry_of("{\"sub\":\"u\"}", ""), ==, 0);
 	g_assert_cmpint(parse(200, "{\"access_token\":\"a.b.c\"}", &g, &err), ==, 0);
 	g_assert_cmpint(g.expires_at, ==, 0);
 	spk_grant_done(&g);
