@@ -335,7 +335,7 @@ int spk_config_put(struct spk_config *cfg, const struct spk_profile *p, struct s
 	if (p->min_valid >= 0) {
 		g_key_file_set_int64(kf, g, "min_valid", p->min_valid);
 	}
-	if (p->assume_lifetime >= 0) {
+	if (p->assume_lifetime > 0) {
 		g_key_file_set_int64(kf, g, "assume_lifetime", p->assume_lifetime);
 	}
 	if (p->refresh_idle_days >= 0) {

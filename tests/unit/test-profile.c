@@ -49,7 +49,7 @@ static void test_read_write(void)
 	g_autofree char *path = write_config(dir,
 		"# my profiles\n[xero]\nprovider = xero\nclient_id = ABC\n"
 		"scopes = openid offline_access accounting.invoices\nredirect_ports = 8749 8750\n"
-		"token_endpoint = http://127.0.0.1:9/token\nmin_valid = 120\n");
+		"token_endpoint = http://127.0.0.1:9/token\nmin_valid = 120\nassume_lifetime = 600\n");
 	struct spk_config *cfg = NULL;
 	struct spk_error err = { 0 };
 	struct spk_profile p = { 0 };
@@ -63,6 +63,7 @@ static void test_read_write(void)
 	g_assert_cmpstr(p.endpoints.token, ==, "http://127.0.0.1:9/token");
 	g_assert_null(p.endpoints.authorization);
 	g_assert_cmpint(p.min_valid, ==, 120);
+	g_assert_cmpint(p.assume_lifetime, ==, 600);
 	spk_profile_done(&p);
 
 	g_assert_cmpint(spk_config_get(cfg, "nope", &p, &err), ==, -ENOENT);
@@ -84,6 +85,10 @@ static void test_read_write(void)
 	g_assert_nonnull(strstr(text, "# my profiles"));
 	g_assert_nonnull(strstr(text, "[work]"));
 	g_assert_nonnull(strstr(text, "issuer=https://id.example.com"));
+	/* Unset in [work]: only [xero]'s is written. */
+	const char *al = strstr(text, "assume_lifetime");
+	g_assert_nonnull(al);
+	g_assert_null(strstr(al + 1, "assume_lifetime"));
 
 	g_assert_cmpint(spk_config_open(path, &cfg, &err), ==, 0);
 	char **names = spk_config_profiles(cfg);
@@ -101,6 +106,8 @@ static void test_bad_values(void)
 	static const char *const bad[] = {
 		"[p]\nredirect_ports = 80 abc\n",
 		"[p]\nmin_valid = -3\n",
+		"[p]\nassume_lifetime = 30\n",
+		"[p]\nassume_lifetime = 86401\n",
 		"[p]\nredirect_host = example.com\n",
 		"[p]\nredirect_path = callback\n",
 		"[p]\nstore = cloud\n",
