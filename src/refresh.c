@@ -46,7 +46,6 @@ static int not_refreshable(const struct spk_profile *p, const struct spk_grant *
 			   struct spk_error *err)
 {
 	char when[64];
-	int64_t left = spk_grant_valid_for(g, (int64_t)time(NULL));
 
 	if (g->expires_at == 0) {
 		return spk_error_set(err, SPK_ERR_LOGIN, -ENOKEY,
@@ -55,7 +54,7 @@ static int not_refreshable(const struct spk_profile *p, const struct spk_grant *
 				     "login %s", p->name, p->name);
 	}
 	local_time(g->expires_at, when);
-	if (left > 0) {
+	if (g->expires_at > (int64_t)time(NULL)) {
 		return spk_error_set(err, SPK_ERR_LOGIN, -ENOKEY,
 				     "%s: this grant cannot be refreshed (the provider gave no refresh "
 				     "token); it ends when its access token expires, at %s. Then run: "
