@@ -40,9 +40,12 @@ int spk_status_to_json(const struct spk_status_row *rows, size_t n, int64_t now,
 		json_object_object_add(o, "needs_login", json_object_new_boolean(r->needs_login));
 		put_string(o, "problem", r->problem);
 		put_time(o, "access_token_expires_at", r->expires_at);
+		/* Unknown expiry: unknown validity (null), as access_token_expires_at says. */
+		bool unknown = r->has_grant && r->expires_at == 0;
 		json_object_object_add(o, "access_token_valid",
-				       json_object_new_boolean(r->has_grant &&
-							       (r->expires_at == 0 || r->expires_at > now)));
+				       unknown ? NULL
+					       : json_object_new_boolean(r->has_grant &&
+									 r->expires_at > now));
 		json_object_object_add(o, "has_refresh_token",
 				       json_object_new_boolean(r->has_refresh_token));
 		put_time(o, "refresh_token_obtained_at", r->refresh_obtained_at);

@@ -105,6 +105,7 @@ assert_not_contains "$SK_OUT" "no expiry" "status never says no expiry"
 sk status "$P" --json
 S=$(node -e 'process.stdout.write(JSON.stringify(JSON.parse(require("fs").readFileSync(0, "utf8"))[0]))' <<<"$SK_OUT")
 assert_eq "$(json_type access_token_expires_at <<<"$S")" "null" "status --json: access_token_expires_at is null"
+assert_eq "$(json_type access_token_valid <<<"$S")" "null" "status --json: access_token_valid is null (unknown), not true"
 sk token "$P" --json
 assert_eq "$(json_type expires_at <<<"$SK_OUT")" "null" "token --json: expires_at is null, as in status --json"
 
