@@ -20,11 +20,6 @@
 #include "transfer.h"
 #include "worker.h"
 
-/*
- * How long g must stay valid: what the caller or the profile asked for, or
- * the built-in default capped at half the token's lifetime (so that
- * 60-second tokens are not refreshed on every call).
- */
 /* The lifetime assumed for g's access token when its expiry is unknown; 0: none. */
 static int64_t assumed_lifetime(const struct spk_profile *p, const struct spk_grant *g)
 {
@@ -34,6 +29,11 @@ static int64_t assumed_lifetime(const struct spk_profile *p, const struct spk_gr
 	return p->assume_lifetime > 0 ? p->assume_lifetime : SPK_DEFAULT_ASSUME_LIFETIME;
 }
 
+/*
+ * How long g must stay valid: what the caller or the profile asked for, or
+ * the built-in default capped at half the token's lifetime (so that
+ * 60-second tokens are not refreshed on every call).
+ */
 int64_t spk_flow_margin(const struct spk_profile *p, const struct spk_grant *g, int64_t min_valid)
 {
 	if (min_valid >= 0) {
