@@ -15,7 +15,9 @@
 #    one line naming the claim, and the stored grant stays byte-identical
 #    (a new profile gets nothing stored); in a refresh, it is ignored with
 #    a warning and the rotated token is stored;
-#  - badpeer's expires_in {"seconds": 3600} (an object): stored, one warning.
+#  - badpeer's expires_in {"seconds": 3600} (an object): stored, one warning;
+#  - no expires_in, but a JWT access token (a second provider with
+#    SPK_JWT_ACCESS_TOKENS=1): the JWT's exp is the stored expiry.
 #
 # Env: SPAREKEY (default build/sparekey). Exit 0 pass, 1 fail, 77 skip.
 set -u
@@ -183,5 +185,23 @@ sk refresh "$P"
 assert_rc 0 "expires_in as an object: refresh exits 0"
 assert_eq "$(grep -c warning "$SPK_TMP/sk.err")" 1 "expires_in as an object: one warning line"
 assert_eq "$(grant_field "$P" refresh_token)" "typed-refresh" "expires_in as an object: its refresh token is stored"
+
+# ---------------------------------------------------------------- no expires_in, a JWT access token
+quirks_off
+provider_run jwt SPK_JWT_ACCESS_TOKENS=1 SPK_TOKEN_QUIRKS=no-expires-in
+JWT_ISSUER=$PROVIDER_ORIGIN
+SF=$SPK_TMP/jwt-client-secret
+(umask 077; printf %s "${SPK_CLIENT_SECRET:-sparekey-test-secret}" >"$SF")
+sk login jw --issuer "$JWT_ISSUER" --client-id sparekey-basic --client-credentials \
+    --client-secret-file "$SF" --scope accounting.invoices
+assert_rc 0 "JWT access token, no expires_in: login --client-credentials exits 0"
+G=$(grant_lookup jw)
+JWT_EXP=$(json_get access_token <<<"$G" | node -e '
+    const t = require("fs").readFileSync(0, "utf8").trim().split(".");
+    if (t.length === 3) process.stdout.write(String(JSON.parse(Buffer.from(t[1], "base64url")).exp ?? ""));')
+assert_ne "$JWT_EXP" "" "(the provider's access token is a JWT with an exp claim)"
+assert_eq "$(json_get expires_at <<<"$G")" "$JWT_EXP" "JWT access token, no expires_in: the stored expiry is the JWT's exp"
+sk status jw
+assert_not_contains "$SK_OUT" "expiry unknown" "JWT access token, no expires_in: status shows a known expiry"
 
 spk_done

@@ -26,6 +26,9 @@
 //                       answer of the token endpoint is held back N ms after
 //                       the grant was issued (rotated tokens already spent):
 //                       the window in which a killed client loses its grant
+//   SPK_JWT_ACCESS_TOKENS  set to 1: access tokens are signed JWTs with an
+//                       exp claim (resource indicators, one resource server
+//                       urn:sparekey:test-api), not opaque strings
 //   SPK_NO_REVOCATION   set to 1: no revocation endpoint (none in the
 //                       discovery document either), like GitHub or Entra ID
 //   SPK_TENANTS         JSON array served by GET /connections (default: one
@@ -309,6 +312,20 @@ const configuration = {
     revocation: { enabled: process.env.SPK_NO_REVOCATION !== '1' },
     deviceFlow: { enabled: true },
     clientCredentials: { enabled: true },
+    // SPK_JWT_ACCESS_TOKENS=1: access tokens are JWTs (RFC 9068) for one
+    // resource server, as many providers issue them
+    ...(process.env.SPK_JWT_ACCESS_TOKENS === '1' ? {
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => 'urn:sparekey:test-api',
+        useGrantedResource: () => true,
+        getResourceServerInfo: () => ({
+          scope: 'openid offline_access profile email accounting.invoices accounting.contacts',
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: 'HS256', key: Buffer.from('sparekey-test-jwt-key-not-a-secret') } },
+        }),
+      },
+    } : {}),
   },
   async renderError(ctx, out) {
     ctx.type = 'html';
