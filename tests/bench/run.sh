@@ -10,7 +10,7 @@
 # It installs what it needs (apt, idempotent: dpkg is asked first; npm ci
 # in tests/peers when node_modules is missing), builds a release build in
 # build-bench/ (meson --buildtype=release: sparekey, the libc-only front,
-# and sparekey-cli, as they are installed), compiles two helpers from
+# sparekey-cli and sparekey-worker, as they are installed), compiles two helpers from
 # tests/bench/ (floor.c, the exec floor; fanout.c, N processes at once),
 # and starts the real peers of the integration tests (tests/integration/
 # lib.sh: oidc-provider on 127.0.0.1, gnome-keyring in a private D-Bus
@@ -98,7 +98,7 @@ if [ ! -f "$BB/build.ninja" ]; then
     say "meson setup build-bench --buildtype=release"
     meson setup "$BB" "$ROOT" --buildtype=release >/dev/null || die "meson setup failed"
 fi
-ninja -C "$BB" sparekey sparekey-cli >/dev/null || die "build failed (ninja -C build-bench sparekey sparekey-cli)"
+ninja -C "$BB" sparekey sparekey-cli sparekey-worker >/dev/null || die "build failed (ninja -C build-bench sparekey sparekey-cli sparekey-worker)"
 mkdir -p "$TOOLS"
 rm -rf "$RESULTS"; mkdir -p "$RESULTS"
 cc -O2 -Wall -Wextra -o "$TOOLS/floor" "$HERE/floor.c" || die "cannot compile floor.c"
