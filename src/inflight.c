@@ -81,8 +81,17 @@ bool spk_inflight_pending(const struct spk_profile *p)
 
 int spk_inflight_remove(const struct spk_profile *p)
 {
-	_cleanup_free_ char *dir = spk_path_state_dir(), *name = record_name(p);
-	return dir && name ? spk_file_remove(dir, name) : -ENOMEM;
+	_cleanup_free_ char *path = spk_path_state_file(p->name, "inflight");
+
+	/*
+	 * No fsync of the directory: a record that comes back after a power
+	 * cut is about a refresh token the store no longer holds (stale, and
+	 * removed then), unless the answer was lost with it, when it is right.
+	 */
+	if (!path) {
+		return -ENOMEM;
+	}
+	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
 }
 
 bool spk_inflight_about(const struct spk_inflight *rec, const char *token)

@@ -26,7 +26,7 @@ int spk_inflight_write(const struct spk_profile *p, const char *token, struct sp
 /* 0 with *ret; -ENOENT when there is none; another error when it is unreadable. */
 int spk_inflight_read(const struct spk_profile *p, struct spk_inflight *ret);
 bool spk_inflight_pending(const struct spk_profile *p);
-/* 0 when it is gone (or was never there). */
+/* 0 when it is gone (or was never there); not synced to disk (see inflight.c). */
 int spk_inflight_remove(const struct spk_profile *p);
 /* Is the record about token (NULL: none)? */
 bool spk_inflight_about(const struct spk_inflight *rec, const char *token);
