@@ -1,9 +1,14 @@
 /*
  * Test-only fault points, compiled in only with -Dfault_injection=true
  * (never in a release build). $SPAREKEY_FAULT names the active one:
- *   kill-after-journal  SIGKILL right after a refresh answer is journaled
+ *   kill-after-journal  SIGKILL right after the worker handed back a
+ *                       journaled refresh answer, before it is stored
  *   kill-after-store    SIGKILL after the store write, before the journal goes
  *   fail-store          the store write after a refresh fails
+ *   kill-worker-after-send  the refresh worker dies right after the
+ *                       provider answered (a power cut, for the worker)
+ *   kill-after-revoke   SIGKILL in logout once the worker's revocation was
+ *                       answered, before the grant is deleted here
  */
 #pragma once
 

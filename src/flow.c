@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "fault.h"
 #include "flow-internal.h"
 #include "inflight.h"
 #include "lock.h"
@@ -703,6 +704,7 @@ int spk_flow_logout(const struct spk_profile *p, bool keep_remote, struct spk_er
 				.revocation_endpoint = prov.endpoints.revocation,
 			};
 			r = spk_worker_exchange(p, &job, fd, &w, NULL, &remote);
+			spk_fault_kill("kill-after-revoke");
 		}
 		spk_provider_done(&prov);
 	}

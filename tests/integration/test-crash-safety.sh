@@ -22,6 +22,10 @@
 #      is accepted; the provider saw no reuse of a spent refresh token; the
 #      kills landed during exchanges often enough; no sparekey process is
 #      left running.
+#   6. `refresh --all` over both, its process group killed mid-run six
+#      times: no reuse, and it works afterwards.
+#   7. kill-after-revoke: logout dies once the revocation was answered; the
+#      worker deletes the grant here, and the provider no longer takes it.
 #
 # Peers: provider.mjs, browser (headless Chromium), gnome-keyring; see lib.sh.
 # Env: SPAREKEY (default build/sparekey; must have fault injection),
@@ -248,6 +252,36 @@ assert_rc 0 "login $PF --store file: exits 0"
 
 kill_rounds "$P"
 kill_rounds "$PF"
+
+# ---------------------------------------------------------------- 6. refresh --all, killed
+# Both profiles at once, each through its own worker; the whole process
+# group killed mid-run, six times: every refresh sent still lands.
+M=$(events_mark)
+for ((r = 1; r <= 6; r++)); do
+    us=$((1000 + (RANDOM * 32768 + RANDOM) % 119001))
+    setsid "$SPAREKEY" refresh --all --older-than 0 </dev/null >/dev/null 2>>"$SPK_TMP/round.err" &
+    pid=$!
+    sleep "$(printf '%d.%06d' $((us / 1000000)) $((us % 1000000)))"
+    kill -KILL -- "-$pid" 2>/dev/null
+    { wait "$pid"; } 2>/dev/null
+    worker_settled "$P"; worker_settled "$PF"
+done
+assert_eq "$(trouble_since "$M")" "" "refresh --all killed 6 times: the provider saw no reuse of a spent refresh token"
+sk refresh --all --older-than 0
+assert_rc 0 "refresh --all killed 6 times: the next refresh --all works for both"
+assert_eq "$(trouble_since "$M")" "" "... and the provider reports no error"
+
+# ---------------------------------------------------------------- 7. logout, killed after revoking
+# The caller dies once the worker's revocation was answered, before it
+# deleted anything: the worker deletes the grant here.
+RT_GONE=$(grant_field "$P" refresh_token)
+faulty kill-after-revoke logout "$P"
+assert_rc 137 "kill-after-revoke: logout dies by SIGKILL (exit 137)"
+worker_settled || not_ok "kill-after-revoke: the worker ends within 30 s"
+assert_eq "$(grant_lookup "$P")" "" "kill-after-revoke: the worker deleted the grant here"
+token_post "grant_type=refresh_token&client_id=sparekey-native&refresh_token=$(urlencode "$RT_GONE")"
+assert_eq "$TP_STATUS" 400 "kill-after-revoke: the provider no longer takes the revoked refresh token"
+
 sleep 3
 left=$(own_sparekey_pids)
 assert_eq "$left" "" "no sparekey process is left running 3 s after the last kill"
