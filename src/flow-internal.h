@@ -1,7 +1,7 @@
 /*
- * What the composed operations share: flow.c (login, grant moves, logout),
- * refresh.c (token and refresh) and worker.c (the detached exchange). Not
- * for cmd/.
+ * What the composed operations share: flow.c (these helpers, the lock),
+ * login.c, refresh.c (token and refresh), moves.c (export, import,
+ * tenants, logout) and worker.c (the detached exchange). Not for cmd/.
  */
 #pragma once
 
@@ -39,6 +39,14 @@ char *spk_flow_lock_dir(void);
  * complete a leftover rescue journal: 0 with the lock in *ret_fd.
  */
 int spk_flow_lock_profile(const struct spk_profile *p, int *ret_fd, struct spk_error *err);
+
+/*
+ * Store a new grant (login, import) and a new client secret, replacing
+ * what was there, under p's lock: a rescue journal or in-flight record of
+ * the old grant goes with it.
+ */
+int spk_flow_store_login(const struct spk_profile *p, const struct spk_grant *g,
+			 const char *client_secret, struct spk_error *err);
 
 /*
  * The client for p's token endpoint. secret: the one to use (NULL: the

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "form.h"
+#include "jwt.h"
 #include "json.h"
 #include "log.h"
 #include "secret.h"
@@ -188,129 +189,6 @@ static int token_error(const struct spk_http_response *resp, const char *host,
 	return spk_error_set_oauth(err, kind, -EPERM, code, "%s (%s)", what, code);
 }
 
-/* A JWT's claims (the payload, not verified): 0, or -EBADMSG. */
-static int jwt_claims(const char *jwt, json_object **ret)
-{
-	const char *dot1 = strchr(jwt, '.');
-	const char *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
-	_cleanup_free_ char *payload_b64 = NULL;
-	_cleanup_secret_ char *payload = NULL;
-	json_object *claims = NULL;
-	size_t len;
-
-	if (!dot2 || strchr(dot2 + 1, '.')) {
-		return -EBADMSG;
-	}
-	payload_b64 = strndup(dot1 + 1, (size_t)(dot2 - dot1 - 1));
-	if (!payload_b64 || spk_base64url_decode(payload_b64, &payload, &len) < 0 ||
-	    spk_json_parse(payload, len, &claims) < 0) {
-		return -EBADMSG;
-	}
-	if (!json_object_is_type(claims, json_type_object)) {
-		json_object_put(claims);
-		return -EBADMSG;
-	}
-	*ret = claims;
-	return 0;
-}
-
-/* 9999-12-31T23:59:59Z: a later exp is no time sparekey can store. */
-#define MAX_EXP 253402300799LL
-
-/*
- * OpenID Connect Core §3.1.3.7, for a token that came straight from the
- * token endpoint over TLS: the signature is not checked (§3.1.3.7 item 6),
- * the claims are. An id_token for another client or from another issuer
- * is a mix-up; an expired one is stale.
- */
-static int check_id_token(json_object *claims, const struct spk_token_expect *x, int64_t now,
-			  struct spk_error *err)
-{
-	_cleanup_free_ char *tok_nonce = NULL, *iss = NULL, *azp = NULL;
-	int64_t exp;
-	bool found = false;
-
-	if (x->nonce && (spk_json_get_string(claims, "nonce", &tok_nonce) < 0 ||
-			 !spk_memeq_ct(tok_nonce, strlen(tok_nonce), x->nonce, strlen(x->nonce)))) {
-		return spk_error_set(err, SPK_ERR_LOGIN, -EACCES,
-				     "the id_token does not belong to this login (nonce)");
-	}
-	if (x->client_id) {
-		int n = spk_json_has_string(claims, "aud", x->client_id, &found);
-		if (n < 0 || !found) {
-			return spk_error_set(err, SPK_ERR_CONFIG, -EACCES,
-					     "the id_token is not for this client (aud does not "
-					     "name %.64s); nothing was stored. Check client_id",
-					     x->client_id);
-		}
-		int r = spk_json_get_string(claims, "azp", &azp);
-		if ((r == -EINVAL || (r == 0 && n > 1)) && (!azp || strcmp(azp, x->client_id) != 0)) {
-			return spk_error_set(err, SPK_ERR_CONFIG, -EACCES,
-					     "the id_token was issued to another client (azp); "
-					     "nothing was stored. Check client_id");
-		}
-	}
-	if (x->issuer && (spk_json_get_string(claims, "iss", &iss) < 0 ||
-			  strcmp(iss, x->issuer) != 0)) {
-		return spk_error_set(err, SPK_ERR_CONFIG, -EACCES,
-				     "the id_token comes from another issuer than %.100s (iss); "
-				     "nothing was stored. Check the issuer URL", x->issuer);
-	}
-	if (spk_json_get_seconds(claims, "exp", &exp) < 0 || exp > MAX_EXP) {
-		return spk_error_set(err, SPK_ERR_LOGIN, -EBADMSG,
-				     "the id_token has no readable expiry (exp); nothing was stored");
-	}
-	if (exp + SPK_ID_TOKEN_SKEW <= now) {
-		return spk_error_set(err, SPK_ERR_LOGIN, -EACCES,
-				     "the id_token expired before it arrived (exp); nothing was "
-				     "stored. Check this machine's clock, then log in again");
-	}
-	return 0;
-}
-
-/* Check the id_token, and who logged in (from its claims, for display only). */
-static int read_id_token(const char *id_token, const struct spk_token_expect *x, int64_t now,
-			 char **ret_account, struct spk_error *err)
-{
-	_cleanup_json_ json_object *claims = NULL;
-
-	if (jwt_claims(id_token, &claims) < 0) {
-		return spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
-				     "the provider sent a malformed id_token");
-	}
-	int r = check_id_token(claims, x, now, err);
-	if (r < 0) {
-		return r;
-	}
-	static const char *const claims_by_preference[] = { "email", "preferred_username",
-							    "name", "sub" };
-	for (size_t i = 0; i < ARRAY_SIZE(claims_by_preference); i++) {
-		char *v = NULL;
-		if (spk_json_get_string(claims, claims_by_preference[i], &v) == 0 && *v) {
-			*ret_account = v;
-			return 0;
-		}
-		free(v);
-	}
-	return 0;
-}
-
-/*
- * No (readable) expires_in: a JWT access token's exp is all there is to
- * go by; an opaque token's lifetime stays unknown (0).
- */
-static int64_t access_token_exp(const char *access_token)
-{
-	_cleanup_json_ json_object *claims = NULL;
-	int64_t exp = 0;
-
-	if (jwt_claims(access_token, &claims) < 0 ||
-	    spk_json_get_seconds(claims, "exp", &exp) < 0 || exp > MAX_EXP) {
-		return 0;
-	}
-	return exp;
-}
-
 /* Names of the fields an answer was stored without, for one warning. */
 struct ignored {
 	char names[96];
@@ -392,7 +270,7 @@ int spk_oauth_parse_token_response(const struct spk_http_response *resp, const c
 	if (r < 0 && r != -ENOENT) {
 		ignore(&ig, "expires_in");
 	}
-	g.expires_at = r == 0 ? now + expires_in : access_token_exp(g.access_token);
+	g.expires_at = r == 0 ? now + expires_in : spk_jwt_exp(g.access_token);
 	g.obtained_at = now;
 	g.refresh_obtained_at = g.refresh_token ? now : 0;
 	struct spk_error id_err = { 0 };
@@ -401,7 +279,7 @@ int spk_oauth_parse_token_response(const struct spk_http_response *resp, const c
 		r = spk_error_set(&id_err, SPK_ERR_TEMPFAIL, -EBADMSG,
 				  "the provider sent a malformed id_token");
 	} else if (r == 0) {
-		r = read_id_token(id_token, x, now, &g.account, &id_err);
+		r = spk_jwt_read_id_token(id_token, x, now, &g.account, &id_err);
 	} else {
 		r = 0;
 	}
@@ -696,164 +574,4 @@ int spk_oauth_revoke(const struct spk_client *c, const char *endpoint, const cha
 	}
 	spk_http_response_done(&resp);
 	return r;
-}
-
-static size_t trimmed_len(const char *s)
-{
-	size_t n = strlen(s);
-	return n > 0 && s[n - 1] == '/' ? n - 1 : n;
-}
-
-int spk_oauth_parse_discovery(const char *issuer, const char *body, size_t len,
-			      struct spk_endpoints *ret, struct spk_error *err)
-{
-	_cleanup_json_ json_object *doc = NULL;
-	_cleanup_free_ char *doc_issuer = NULL;
-	struct spk_endpoints e = { 0 };
-
-	if (spk_json_parse(body, len, &doc) < 0 || !json_object_is_type(doc, json_type_object)) {
-		return spk_error_set(err, SPK_ERR_CONFIG, -EBADMSG,
-				     "%s has no readable discovery document", issuer);
-	}
-	/* OpenID Connect Discovery §4.3: the document must name this very issuer. */
-	if (spk_json_get_string(doc, "issuer", &doc_issuer) < 0 ||
-	    trimmed_len(doc_issuer) != trimmed_len(issuer) ||
-	    strncmp(doc_issuer, issuer, trimmed_len(issuer)) != 0) {
-		return spk_error_set(err, SPK_ERR_CONFIG, -EBADMSG,
-				     "the discovery document of %s names another issuer", issuer);
-	}
-	e.issuer = TAKE_PTR(doc_issuer);
-	const struct {
-		const char *key;
-		char **field;
-	} keys[] = {
-		{ "authorization_endpoint", &e.authorization },
-		{ "token_endpoint", &e.token },
-		{ "revocation_endpoint", &e.revocation },
-		{ "device_authorization_endpoint", &e.device_authorization },
-		{ "userinfo_endpoint", &e.userinfo },
-	};
-	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-		if (spk_json_get_string(doc, keys[i].key, keys[i].field) == -EINVAL) {
-			spk_endpoints_done(&e);
-			return spk_error_set(err, SPK_ERR_CONFIG, -EBADMSG,
-					     "the discovery document of %s has a malformed %s",
-					     issuer, keys[i].key);
-		}
-	}
-	if (!e.authorization || !e.token) {
-		spk_endpoints_done(&e);
-		return spk_error_set(err, SPK_ERR_CONFIG, -EBADMSG,
-				     "the discovery document of %s lacks the authorization or "
-				     "token endpoint", issuer);
-	}
-	*ret = e;
-	return 0;
-}
-
-int spk_oauth_discovery_url(const char *issuer, unsigned i, char **ret_url)
-{
-	const char *host = strstr(issuer, "://");
-	if (!host || strpbrk(issuer, "?#")) {
-		return -EINVAL;
-	}
-	host += strlen("://");
-	/* Both specifications: a terminating "/" is removed first. */
-	size_t end = trimmed_len(issuer);
-	size_t origin = (size_t)(host - issuer) + strcspn(host, "/");
-	if (origin > end) {
-		origin = end;
-	}
-	bool has_path = origin < end;
-	const char *path = issuer + origin;
-	int pathlen = (int)(end - origin);
-	char *url;
-	int r;
-
-	/* Without a path, the inserted forms are the appended ones: not asked twice. */
-	if (i >= (has_path ? 4U : 2U)) {
-		return -ENOENT;
-	}
-	switch (i) {
-	case 0: /* OpenID Connect Discovery §4.1: appended to the issuer */
-		r = asprintf(&url, "%.*s/.well-known/openid-configuration", (int)end, issuer);
-		break;
-	case 1: /* RFC 8414 §3.1: inserted between the host and the path */
-		r = asprintf(&url, "%.*s/.well-known/oauth-authorization-server%.*s",
-			     (int)origin, issuer, pathlen, path);
-		break;
-	case 2: /* RFC 8414 §5: OpenID's name, inserted the same way */
-		r = asprintf(&url, "%.*s/.well-known/openid-configuration%.*s", (int)origin,
-			     issuer, pathlen, path);
-		break;
-	default: /* RFC 8414's name appended, as servers published before RFC 8414 */
-		r = asprintf(&url, "%.*s/.well-known/oauth-authorization-server", (int)end,
-			     issuer);
-		break;
-	}
-	if (r < 0) {
-		return -ENOMEM;
-	}
-	*ret_url = url;
-	return 0;
-}
-
-int spk_oauth_discover(const char *issuer, const char *cacert, struct spk_endpoints *ret,
-		       struct spk_error *err)
-{
-	struct spk_error first = { 0 };
-	int r = spk_http_check_url("issuer", issuer, err);
-	if (r < 0) {
-		return r;
-	}
-	for (unsigned i = 0;; i++) {
-		_cleanup_free_ char *url = NULL;
-		struct spk_http_response resp = { 0 };
-		r = spk_oauth_discovery_url(issuer, i, &url);
-		if (r == -ENOENT) {
-			break;
-		}
-		if (r == -EINVAL) {
-			return spk_error_set(err, SPK_ERR_CONFIG, r,
-					     "the issuer %s has a query or fragment; an issuer URL "
-					     "has neither (RFC 8414 §2). Check the issuer URL", issuer);
-		}
-		if (r < 0) {
-			return spk_error_set(err, SPK_ERR_INTERNAL, r, "out of memory");
-		}
-		struct spk_http_request req = { .url = url, .cacert = cacert };
-		r = spk_http_send(&req, &resp, err);
-		if (r < 0) {
-			return r;
-		}
-		long status = resp.status;
-		if (status == 200) {
-			/*
-			 * A server may answer 200 with something else (a web
-			 * page) at one of the places: the next may hold the
-			 * document. The first such refusal is the one reported.
-			 */
-			struct spk_error e = { 0 };
-			r = spk_oauth_parse_discovery(issuer, resp.body, resp.len, ret, &e);
-			spk_http_response_done(&resp);
-			if (r == 0) {
-				return 0;
-			}
-			if (first.code == 0) {
-				first = e;
-			}
-			continue;
-		}
-		spk_http_response_done(&resp);
-		if (status >= 500) {
-			return spk_error_set(err, SPK_ERR_TEMPFAIL, -EAGAIN,
-					     "discovery at %s failed with HTTP %ld. Try again later",
-					     issuer, status);
-		}
-	}
-	if (first.code != 0) {
-		return spk_error_set(err, first.kind, first.code, "%s", first.msg);
-	}
-	return spk_error_set(err, SPK_ERR_CONFIG, -ENOENT,
-			     "%s publishes no discovery document; check the issuer URL", issuer);
 }
