@@ -454,7 +454,9 @@ browser_field() {
 
 # ---------------------------------------------------------------- keyring, grant
 
-grant_lookup() { secret-tool lookup profile "$1" 2>/dev/null; }
+# grant_lookup PROFILE: the stored grant (kind grant: a client secret is
+# stored under the same profile attribute, and lookup picks either)
+grant_lookup() { secret-tool lookup profile "$1" kind grant 2>/dev/null; }
 
 # grant_field PROFILE FIELD: one field of the stored grant ("" when absent)
 grant_field() { grant_lookup "$1" | json_get "$2"; }
