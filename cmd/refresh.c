@@ -12,6 +12,7 @@
 
 #include "commands.h"
 #include "flow.h"
+#include "log.h"
 #include "http.h"
 #include "output.h"
 #include "provider.h"
@@ -208,8 +209,8 @@ static void *stop_watcher(void *arg)
  * is low), in threads of this one process: a refresher of many profiles
  * costs about one round trip, not one per profile, and it opens the keyring
  * (one D-Bus connection, one encrypted session) once, not once per profile.
- * Each profile still has its own lock, worker (which sends its request),
- * journal and store write. The exit status is that of the first failed profile in config-file
+ * One shared sparekey-worker sends their requests, each from a thread of
+ * its own. Each profile still has its own lock, journal and store write. The exit status is that of the first failed profile in config-file
  * order.
  */
 static int refresh_all(long long older_than)
@@ -258,6 +259,12 @@ static int refresh_all(long long older_than)
 		status = fail(NULL, &err);
 		goto out;
 	}
+	/* One worker for them all; without it, each starts its own (slower, as safe). */
+	struct spk_error share_err = { 0 };
+	bool shared = n > 1 && spk_flow_refresh_many_begin(&share_err) == 0;
+	if (n > 1 && !shared) {
+		spk_log("refresh --all: %s; one worker per profile instead", share_err.msg);
+	}
 	pthread_mutex_init(&b.lock, NULL);
 	sigset_t old_mask;
 	sigemptyset(&b.stop_signals);
@@ -279,6 +286,9 @@ static int refresh_all(long long older_than)
 	}
 	for (size_t i = 0; i < started; i++) {
 		pthread_join(workers[i], NULL);
+	}
+	if (shared) {
+		spk_flow_refresh_many_end();
 	}
 	if (watching) {
 		pthread_cancel(watcher); /* sigwait is a cancellation point */

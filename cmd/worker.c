@@ -1,9 +1,11 @@
 /*
  * sparekey-worker: sends one request that spends a refresh token, for
  * sparekey-cli, detached from it (src/worker.h). sparekey-cli starts it
- * with the job on stdin; it is not for people to run.
+ * with the job on stdin (with --many: the jobs of refresh --all, each
+ * handed over with its socket and lock); it is not for people to run.
  */
 #include <stdio.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -11,7 +13,7 @@
 
 #include "worker.h"
 
-int main(void)
+int main(int argc, char **argv)
 {
 	if (isatty(STDIN_FILENO)) {
 		fputs("sparekey-worker: started by sparekey, not by hand\n", stderr);
@@ -22,5 +24,6 @@ int main(void)
 	struct rlimit no_core = { 0, 0 };
 	(void)setrlimit(RLIMIT_CORE, &no_core);
 	umask(077);
-	return spk_worker_serve();
+	return argc == 2 && strcmp(argv[1], "--many") == 0 ? spk_worker_serve_many()
+							 : spk_worker_serve();
 }

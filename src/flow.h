@@ -73,6 +73,14 @@ int spk_flow_refresh(const struct spk_profile *p, int64_t older_than, struct spk
 		     struct spk_error *err);
 
 /*
+ * Many refreshes at once from threads (refresh --all): between begin and
+ * end, spk_flow_refresh() sends through one shared worker process instead
+ * of one each (worker.h). Call them with no refresh under way.
+ */
+int spk_flow_refresh_many_begin(struct spk_error *err);
+void spk_flow_refresh_many_end(void);
+
+/*
  * Was a refresh of g, p's stored grant, cut off after it was sent (a power
  * loss, a machine-wide kill)? As the next refresh will find it, changing
  * nothing: 0 no (or one is under way); 1 yes, and the provider's grace

@@ -408,3 +408,12 @@ int spk_flow_refresh(const struct spk_profile *p, int64_t older_than, struct spk
 	*ret = g;
 	return r < 0 ? r : 0;
 }
+int spk_flow_refresh_many_begin(struct spk_error *err)
+{
+	return spk_worker_share_begin(err);
+}
+
+void spk_flow_refresh_many_end(void)
+{
+	spk_worker_share_end();
+}

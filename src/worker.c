@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
@@ -209,13 +210,14 @@ static int answer_from_json(const char *text, struct spk_grant *ret, struct spk_
 
 /* ---- the caller's side */
 
+/* lock_fd < 0: the shared worker, whose locks come with each job. */
 static int spawn_worker(int sock, int lock_fd, pid_t *ret_pid)
 {
 	char path[4096];
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t shielded, all;
-	char *argv[] = { (char *)"sparekey-worker", NULL };
+	char *argv[] = { (char *)"sparekey-worker", lock_fd < 0 ? (char *)"--many" : NULL, NULL };
 
 	spk_path_program("sparekey-worker", SPK_LIBEXECDIR, path, sizeof(path));
 	sigemptyset(&shielded);
@@ -229,7 +231,9 @@ static int spawn_worker(int sock, int lock_fd, pid_t *ret_pid)
 	posix_spawn_file_actions_adddup2(&fa, sock, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, lock_fd, WORKER_LOCK_FD);
+	if (lock_fd >= 0) {
+		posix_spawn_file_actions_adddup2(&fa, lock_fd, WORKER_LOCK_FD);
+	}
 	/*
 	 * A session and process group of its own, so that a kill of the
 	 * caller's group or the hangup of its terminal does not reach it; the
@@ -246,6 +250,72 @@ static int spawn_worker(int sock, int lock_fd, pid_t *ret_pid)
 		spk_log("worker: cannot start %s (%s)", path, strerror(-r));
 	}
 	return r;
+}
+
+/*
+ * The shared worker of refresh --all (spk_worker_share_begin): a
+ * SOCK_SEQPACKET to it, each message one job's socket and lock. Set and
+ * cleared only while no exchange runs; read by the exchanges' threads.
+ */
+static struct {
+	int control;
+	pid_t pid;
+} shared = { -1, 0 };
+
+/* Give a job's socket and the lock to the shared worker. */
+static int hand_over(int sock, int lock_fd)
+{
+	int fds[2] = { sock, lock_fd };
+	char cbuf[CMSG_SPACE(sizeof(fds))] = { 0 };
+	char one = 'J';
+	struct iovec iov = { .iov_base = &one, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cbuf,
+		.msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(c), fds, sizeof(fds));
+	return sendmsg(shared.control, &msg, MSG_NOSIGNAL) == 1 ? 0 : -errno;
+}
+
+int spk_worker_share_begin(struct spk_error *err)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		int r = -errno;
+		return spk_error_set(err, SPK_ERR_INTERNAL, r, "cannot start sparekey-worker (%s)",
+				     strerror(-r));
+	}
+	int r = spawn_worker(sv[1], -1, &shared.pid);
+	close(sv[1]);
+	if (r < 0) {
+		close(sv[0]);
+		return spk_error_set(err, SPK_ERR_INTERNAL, r,
+				     "cannot start sparekey-worker (%s); nothing was sent. Reinstall "
+				     "sparekey", strerror(-r));
+	}
+	shared.control = sv[0];
+	spk_log("worker: shared, pid %d", (int)shared.pid);
+	return 0;
+}
+
+void spk_worker_share_end(void)
+{
+	if (shared.control < 0) {
+		return;
+	}
+	/* Its jobs are all settled: it ends once it sees no more will come. */
+	close(shared.control);
+	shared.control = -1;
+	while (waitpid(shared.pid, NULL, 0) < 0 && errno == EINTR) {
+	}
+	shared.pid = 0;
 }
 
 int spk_worker_exchange(const struct spk_profile *p, const struct spk_worker_job *job,
@@ -266,7 +336,7 @@ int spk_worker_exchange(const struct spk_profile *p, const struct spk_worker_job
 		return spk_error_set(err, SPK_ERR_INTERNAL, r, "cannot start sparekey-worker (%s)",
 				     strerror(-r));
 	}
-	int r = spawn_worker(sv[1], lock_fd, &w->pid);
+	int r = shared.control >= 0 ? hand_over(sv[1], lock_fd) : spawn_worker(sv[1], lock_fd, &w->pid);
 	close(sv[1]);
 	if (r < 0) {
 		close(sv[0]);
@@ -303,7 +373,8 @@ void spk_worker_finish(struct spk_worker *w, bool settled)
 		(void)write_all(w->sock, &b, 1);
 	}
 	close(w->sock);
-	while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR) {
+	/* A job of the shared worker has no process of its own to wait for. */
+	while (w->pid > 0 && waitpid(w->pid, NULL, 0) < 0 && errno == EINTR) {
 	}
 	free(w);
 }
@@ -452,25 +523,17 @@ static void settle(const struct job *j, const struct spk_grant *merged)
 	/* Else the journal keeps it, and the next run stores it. */
 }
 
-int spk_worker_serve(void)
+/* One job on sock, holding the lock lock_fd (closed at the end). */
+static int serve_job(int sock, int lock_fd)
 {
 	struct job j = { 0 };
 	struct spk_grant merged = { 0 };
 	struct spk_error err = { 0 };
 	_cleanup_secret_ char *text = NULL, *answer = NULL;
-	sigset_t shielded;
 
-	sigemptyset(&shielded);
-	for (size_t i = 0; i < ARRAY_SIZE(shielded_signals); i++) {
-		signal(shielded_signals[i], SIG_IGN);
-		sigaddset(&shielded, shielded_signals[i]);
-	}
-	sigprocmask(SIG_UNBLOCK, &shielded, NULL);
-	/* Only stdin (the caller), stdout, stderr and the lock. */
-	(void)close_range(WORKER_LOCK_FD + 1, ~0U, 0);
-
-	int r = receive_message(0, JOB_WAIT_MS, &text);
+	int r = receive_message(sock, JOB_WAIT_MS, &text);
 	if (r < 0) {
+		close(lock_fd);
 		return 1; /* the caller died before the job was whole: nothing was sent */
 	}
 	r = job_from_json(text, &j, &err);
@@ -486,15 +549,116 @@ int spk_worker_serve(void)
 			    (j.op == SPK_WORKER_REVOKE && j.profile.name);
 	answer = answer_to_json(r == 0 && j.op == SPK_WORKER_REFRESH ? &merged : NULL,
 				r == 0 ? &(struct spk_error){ 0 } : &err);
-	int sent = answer ? send_message(0, answer) : -ENOMEM;
+	int sent = answer ? send_message(sock, answer) : -ENOMEM;
 	if (stored_later) {
 		char b = 0;
-		if (sent < 0 || read_all(0, &b, 1, SETTLE_WAIT_MS) < 0 || b != SETTLED) {
+		if (sent < 0 || read_all(sock, &b, 1, SETTLE_WAIT_MS) < 0 || b != SETTLED) {
 			spk_log("worker %s: the caller is gone; storing the answer", j.profile.name);
 			settle(&j, &merged);
 		}
 	}
 	spk_grant_done(&merged);
 	job_done(&j);
+	close(lock_fd);
 	return r < 0 ? 1 : 0;
+}
+
+/* Neither the caller's terminal nor a stop meant for the caller ends a worker. */
+static void shield(void)
+{
+	sigset_t shielded;
+
+	sigemptyset(&shielded);
+	for (size_t i = 0; i < ARRAY_SIZE(shielded_signals); i++) {
+		signal(shielded_signals[i], SIG_IGN);
+		sigaddset(&shielded, shielded_signals[i]);
+	}
+	sigprocmask(SIG_UNBLOCK, &shielded, NULL);
+}
+
+int spk_worker_serve(void)
+{
+	shield();
+	/* Only stdin (the caller), stdout, stderr and the lock. */
+	(void)close_range(WORKER_LOCK_FD + 1, ~0U, 0);
+	return serve_job(0, WORKER_LOCK_FD);
+}
+
+struct job_fds {
+	int sock, lock_fd;
+};
+
+static void *job_thread(void *arg)
+{
+	struct job_fds *f = arg;
+	(void)serve_job(f->sock, f->lock_fd);
+	close(f->sock);
+	free(f);
+	return NULL;
+}
+
+/* The next job's socket and lock from the control socket: 1, or 0 at its end. */
+static int next_job(int control, struct job_fds *ret)
+{
+	int fds[2];
+	char cbuf[CMSG_SPACE(sizeof(fds))];
+	char one;
+	struct iovec iov = { .iov_base = &one, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cbuf,
+		.msg_controllen = sizeof(cbuf),
+	};
+	ssize_t n;
+
+	while ((n = recvmsg(control, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
+	}
+	if (n <= 0) {
+		return 0;
+	}
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(fds))) {
+		return -EBADMSG;
+	}
+	memcpy(fds, CMSG_DATA(c), sizeof(fds));
+	*ret = (struct job_fds){ .sock = fds[0], .lock_fd = fds[1] };
+	return 1;
+}
+
+int spk_worker_serve_many(void)
+{
+	pthread_t *threads = NULL;
+	size_t n = 0;
+	struct job_fds f;
+	int r;
+
+	shield();
+	(void)close_range(STDERR_FILENO + 1, ~0U, 0);
+	while ((r = next_job(0, &f)) != 0) {
+		if (r < 0) {
+			continue;
+		}
+		struct job_fds *arg = malloc(sizeof(*arg));
+		pthread_t *more = arg ? realloc(threads, (n + 1) * sizeof(*threads)) : NULL;
+		if (more) {
+			threads = more;
+		}
+		if (arg) {
+			*arg = f;
+		}
+		if (!arg || !more || pthread_create(&threads[n], NULL, job_thread, arg) != 0) {
+			/* Its caller sees the job end unanswered: nothing was sent. */
+			close(f.sock);
+			close(f.lock_fd);
+			free(arg);
+			continue;
+		}
+		n++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		pthread_join(threads[i], NULL);
+	}
+	free(threads);
+	return 0;
 }

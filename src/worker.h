@@ -55,5 +55,18 @@ int spk_worker_exchange(const struct spk_profile *p, const struct spk_worker_job
  */
 void spk_worker_finish(struct spk_worker *w, bool settled);
 
+/*
+ * Many exchanges at once (refresh --all): between begin and end, every
+ * spk_worker_exchange() hands its job and lock to one shared worker, which
+ * sends each from a thread of its own, instead of starting a worker per
+ * job (each would load libcurl and OpenSSL again). The guarantees are the
+ * same. Call begin and end with no exchange under way; end waits for the
+ * shared worker to finish.
+ */
+int spk_worker_share_begin(struct spk_error *err);
+void spk_worker_share_end(void);
+
 /* The worker's side: one job from stdin, the lock on fd 3. The exit status. */
 int spk_worker_serve(void);
+/* The shared worker's side: jobs (a socket and a lock each) from stdin, until its end. */
+int spk_worker_serve_many(void);

@@ -22,8 +22,9 @@
 #      is accepted; the provider saw no reuse of a spent refresh token; the
 #      kills landed during exchanges often enough; no sparekey process is
 #      left running.
-#   6. `refresh --all` over both, its process group killed mid-run six
-#      times: no reuse, and it works afterwards.
+#   6. `refresh --all` over both (one shared worker, a thread per profile),
+#      its process group killed mid-run six times: no reuse, and it works
+#      afterwards.
 #   7. kill-after-revoke: logout dies once the revocation was answered; the
 #      worker deletes the grant here, and the provider no longer takes it.
 #
@@ -267,8 +268,9 @@ for ((r = 1; r <= 6; r++)); do
     worker_settled "$P"; worker_settled "$PF"
 done
 assert_eq "$(trouble_since "$M")" "" "refresh --all killed 6 times: the provider saw no reuse of a spent refresh token"
-sk refresh --all --older-than 0
+sk -v refresh --all --older-than 0
 assert_rc 0 "refresh --all killed 6 times: the next refresh --all works for both"
+assert_eq "$(grep -c 'worker: shared' <<<"$SK_ERR")" 1 "(refresh --all sent both through one shared worker)"
 assert_eq "$(trouble_since "$M")" "" "... and the provider reports no error"
 
 # ---------------------------------------------------------------- 7. logout, killed after revoking
