@@ -336,7 +336,11 @@ int spk_worker_exchange(const struct spk_profile *p, const struct spk_worker_job
 		return spk_error_set(err, SPK_ERR_INTERNAL, r, "cannot start sparekey-worker (%s)",
 				     strerror(-r));
 	}
-	int r = shared.control >= 0 ? hand_over(sv[1], lock_fd) : spawn_worker(sv[1], lock_fd, &w->pid);
+	/* Should the shared worker be gone, a worker of its own still carries the job. */
+	int r = shared.control >= 0 ? hand_over(sv[1], lock_fd) : -1;
+	if (r < 0) {
+		r = spawn_worker(sv[1], lock_fd, &w->pid);
+	}
 	close(sv[1]);
 	if (r < 0) {
 		close(sv[0]);
