@@ -1,0 +1,158 @@
+/*
+ * What passes between sparekey-cli and sparekey-worker (worker.h): a job
+ * and its answer as JSON, each framed by a 4-byte length, and the one
+ * byte that says the answer is stored.
+ */
+#include "worker-wire.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "macro.h"
+#include "secret.h"
+
+const int spk_wire_shielded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP,
+					  SIGTTIN, SIGTTOU, SIGPIPE };
+const size_t spk_wire_n_shielded = ARRAY_SIZE(spk_wire_shielded_signals);
+
+/* ---- framing: a 4-byte length, then the JSON text */
+
+int spk_wire_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			return n < 0 ? -errno : -EPIPE;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* timeout_ms < 0: no limit. -EPIPE at end of input. */
+int spk_wire_read_all(int fd, void *buf, size_t len, int timeout_ms)
+{
+	char *p = buf;
+	while (len > 0) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int r = poll(&pfd, 1, timeout_ms);
+		if (r < 0 && errno == EINTR) {
+			continue;
+		}
+		if (r <= 0) {
+			return r < 0 ? -errno : -ETIMEDOUT;
+		}
+		ssize_t n = read(fd, p, len);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			return n < 0 ? -errno : -EPIPE;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int spk_wire_send(int fd, const char *text)
+{
+	uint32_t len = (uint32_t)strlen(text);
+	int r = spk_wire_write_all(fd, &len, sizeof(len));
+	return r < 0 ? r : spk_wire_write_all(fd, text, len);
+}
+
+/* *ret: the message, NUL-terminated (a secret). */
+int spk_wire_receive(int fd, int timeout_ms, char **ret)
+{
+	uint32_t len;
+	int r = spk_wire_read_all(fd, &len, sizeof(len), timeout_ms);
+	if (r < 0) {
+		return r;
+	}
+	if (len > SPK_WIRE_MESSAGE_MAX) {
+		return -EMSGSIZE;
+	}
+	char *text = malloc((size_t)len + 1);
+	if (!text) {
+		return -ENOMEM;
+	}
+	r = spk_wire_read_all(fd, text, len, timeout_ms);
+	if (r < 0) {
+		spk_wipe(text, len);
+		free(text);
+		return r;
+	}
+	text[len] = '\0';
+	*ret = text;
+	return 0;
+}
+
+/* ---- the job and the answer, as JSON */
+
+const char *spk_wire_op_name(enum spk_worker_op op)
+{
+	return op == SPK_WORKER_REVOKE ? "revoke" : "refresh";
+}
+
+char *spk_wire_answer_to_json(const struct spk_grant *g, const struct spk_error *e)
+{
+	_cleanup_json_ json_object *o = json_object_new_object();
+	int r = o ? 0 : -ENOMEM;
+
+	if (r == 0 && g) {
+		r |= spk_json_add_object(o, "grant", spk_grant_to_object(g));
+		/* Not part of the stored grant: what the caller is to warn about. */
+		r |= spk_json_add_string(o, "warning", g->warning);
+	} else if (r == 0) {
+		r |= spk_json_add_int64(o, "kind", e->kind);
+		r |= spk_json_add_int64(o, "code", e->code);
+		r |= spk_json_add_string(o, "oauth", e->oauth);
+		r |= spk_json_add_string(o, "msg", e->msg);
+	}
+	return r == 0 ? spk_json_dump(o) : NULL;
+}
+
+/* The answer: 0 with a grant (refresh) or none (revoke), else the worker's error. */
+int spk_wire_answer_from_json(const char *text, struct spk_grant *ret, struct spk_error *err)
+{
+	_cleanup_json_ json_object *o = NULL;
+	_cleanup_free_ char *oauth = NULL, *msg = NULL;
+	int64_t kind = SPK_ERR_INTERNAL, code = -EIO;
+
+	if (spk_json_parse(text, strlen(text), &o) < 0) {
+		return spk_error_set(err, SPK_ERR_INTERNAL, -EBADMSG,
+				     "sparekey-worker gave an unreadable answer");
+	}
+	json_object *g = NULL;
+	if (json_object_object_get_ex(o, "grant", &g)) {
+		int r = ret ? spk_grant_from_object(g, ret, err) : 0;
+		if (r == 0 && ret) {
+			(void)spk_json_get_string(o, "warning", &ret->warning);
+		}
+		return r;
+	}
+	(void)spk_json_get_int64(o, "kind", &kind);
+	(void)spk_json_get_int64(o, "code", &code);
+	(void)spk_json_get_string(o, "oauth", &oauth);
+	(void)spk_json_get_string(o, "msg", &msg);
+	if (kind == SPK_ERR_NONE) {
+		return 0;
+	}
+	/* The worker's own failures never read as its death (SPK_WORKER_CUT_OFF). */
+	bool plain = code < 0 && code != SPK_WORKER_CUT_OFF;
+	return spk_error_set_oauth(err, (enum spk_error_kind)kind, plain ? (int)code : -EIO,
+				   oauth ? oauth : "", "%s", msg ? msg : "sparekey-worker failed");
+}

@@ -1,0 +1,46 @@
+/*
+ * What passes between sparekey-cli and sparekey-worker (worker.h), for
+ * worker.c and worker-serve.c only: a job and its answer, each JSON framed
+ * by a 4-byte length; then, from the caller, SPK_WIRE_SETTLED once the
+ * answer is stored.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "grant.h"
+#include "worker.h"
+
+#define SPK_WIRE_MESSAGE_MAX (1024 * 1024)
+/* The lock of a worker of its own. */
+#define SPK_WIRE_LOCK_FD 3
+/* The caller writes the job at once; a worker never waits long for it. */
+#define SPK_WIRE_JOB_WAIT_MS 10000
+/*
+ * How long the worker waits for the caller to store the answer before it
+ * stores it itself. The caller's store write is bounded by the keyring's
+ * timeouts; this is only a backstop for a caller that hangs.
+ */
+#define SPK_WIRE_SETTLE_WAIT_MS 120000
+/* The one byte that says: the answer is stored, nothing left to do. */
+#define SPK_WIRE_SETTLED 'S'
+
+/* What neither the caller's terminal nor a stop meant for the caller may end. */
+extern const int spk_wire_shielded_signals[];
+extern const size_t spk_wire_n_shielded;
+
+/* All of buf, or a negative errno (-EPIPE: the other side is gone). */
+int spk_wire_write_all(int fd, const void *buf, size_t len);
+/* timeout_ms < 0: no limit. -EPIPE at end of input, -ETIMEDOUT. */
+int spk_wire_read_all(int fd, void *buf, size_t len, int timeout_ms);
+int spk_wire_send(int fd, const char *text);
+/* *ret: the message, NUL-terminated (a secret). */
+int spk_wire_receive(int fd, int timeout_ms, char **ret);
+
+const char *spk_wire_op_name(enum spk_worker_op op);
+/* The answer: the merged grant (g), or the error (e) when g is NULL. */
+char *spk_wire_answer_to_json(const struct spk_grant *g, const struct spk_error *e);
+/* 0 with a grant (refresh) or none (revoke), else the worker's error. */
+int spk_wire_answer_from_json(const char *text, struct spk_grant *ret, struct spk_error *err);
