@@ -26,8 +26,6 @@
 #include "store.h"
 #include "worker-wire.h"
 
-/* ---- the worker's side */
-
 struct job {
 	enum spk_worker_op op;
 	struct spk_profile profile;

@@ -27,8 +27,6 @@ struct spk_worker {
 	int sock;
 };
 
-/* ---- the caller's side */
-
 static char *job_to_json(const struct spk_profile *p, const struct spk_worker_job *job)
 {
 	const struct spk_client *c = job->client;
