@@ -245,30 +245,8 @@ static void *job_thread(void *arg)
 /* The next job's socket and lock from the control socket: 1, or 0 at its end. */
 static int next_job(int control, struct job_fds *ret)
 {
-	int fds[2];
-	char cbuf[CMSG_SPACE(sizeof(fds))];
-	char one;
-	struct iovec iov = { .iov_base = &one, .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = cbuf,
-		.msg_controllen = sizeof(cbuf),
-	};
-	ssize_t n;
-
-	while ((n = recvmsg(control, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
-	}
-	if (n <= 0) {
-		return 0;
-	}
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(fds))) {
-		return -EBADMSG;
-	}
-	memcpy(fds, CMSG_DATA(c), sizeof(fds));
-	*ret = (struct job_fds){ .sock = fds[0], .lock_fd = fds[1] };
-	return 1;
+	int r = spk_wire_receive_job_fds(control, &ret->sock, &ret->lock_fd);
+	return r == -EPIPE ? 0 : r < 0 ? r : 1;
 }
 
 int spk_worker_serve_many(void)

@@ -156,3 +156,65 @@ int spk_wire_answer_from_json(const char *text, struct spk_grant *ret, struct sp
 	return spk_error_set_oauth(err, (enum spk_error_kind)kind, plain ? (int)code : -EIO,
 				   oauth ? oauth : "", "%s", msg ? msg : "sparekey-worker failed");
 }
+
+/* ---- the shared worker's jobs: a socket and a lock each, by SCM_RIGHTS */
+
+/* One byte, and room for two fds beside it. */
+struct fds_message {
+	struct msghdr msg;
+	struct iovec iov;
+	char byte;
+	union { /* CMSG_FIRSTHDR's header must be aligned as one */
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
+};
+
+static void fds_message_init(struct fds_message *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->byte = 'J';
+	m->iov = (struct iovec){ .iov_base = &m->byte, .iov_len = 1 };
+	m->msg = (struct msghdr){
+		.msg_iov = &m->iov,
+		.msg_iovlen = 1,
+		.msg_control = m->cbuf.buf,
+		.msg_controllen = sizeof(m->cbuf.buf),
+	};
+}
+
+int spk_wire_send_job_fds(int control, int sock, int lock_fd)
+{
+	struct fds_message m;
+	int fds[2] = { sock, lock_fd };
+
+	fds_message_init(&m);
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m.msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(c), fds, sizeof(fds));
+	return sendmsg(control, &m.msg, MSG_NOSIGNAL) == 1 ? 0 : -errno;
+}
+
+int spk_wire_receive_job_fds(int control, int *ret_sock, int *ret_lock_fd)
+{
+	struct fds_message m;
+	int fds[2];
+	ssize_t n;
+
+	fds_message_init(&m);
+	while ((n = recvmsg(control, &m.msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
+	}
+	if (n <= 0) {
+		return -EPIPE; /* the end, or a socket that cannot be read: no more jobs */
+	}
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m.msg);
+	if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(fds))) {
+		return -EBADMSG;
+	}
+	memcpy(fds, CMSG_DATA(c), sizeof(fds));
+	*ret_sock = fds[0];
+	*ret_lock_fd = fds[1];
+	return 0;
+}

@@ -44,3 +44,12 @@ const char *spk_wire_op_name(enum spk_worker_op op);
 char *spk_wire_answer_to_json(const struct spk_grant *g, const struct spk_error *e);
 /* 0 with a grant (refresh) or none (revoke), else the worker's error. */
 int spk_wire_answer_from_json(const char *text, struct spk_grant *ret, struct spk_error *err);
+
+/*
+ * The shared worker (refresh --all) gets each job as one message on its
+ * SOCK_SEQPACKET control socket: the job's socket and the profile's lock.
+ * Receiving: -EPIPE once no more will come (or the socket fails), -EBADMSG
+ * for a message without them (skip it).
+ */
+int spk_wire_send_job_fds(int control, int sock, int lock_fd);
+int spk_wire_receive_job_fds(int control, int *ret_sock, int *ret_lock_fd);

@@ -104,27 +104,6 @@ static struct {
 	pid_t pid;
 } shared = { -1, 0 };
 
-/* Give a job's socket and the lock to the shared worker. */
-static int hand_over(int sock, int lock_fd)
-{
-	int fds[2] = { sock, lock_fd };
-	char cbuf[CMSG_SPACE(sizeof(fds))] = { 0 };
-	char one = 'J';
-	struct iovec iov = { .iov_base = &one, .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = cbuf,
-		.msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(fds));
-	memcpy(CMSG_DATA(c), fds, sizeof(fds));
-	return sendmsg(shared.control, &msg, MSG_NOSIGNAL) == 1 ? 0 : -errno;
-}
-
 int spk_worker_share_begin(struct spk_error *err)
 {
 	int sv[2];
@@ -179,7 +158,7 @@ int spk_worker_exchange(const struct spk_profile *p, const struct spk_worker_job
 				     strerror(-r));
 	}
 	/* Should the shared worker be gone, a worker of its own still carries the job. */
-	int r = shared.control >= 0 ? hand_over(sv[1], lock_fd) : -1;
+	int r = shared.control >= 0 ? spk_wire_send_job_fds(shared.control, sv[1], lock_fd) : -1;
 	if (r < 0) {
 		r = spawn_worker(sv[1], lock_fd, &w->pid);
 	}
