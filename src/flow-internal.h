@@ -41,6 +41,15 @@ char *spk_flow_lock_dir(void);
 int spk_flow_lock_profile(const struct spk_profile *p, int *ret_fd, struct spk_error *err);
 
 /*
+ * A provider's answer, before anything else: fresh (taken) folded into a
+ * copy of g, in *ret, and written to the rescue journal. Not being able to
+ * journal it is not fatal (the store write is the durable home anyway):
+ * 1 when the journal has it, 0 when not; negative only on out-of-memory.
+ */
+int spk_flow_merge_journal(const struct spk_profile *p, const struct spk_grant *g,
+			   struct spk_grant *fresh, struct spk_grant *ret, struct spk_error *err);
+
+/*
  * Store a new grant (login, import) and a new client secret, replacing
  * what was there, under p's lock: a rescue journal or in-flight record of
  * the old grant goes with it.

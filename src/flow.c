@@ -91,6 +91,27 @@ char *spk_flow_lock_dir(void)
 	return dir ? dir : spk_path_state_dir();
 }
 
+int spk_flow_merge_journal(const struct spk_profile *p, const struct spk_grant *g,
+			   struct spk_grant *fresh, struct spk_grant *ret, struct spk_error *err)
+{
+	struct spk_grant merged = { 0 };
+	struct spk_error journal_err = { 0 };
+
+	if (spk_grant_copy(g, &merged) < 0) {
+		spk_grant_done(&merged);
+		spk_grant_done(fresh);
+		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
+	spk_grant_update(&merged, fresh);
+	int r = spk_store_rescue_write(p, &merged, &journal_err);
+	if (r < 0) {
+		/* Not fatal: the store write is the durable home anyway. */
+		spk_log("refresh %s: %s", p->name, journal_err.msg);
+	}
+	*ret = merged;
+	return r < 0 ? 0 : 1;
+}
+
 /*
  * A new login replaces the grant; a rescue journal from the old one must
  * not overwrite it later, and a cut-off refresh of the old one is moot:

@@ -158,19 +158,10 @@ static int renew_client_only(const struct spk_profile *p, const struct spk_clien
 	struct spk_grant fresh = { 0 };
 	int r = spk_oauth_client_credentials(c, p->scopes, (int64_t)time(NULL), &fresh, err);
 
-	if (r == 0 && spk_grant_copy(g, ret) < 0) {
-		spk_grant_done(&fresh);
-		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
-	}
 	if (r == 0) {
-		spk_grant_update(ret, &fresh);
-		struct spk_error journal_err = { 0 };
-		if (spk_store_rescue_write(p, ret, &journal_err) < 0) {
-			/* Not fatal: the store write is the durable home anyway. */
-			spk_log("refresh %s: %s", p->name, journal_err.msg);
-		}
+		r = spk_flow_merge_journal(p, g, &fresh, ret, err);
 	}
-	return r;
+	return r < 0 ? r : 0;
 }
 
 /*

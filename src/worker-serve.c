@@ -123,24 +123,17 @@ static int do_refresh(struct job *j, struct spk_grant *ret, struct spk_error *er
 	r = call_refresh(j, &fresh, err);
 	spk_fault_kill("kill-worker-after-send");
 	if (r == 0) {
-		r = spk_grant_copy(&j->grant, &merged);
-		if (r < 0) {
-			spk_grant_done(&fresh);
-			r = spk_error_set(err, SPK_ERR_INTERNAL, r, "out of memory");
-		}
+		r = spk_flow_merge_journal(p, &j->grant, &fresh, &merged, err);
+	}
+	/*
+	 * An answer came (or was lost twice), or it is in the journal now:
+	 * nothing cut off. Not journaled, the record stays until it is stored.
+	 */
+	if (r != 0) {
+		(void)spk_inflight_remove(p);
 	}
 	if (r < 0) {
-		/* An answer came (or was lost twice): nothing to keep, nothing cut off. */
-		(void)spk_inflight_remove(p);
 		return r;
-	}
-	spk_grant_update(&merged, &fresh);
-	struct spk_error journal_err = { 0 };
-	if (spk_store_rescue_write(p, &merged, &journal_err) == 0) {
-		(void)spk_inflight_remove(p);
-	} else {
-		/* Not fatal: the store write is the durable home anyway. */
-		spk_log("refresh %s: %s", p->name, journal_err.msg);
 	}
 	*ret = merged;
 	return 0;
