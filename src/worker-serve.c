@@ -115,7 +115,6 @@ static int do_refresh(struct job *j, struct spk_grant *ret, struct spk_error *er
 {
 	const struct spk_profile *p = &j->profile;
 	struct spk_grant fresh = { 0 }, merged = { 0 };
-
 	int r = spk_inflight_write(p, j->grant.refresh_token, err);
 	if (r < 0) {
 		return r;
@@ -251,11 +250,23 @@ int spk_worker_serve_many(void)
 
 	shield();
 	(void)close_range(STDERR_FILENO + 1, ~0U, 0);
+	/*
+	 * libcurl's loading and global init are not thread-safe: done once,
+	 * here, before any job's thread. Should it fail, the jobs run one
+	 * after another, each reporting the failure to its caller.
+	 */
+	struct spk_error curl_err = { 0 };
+	bool threaded = spk_http_open(&curl_err) == 0;
 	while ((r = next_job(0, &f)) != 0) {
 		if (r < 0) {
 			continue;
 		}
 		struct job_fds *arg = malloc(sizeof(*arg));
+		if (arg && !threaded) {
+			*arg = f;
+			job_thread(arg);
+			continue;
+		}
 		pthread_t *more = arg ? realloc(threads, (n + 1) * sizeof(*threads)) : NULL;
 		if (more) {
 			threads = more;
