@@ -10,23 +10,19 @@
  * with no rescue journal or refresh in flight waiting, and valid for the profile's margin.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cache.h"
-#include "lock.h"
-#include "config.h"
 #include "error.h"
+#include "harden.h"
+#include "lock.h"
 #include "macro.h"
 #include "paths.h"
 #include "secret.h"
@@ -36,7 +32,7 @@ static void exec_full(char **argv)
 {
 	char path[PATH_MAX];
 
-	execv(spk_path_program("sparekey-cli", SPK_LIBEXECDIR, path, sizeof(path)), argv);
+	execv(spk_path_cli(path, sizeof(path)), argv);
 	fprintf(stderr, "sparekey: cannot run %s (%s). Reinstall sparekey\n", path,
 		strerror(errno));
 	exit(70);
@@ -162,10 +158,7 @@ int main(int argc, char **argv)
 	long long min_valid;
 
 	/* The same hardening as the full program: a token passes through here. */
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	struct rlimit no_core = { 0, 0 };
-	(void)setrlimit(RLIMIT_CORE, &no_core);
-	umask(077);
+	spk_harden();
 
 	_cleanup_free_ char *dir = spk_path_runtime_dir();
 	if (dir && parse(argc, argv, &profile, &min_valid) == 0) {
@@ -193,11 +186,7 @@ int main(int argc, char **argv)
 		}
 		if (r == 0) {
 			/* Hand the lock over: the full program adopts it (spk_lock_receive). */
-			char v[16];
-			snprintf(v, sizeof(v), "%d", fd);
-			if (fcntl(fd, F_SETFD, 0) < 0 || setenv("SPAREKEY_LOCK_FD", v, 1) < 0) {
-				spk_lock_release(fd);
-			}
+			(void)spk_lock_hand_over(fd);
 		}
 	}
 	exec_full(argv);

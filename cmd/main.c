@@ -6,12 +6,10 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
 
 #include "commands.h"
 #include "config.h"
+#include "harden.h"
 #include "lock.h"
 #include "log.h"
 #include "output.h"
@@ -83,15 +81,6 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
-static void harden(void)
-{
-	/* Tokens live in this process's memory: no core dumps, no ptrace by peers. */
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	struct rlimit no_core = { 0, 0 };
-	(void)setrlimit(RLIMIT_CORE, &no_core);
-	umask(077);
-}
-
 static int cmd_help(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -119,7 +108,7 @@ int main(int argc, char **argv)
 	int c;
 	char optbuf[64];
 
-	harden();
+	spk_harden();
 	spk_lock_receive();
 	opterr = 0;
 	while ((c = getopt_exact(argc, argv, "+vh", options)) != -1) {

@@ -5,14 +5,13 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "config.h"
 #include "flow.h"
 #include "output.h"
 #include "paths.h"
 
 const char *front_path(char *buf, size_t size)
 {
-	return spk_path_program("sparekey", SPK_BINDIR, buf, size);
+	return spk_path_front(buf, size);
 }
 
 int profile_token(const char *name, long long min_valid, struct spk_profile *ret_p,

@@ -6,11 +6,9 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "harden.h"
 #include "worker.h"
 
 int main(int argc, char **argv)
@@ -20,10 +18,7 @@ int main(int argc, char **argv)
 		return 64;
 	}
 	/* Tokens pass through here as they do through sparekey itself. */
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	struct rlimit no_core = { 0, 0 };
-	(void)setrlimit(RLIMIT_CORE, &no_core);
-	umask(077);
+	spk_harden();
 	return argc == 2 && strcmp(argv[1], "--many") == 0 ? spk_worker_serve_many()
 							 : spk_worker_serve();
 }

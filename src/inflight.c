@@ -24,15 +24,10 @@ static void sha256_hex(const char *s, char ret[65])
 	g_checksum_free(sum);
 }
 
-static char *record_name(const struct spk_profile *p)
-{
-	char *name = NULL;
-	return asprintf(&name, "%s.inflight", p->name) < 0 ? NULL : name;
-}
-
 int spk_inflight_write(const struct spk_profile *p, const char *token, struct spk_error *err)
 {
-	_cleanup_free_ char *dir = spk_path_state_dir(), *name = record_name(p);
+	_cleanup_free_ char *dir = spk_path_state_dir();
+	_cleanup_free_ char *name = spk_path_state_name(p->name, SPK_STATE_INFLIGHT);
 	char hex[65], text[RECORD_MAX];
 
 	if (!dir || !name) {
@@ -54,7 +49,7 @@ int spk_inflight_write(const struct spk_profile *p, const char *token, struct sp
 
 int spk_inflight_read(const struct spk_profile *p, struct spk_inflight *ret)
 {
-	_cleanup_free_ char *path = spk_path_state_file(p->name, "inflight");
+	_cleanup_free_ char *path = spk_path_state_file(p->name, SPK_STATE_INFLIGHT);
 	_cleanup_free_ char *text = NULL;
 	struct spk_inflight rec = { 0 };
 
@@ -75,13 +70,13 @@ int spk_inflight_read(const struct spk_profile *p, struct spk_inflight *ret)
 
 bool spk_inflight_pending(const struct spk_profile *p)
 {
-	_cleanup_free_ char *path = spk_path_state_file(p->name, "inflight");
+	_cleanup_free_ char *path = spk_path_state_file(p->name, SPK_STATE_INFLIGHT);
 	return path && access(path, F_OK) == 0;
 }
 
 int spk_inflight_remove(const struct spk_profile *p)
 {
-	_cleanup_free_ char *path = spk_path_state_file(p->name, "inflight");
+	_cleanup_free_ char *path = spk_path_state_file(p->name, SPK_STATE_INFLIGHT);
 
 	/*
 	 * No fsync of the directory: a record that comes back after a power

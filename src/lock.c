@@ -95,6 +95,16 @@ int spk_lock_path(const char *dir, const char *profile, char *buf, size_t size)
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+int spk_lock_hand_over(int fd)
+{
+	int r = fcntl(fd, F_SETFD, 0) < 0 ? -errno : spk_env_put_lock_fd(fd);
+
+	if (r < 0) {
+		spk_lock_release(fd);
+	}
+	return r;
+}
+
 /* A lock the front handed over: -2 not looked for yet, -1 none. */
 static int handed_over = -2;
 

@@ -20,6 +20,12 @@ int spk_lock_take(const char *dir, const char *profile, int timeout_ms, int *ret
 /* The TEMPFAIL error for a lock another process held for timeout_ms: -ETIMEDOUT. */
 int spk_lock_timed_out(const char *dir, const char *profile, int timeout_ms,
 		       struct spk_error *err);
+/*
+ * The front's side of the handover: keep fd open across the exec of the
+ * full program and name it there. On failure fd is released (the full
+ * program then takes the lock itself).
+ */
+int spk_lock_hand_over(int fd);
 /* Take over a lock the front handed over, if any; call first thing in main(). */
 void spk_lock_receive(void);
 

@@ -1,10 +1,13 @@
 #include "paths.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "config.h"
 
 /* $VAR/sparekey[/leaf], else $HOME/below/sparekey[/leaf] (when below is set). */
 static char *xdg_path(const char *var, const char *below_home, const char *leaf)
@@ -38,12 +41,23 @@ char *spk_path_state_dir(void)
 	return xdg_path("XDG_STATE_HOME", ".local/state", NULL);
 }
 
-char *spk_path_state_file(const char *profile, const char *ext)
+static const char *const state_ext[] = {
+	[SPK_STATE_JOURNAL] = "rescue",
+	[SPK_STATE_INFLIGHT] = "inflight",
+};
+
+char *spk_path_state_name(const char *profile, enum spk_state_file which)
+{
+	char *out = NULL;
+	return asprintf(&out, "%s.%s", profile, state_ext[which]) < 0 ? NULL : out;
+}
+
+char *spk_path_state_file(const char *profile, enum spk_state_file which)
 {
 	char *dir = spk_path_state_dir();
 	char *out = NULL;
 
-	if (dir && asprintf(&out, "%s/%s.%s", dir, profile, ext) < 0) {
+	if (dir && asprintf(&out, "%s/%s.%s", dir, profile, state_ext[which]) < 0) {
 		out = NULL;
 	}
 	free(dir);
@@ -52,10 +66,8 @@ char *spk_path_state_file(const char *profile, const char *ext)
 
 bool spk_path_refresh_pending(const char *profile)
 {
-	static const char *const exts[] = { "rescue", "inflight" };
-
-	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
-		char *path = spk_path_state_file(profile, exts[i]);
+	for (size_t i = 0; i < sizeof(state_ext) / sizeof(state_ext[0]); i++) {
+		char *path = spk_path_state_file(profile, (enum spk_state_file)i);
 		bool pending = !path || access(path, F_OK) == 0;
 		free(path);
 		if (pending) {
@@ -65,8 +77,7 @@ bool spk_path_refresh_pending(const char *profile)
 	return false;
 }
 
-const char *spk_path_program(const char *name, const char *installed_dir, char *buf,
-			     size_t size)
+static const char *program(const char *name, const char *installed_dir, char *buf, size_t size)
 {
 	char self[4096];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -84,6 +95,21 @@ const char *spk_path_program(const char *name, const char *installed_dir, char *
 	}
 	snprintf(buf, size, "%s/%s", installed_dir, name);
 	return buf;
+}
+
+const char *spk_path_front(char *buf, size_t size)
+{
+	return program("sparekey", SPK_BINDIR, buf, size);
+}
+
+const char *spk_path_cli(char *buf, size_t size)
+{
+	return program("sparekey-cli", SPK_LIBEXECDIR, buf, size);
+}
+
+const char *spk_path_worker(char *buf, size_t size)
+{
+	return program("sparekey-worker", SPK_LIBEXECDIR, buf, size);
 }
 
 bool spk_env_has_session_bus(void)
@@ -129,6 +155,14 @@ int spk_env_take_lock_fd(void)
 		unsetenv("SPAREKEY_LOCK_FD");
 	}
 	return (int)fd;
+}
+
+int spk_env_put_lock_fd(int fd)
+{
+	char v[16];
+
+	snprintf(v, sizeof(v), "%d", fd);
+	return setenv("SPAREKEY_LOCK_FD", v, 1) < 0 ? -errno : 0;
 }
 
 bool spk_profile_name_valid(const char *name)

@@ -1,6 +1,7 @@
 /*
  * Where things live, from the environment (read with secure_getenv), and
- * what a profile may be called. libc only: the front binary uses it too.
+ * what a profile may be called. libc only: the front binary uses it too,
+ * and the names here are the one place both programs learn them from.
  * Returned paths are malloc'd; NULL when the environment gives no answer.
  */
 #pragma once
@@ -19,10 +20,15 @@ char *spk_path_state_dir(void);
  * The state-directory files that stand between a refresh and its stored
  * result: PROFILE.rescue (the rescue journal: an answer not yet stored)
  * and PROFILE.inflight (a request sent by a worker, answer not yet safe).
- * The path of one of them (ext "rescue" or "inflight"), NULL without a
- * state directory.
  */
-char *spk_path_state_file(const char *profile, const char *ext);
+enum spk_state_file {
+	SPK_STATE_JOURNAL,
+	SPK_STATE_INFLIGHT,
+};
+/* The file's name in the state directory ("PROFILE.rescue"); NULL on out-of-memory. */
+char *spk_path_state_name(const char *profile, enum spk_state_file which);
+/* Its path, NULL without a state directory. */
+char *spk_path_state_file(const char *profile, enum spk_state_file which);
 /*
  * Does either wait for profile (or is there no state directory to tell)?
  * The fast `token` paths never answer then: the full program first settles it.
@@ -30,11 +36,13 @@ char *spk_path_state_file(const char *profile, const char *ext);
 bool spk_path_refresh_pending(const char *profile);
 
 /*
- * The program name from this installation: next to the running program
- * (a build tree, or the same directory), else in installed_dir. In buf.
+ * The programs of this installation, each found next to the running one
+ * (a build tree, or the same directory), else where it is installed: the
+ * front (bindir), sparekey-cli and sparekey-worker (libexecdir). In buf.
  */
-const char *spk_path_program(const char *name, const char *installed_dir, char *buf,
-			     size_t size);
+const char *spk_path_front(char *buf, size_t size);
+const char *spk_path_cli(char *buf, size_t size);
+const char *spk_path_worker(char *buf, size_t size);
 
 /* Is DBUS_SESSION_BUS_ADDRESS set? */
 bool spk_env_has_session_bus(void);
@@ -51,6 +59,8 @@ char *spk_path_session_bus_fallback(void);
  * -1. The variable is removed, so that no child inherits the claim.
  */
 int spk_env_take_lock_fd(void);
+/* The front's side: name fd in $SPAREKEY_LOCK_FD for the program it execs. */
+int spk_env_put_lock_fd(int fd);
 
 /* Profile names: 1..64 of [A-Za-z0-9._-], not starting with '.' or '-'. */
 bool spk_profile_name_valid(const char *name);

@@ -76,21 +76,15 @@ int spk_store_remove_client_secret(const struct spk_profile *p, struct spk_error
 	return backend_of(p)->remove(p->name, "client_secret", err);
 }
 
-static char *rescue_name(const struct spk_profile *p)
-{
-	char *name = NULL;
-	return asprintf(&name, "%s.rescue", p->name) < 0 ? NULL : name;
-}
-
 char *spk_store_rescue_path(const struct spk_profile *p)
 {
-	return spk_path_state_file(p->name, "rescue");
+	return spk_path_state_file(p->name, SPK_STATE_JOURNAL);
 }
 
 int spk_store_rescue_write(const struct spk_profile *p, const struct spk_grant *g,
 			   struct spk_error *err)
 {
-	_cleanup_free_ char *dir = spk_path_state_dir(), *name = rescue_name(p);
+	_cleanup_free_ char *dir = spk_path_state_dir(), *name = spk_path_state_name(p->name, SPK_STATE_JOURNAL);
 	_cleanup_secret_ char *json = NULL;
 
 	if (!dir || !name) {
@@ -117,7 +111,7 @@ bool spk_store_rescue_pending(const struct spk_profile *p)
 
 int spk_store_rescue_remove(const struct spk_profile *p, struct spk_error *err)
 {
-	_cleanup_free_ char *dir = spk_path_state_dir(), *name = rescue_name(p);
+	_cleanup_free_ char *dir = spk_path_state_dir(), *name = spk_path_state_name(p->name, SPK_STATE_JOURNAL);
 	int r = dir && name ? spk_file_remove(dir, name) : -ENOMEM;
 
 	if (r < 0) {

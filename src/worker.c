@@ -13,7 +13,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "json.h"
 #include "log.h"
 #include "paths.h"
@@ -61,7 +60,7 @@ static int spawn_worker(int sock, int lock_fd, pid_t *ret_pid)
 	sigset_t shielded, all;
 	char *argv[] = { (char *)"sparekey-worker", lock_fd < 0 ? (char *)"--many" : NULL, NULL };
 
-	spk_path_program("sparekey-worker", SPK_LIBEXECDIR, path, sizeof(path));
+	spk_path_worker(path, sizeof(path));
 	sigemptyset(&shielded);
 	for (size_t i = 0; i < spk_wire_n_shielded; i++) {
 		sigaddset(&shielded, spk_wire_shielded_signals[i]);
