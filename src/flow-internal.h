@@ -31,14 +31,11 @@ void spk_flow_cache_put(const struct spk_profile *p, const struct spk_grant *g);
 /* Drop p's runtime cache entry. */
 void spk_flow_cache_drop(const struct spk_profile *p);
 
-/* Where the refresh locks live: the runtime dir, else the state dir. */
-char *spk_flow_lock_dir(void);
-
 /*
- * Take p's refresh lock (or adopt the one the front handed over) and
- * complete a leftover rescue journal: 0 with the lock in *ret_fd.
+ * Take p's refresh lock from the store (or adopt the one the front handed
+ * over) and complete a leftover rescue journal: 0 with the lock in *ret_lock.
  */
-int spk_flow_lock_profile(const struct spk_profile *p, int *ret_fd, struct spk_error *err);
+int spk_flow_lock_profile(const struct spk_profile *p, int *ret_lock, struct spk_error *err);
 
 /*
  * A provider's answer, before anything else: fresh (taken) folded into a

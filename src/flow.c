@@ -1,8 +1,8 @@
 /*
  * What login, refresh and the grant moves share: the margin a token must
- * keep, the runtime cache, the refresh lock (with a leftover journal
- * completed under it), storing a new grant, and the client for the token
- * endpoint.
+ * keep, the runtime cache, taking the refresh lock from the store (with a
+ * leftover journal completed under it), storing a new grant, and the
+ * client for the token endpoint.
  */
 #include "flow.h"
 
@@ -12,8 +12,6 @@
 
 #include "cache.h"
 #include "flow-internal.h"
-#include "inflight.h"
-#include "lock.h"
 #include "log.h"
 #include "oauth.h"
 #include "provider.h"
@@ -84,13 +82,6 @@ void spk_flow_cache_put(const struct spk_profile *p, const struct spk_grant *g)
 	}
 }
 
-char *spk_flow_lock_dir(void)
-{
-	/* The runtime dir is per session and on tmpfs; the state dir serves cron without one. */
-	char *dir = spk_path_runtime_dir();
-	return dir ? dir : spk_path_state_dir();
-}
-
 int spk_flow_merge_journal(const struct spk_profile *p, const struct spk_grant *g,
 			   struct spk_grant *fresh, struct spk_grant *ret, struct spk_error *err)
 {
@@ -103,7 +94,7 @@ int spk_flow_merge_journal(const struct spk_profile *p, const struct spk_grant *
 		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
 	}
 	spk_grant_update(&merged, fresh);
-	int r = spk_store_rescue_write(p, &merged, &journal_err);
+	int r = spk_store_journal_write(p, &merged, &journal_err);
 	if (r < 0) {
 		/* Not fatal: the store write is the durable home anyway. */
 		spk_log("refresh %s: %s", p->name, journal_err.msg);
@@ -120,16 +111,22 @@ int spk_flow_merge_journal(const struct spk_profile *p, const struct spk_grant *
 int spk_flow_store_login(const struct spk_profile *p, const struct spk_grant *g,
 		       const char *client_secret, struct spk_error *err)
 {
-	_cleanup_free_ char *dir = spk_flow_lock_dir();
-	int fd = -1;
-	int r = dir ? spk_lock_take(dir, p->name, SPK_LOCK_TIMEOUT_MS, &fd, err) : 0;
+	struct spk_error lock_err = { 0 };
+	int lock = -1;
+	int r = spk_store_lock(p, SPK_STORE_LOCK_WAIT_MS, &lock, &lock_err);
 
+	if (r == -ENOENT && lock_err.kind == SPK_ERR_CONFIG) {
+		r = 0; /* nowhere to keep a lock: the grant is stored without one */
+	}
 	if (r < 0) {
+		if (err && err->kind == SPK_ERR_NONE) {
+			*err = lock_err;
+		}
 		return r;
 	}
-	r = spk_store_rescue_remove(p, err);
+	r = spk_store_journal_remove(p, err);
 	if (r == 0) {
-		(void)spk_inflight_remove(p);
+		(void)spk_store_inflight_remove(p);
 	}
 	if (r == 0 && client_secret) {
 		r = spk_store_save_client_secret(p, client_secret, err);
@@ -140,7 +137,7 @@ int spk_flow_store_login(const struct spk_profile *p, const struct spk_grant *g,
 	if (r == 0) {
 		spk_flow_cache_put(p, g);
 	}
-	spk_lock_release(fd);
+	spk_store_unlock(p, lock);
 	return r;
 }
 
@@ -186,27 +183,21 @@ int spk_flow_make_client(const struct spk_profile *p, const struct spk_provider 
 	return 0;
 }
 
-int spk_flow_lock_profile(const struct spk_profile *p, int *ret_fd, struct spk_error *err)
+int spk_flow_lock_profile(const struct spk_profile *p, int *ret_lock, struct spk_error *err)
 {
-	_cleanup_free_ char *dir = spk_flow_lock_dir();
-
-	if (!dir) {
-		return spk_error_set(err, SPK_ERR_CONFIG, -ENOENT,
-				     "no directory for the refresh lock: set XDG_RUNTIME_DIR or HOME");
-	}
 	/* The front may have taken the lock already and handed it over. */
-	int r = spk_lock_inherited(dir, p->name, ret_fd);
+	int r = spk_store_lock_adopt(p, ret_lock);
 	if (r < 0) {
-		r = spk_lock_take(dir, p->name, SPK_LOCK_TIMEOUT_MS, ret_fd, err);
+		r = spk_store_lock(p, SPK_STORE_LOCK_WAIT_MS, ret_lock, err);
 	}
 	if (r < 0) {
 		return r;
 	}
 	/* A refreshed grant left by a crash or a failed store write comes first. */
-	r = spk_store_rescue_complete(p, err);
+	r = spk_store_journal_complete(p, err);
 	if (r < 0) {
-		spk_lock_release(*ret_fd);
-		*ret_fd = -1;
+		spk_store_unlock(p, *ret_lock);
+		*ret_lock = -1;
 		return r;
 	}
 	return 0;
@@ -214,16 +205,11 @@ int spk_flow_lock_profile(const struct spk_profile *p, int *ret_fd, struct spk_e
 
 int spk_flow_probe_lock(const struct spk_profile *p, struct spk_error *err)
 {
-	_cleanup_free_ char *dir = spk_flow_lock_dir();
 	struct spk_error e = { 0 };
-	int fd = -1;
+	int lock = -1;
+	int r = spk_store_lock(p, 0, &lock, &e);
 
-	if (!dir) {
-		return spk_error_set(err, SPK_ERR_CONFIG, -ENOENT,
-				     "no directory for the refresh lock: set XDG_RUNTIME_DIR or HOME");
-	}
-	int r = spk_lock_take(dir, p->name, 0, &fd, &e);
-	spk_lock_release(fd);
+	spk_store_unlock(p, lock);
 	if (r == -ETIMEDOUT) {
 		return 0; /* held: someone is refreshing right now, which is fine */
 	}

@@ -11,8 +11,6 @@
 
 #include "fault.h"
 #include "flow-internal.h"
-#include "inflight.h"
-#include "lock.h"
 #include "oauth.h"
 #include "provider.h"
 #include "secret.h"
@@ -46,7 +44,7 @@ int spk_flow_export_begin(const struct spk_config *cfg, const struct spk_profile
 	}
 	spk_transfer_done(&t);
 	if (r < 0) {
-		spk_lock_release(fd);
+		spk_store_unlock(p, fd);
 		return r;
 	}
 	*ret_lock = fd;
@@ -66,7 +64,7 @@ int spk_flow_export_end(const struct spk_profile *p, int lock, bool remove,
 			r = r == -ENOENT ? 0 : r;
 		}
 	}
-	spk_lock_release(lock);
+	spk_store_unlock(p, lock);
 	return r;
 }
 
@@ -151,7 +149,7 @@ int spk_flow_tenants_refresh(const struct spk_profile *p, struct spk_grant *ret,
 		g.tenant_id = id;
 		r = spk_store_save(p, &g, err);
 	}
-	spk_lock_release(fd);
+	spk_store_unlock(p, fd);
 	spk_tenants_free(tenants, n);
 	if (r < 0) {
 		spk_grant_done(&g);
@@ -176,7 +174,7 @@ int spk_flow_logout(const struct spk_profile *p, bool keep_remote, struct spk_er
 	bool have_grant = spk_store_load(p, &g, &load_err) == 0;
 	if (!have_grant && load_err.kind != SPK_ERR_LOGIN) {
 		/* The store is unreachable: nothing can be done now. */
-		spk_lock_release(fd);
+		spk_store_unlock(p, fd);
 		if (err && err->kind == SPK_ERR_NONE) {
 			*err = load_err;
 		}
@@ -215,10 +213,10 @@ int spk_flow_logout(const struct spk_profile *p, bool keep_remote, struct spk_er
 	spk_flow_cache_drop(p);
 	int rg = spk_store_remove(p, err);
 	int rs = spk_store_remove_client_secret(p, rg == -ENOENT || rg == 0 ? err : NULL);
-	(void)spk_store_rescue_remove(p, NULL);
-	(void)spk_inflight_remove(p);
+	(void)spk_store_journal_remove(p, NULL);
+	(void)spk_store_inflight_remove(p);
 	spk_worker_finish(w, true);
-	spk_lock_release(fd);
+	spk_store_unlock(p, fd);
 	if (rg < 0 && rg != -ENOENT) {
 		return rg;
 	}

@@ -15,7 +15,6 @@
 #include "fault.h"
 #include "flow-internal.h"
 #include "inflight.h"
-#include "lock.h"
 #include "log.h"
 #include "provider.h"
 #include "secret.h"
@@ -81,7 +80,7 @@ static enum inflight_state inflight_state(const struct spk_profile *p, const str
 					  bool tidy, struct spk_error *err)
 {
 	struct spk_inflight rec;
-	int r = spk_inflight_read(p, &rec);
+	int r = spk_store_inflight_read(p, &rec);
 
 	if (r == -ENOENT) {
 		return INFLIGHT_NONE;
@@ -89,7 +88,7 @@ static enum inflight_state inflight_state(const struct spk_profile *p, const str
 	if (r < 0 || !spk_inflight_about(&rec, g->refresh_token)) {
 		if (tidy) {
 			spk_log("refresh %s: a stale in-flight record, removed", p->name);
-			(void)spk_inflight_remove(p);
+			(void)spk_store_inflight_remove(p);
 		}
 		return INFLIGHT_NONE;
 	}
@@ -125,7 +124,7 @@ static enum inflight_state inflight_state(const struct spk_profile *p, const str
 static int after_cut_off(const struct spk_profile *p, struct spk_grant *g, struct spk_error *err)
 {
 	struct spk_grant stored = { 0 };
-	int r = spk_store_rescue_complete(p, err);
+	int r = spk_store_journal_complete(p, err);
 
 	if (r == 1 && spk_store_load(p, &stored, err) == 0) {
 		spk_grant_done(g);
@@ -230,9 +229,9 @@ static int refresh_locked(const struct spk_profile *p, int lock_fd, struct spk_g
 	if (r < 0) {
 		/* The worker tries once more, then the journal keeps it for the next run. */
 		spk_worker_finish(w, false);
-		_cleanup_free_ char *path = spk_store_rescue_path(p);
+		_cleanup_free_ char *path = spk_store_journal_where(p);
 		spk_grant_done(&merged);
-		if (spk_store_rescue_pending(p)) {
+		if (spk_store_journal_pending(p)) {
 			return spk_error_set(err, SPK_ERR_TEMPFAIL, r,
 					     "%s: the refreshed grant could not be stored (%s); it is "
 					     "kept in %s and the next run stores it",
@@ -245,8 +244,8 @@ static int refresh_locked(const struct spk_profile *p, int lock_fd, struct spk_g
 	}
 	spk_fault_kill("kill-after-store");
 	/* Harmless if it fails: the next run stores the same grant again. */
-	(void)spk_store_rescue_remove(p, NULL);
-	(void)spk_inflight_remove(p);
+	(void)spk_store_journal_remove(p, NULL);
+	(void)spk_store_inflight_remove(p);
 	spk_worker_finish(w, true);
 	spk_grant_done(g);
 	*g = merged;
@@ -297,20 +296,19 @@ static bool refresh_due(const struct spk_profile *p, const struct spk_grant *g, 
 	if (spk_flow_valid_for(p, g, (int64_t)time(NULL)) <= spk_flow_margin(p, g, min_valid)) {
 		return true;
 	}
-	return spk_inflight_pending(p) && inflight_state(p, g, true, NULL) == INFLIGHT_RETRY;
+	return spk_store_inflight_pending(p) && inflight_state(p, g, true, NULL) == INFLIGHT_RETRY;
 }
 
 int spk_flow_cut_off(const struct spk_profile *p, const struct spk_grant *g,
 		     struct spk_error *err)
 {
-	_cleanup_free_ char *dir = spk_flow_lock_dir();
-	int fd = -1;
+	int lock = -1;
 
 	/* A record while the lock is held is a refresh under way right now. */
-	if (!dir || !spk_inflight_pending(p) || spk_lock_take(dir, p->name, 0, &fd, NULL) < 0) {
+	if (!spk_store_inflight_pending(p) || spk_store_lock(p, 0, &lock, NULL) < 0) {
 		return 0;
 	}
-	spk_lock_release(fd);
+	spk_store_unlock(p, lock);
 	switch (inflight_state(p, g, false, err)) {
 	case INFLIGHT_LOST:
 		return -ESTALE;
@@ -334,7 +332,7 @@ int spk_flow_token(const struct spk_profile *p, int64_t min_valid, struct spk_gr
 	 * front handed its lock over: it found the cache stale and waited for
 	 * the lock already, so the grant is read once, under it.
 	 */
-	if (!spk_lock_handed_over() && !spk_path_refresh_pending(p->name)) {
+	if (!spk_store_lock_handed_over(p) && !spk_store_refresh_pending(p)) {
 		r = spk_store_load(p, &g, err);
 		if (r < 0) {
 			return r;
@@ -361,7 +359,7 @@ int spk_flow_token(const struct spk_profile *p, int64_t min_valid, struct spk_gr
 		/* Before the lock goes: waiters then find the new token in the cache. */
 		spk_flow_cache_put(p, &g);
 	}
-	spk_lock_release(fd);
+	spk_store_unlock(p, fd);
 	if (r < 0) {
 		spk_grant_done(&g);
 		return r;
@@ -385,7 +383,7 @@ int spk_flow_refresh(const struct spk_profile *p, int64_t older_than, struct spk
 	/* Judged under the lock, on the grant that would be spent: one read, not two. */
 	if (r == 0 && older_than >= 0 &&
 	    (!g.refresh_token || (int64_t)time(NULL) - g.refresh_obtained_at < older_than)) {
-		spk_lock_release(fd);
+		spk_store_unlock(p, fd);
 		*ret = g;
 		return 1;
 	}
@@ -395,7 +393,7 @@ int spk_flow_refresh(const struct spk_profile *p, int64_t older_than, struct spk
 	if (r == 0) {
 		spk_flow_cache_put(p, &g);
 	}
-	spk_lock_release(fd);
+	spk_store_unlock(p, fd);
 	*ret = g;
 	return r < 0 ? r : 0;
 }

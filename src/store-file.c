@@ -140,4 +140,5 @@ const struct spk_store_backend spk_store_file = {
 	.load = file_load,
 	.save = file_save,
 	.remove = file_remove,
+	.guard = &spk_store_local_guard,
 };

@@ -481,4 +481,5 @@ const struct spk_store_backend spk_store_secret = {
 	.load = secret_load,
 	.save = secret_save,
 	.remove = secret_remove,
+	.guard = &spk_store_local_guard,
 };

@@ -1,16 +1,10 @@
 #include "store.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "fault.h"
-#include "file.h"
-#include "log.h"
 #include "secret.h"
-
-#define RESCUE_MAX (256 * 1024)
 
 static const struct spk_store_backend *backend_of(const struct spk_profile *p)
 {
@@ -76,85 +70,75 @@ int spk_store_remove_client_secret(const struct spk_profile *p, struct spk_error
 	return backend_of(p)->remove(p->name, "client_secret", err);
 }
 
-char *spk_store_rescue_path(const struct spk_profile *p)
+int spk_store_lock(const struct spk_profile *p, int timeout_ms, int *ret_lock,
+		   struct spk_error *err)
 {
-	return spk_path_state_file(p->name, SPK_STATE_JOURNAL);
+	return backend_of(p)->guard->lock(p, timeout_ms, ret_lock, err);
 }
 
-int spk_store_rescue_write(const struct spk_profile *p, const struct spk_grant *g,
-			   struct spk_error *err)
+int spk_store_lock_adopt(const struct spk_profile *p, int *ret_lock)
 {
-	_cleanup_free_ char *dir = spk_path_state_dir(), *name = spk_path_state_name(p->name, SPK_STATE_JOURNAL);
-	_cleanup_secret_ char *json = NULL;
-
-	if (!dir || !name) {
-		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOENT,
-				     "no state directory for the rescue file: set HOME");
-	}
-	int r = spk_grant_to_json(g, &json);
-	if (r == 0) {
-		r = spk_file_publish_private(dir, name, json, strlen(json));
-	}
-	if (r < 0) {
-		return spk_error_set(err, SPK_ERR_INTERNAL, r, "cannot write the rescue file in %s (%s)",
-				     dir, strerror(-r));
-	}
-	spk_log("rescue %s: written", p->name);
-	return 0;
+	return backend_of(p)->guard->lock_adopt(p, ret_lock);
 }
 
-bool spk_store_rescue_pending(const struct spk_profile *p)
+bool spk_store_lock_handed_over(const struct spk_profile *p)
 {
-	_cleanup_free_ char *path = spk_store_rescue_path(p);
-	return path && access(path, F_OK) == 0;
+	return backend_of(p)->guard->lock_handed_over(p);
 }
 
-int spk_store_rescue_remove(const struct spk_profile *p, struct spk_error *err)
+void spk_store_unlock(const struct spk_profile *p, int lock)
 {
-	_cleanup_free_ char *dir = spk_path_state_dir(), *name = spk_path_state_name(p->name, SPK_STATE_JOURNAL);
-	int r = dir && name ? spk_file_remove(dir, name) : -ENOMEM;
-
-	if (r < 0) {
-		return spk_error_set(err, SPK_ERR_INTERNAL, r, "cannot remove the rescue file %s/%s (%s)",
-				     dir ? dir : "", name ? name : "", strerror(-r));
-	}
-	return 0;
+	backend_of(p)->guard->unlock(lock);
 }
 
-int spk_store_rescue_complete(const struct spk_profile *p, struct spk_error *err)
+int spk_store_journal_write(const struct spk_profile *p, const struct spk_grant *g,
+			    struct spk_error *err)
 {
-	_cleanup_free_ char *path = spk_store_rescue_path(p);
-	_cleanup_secret_ char *json = NULL;
-	struct spk_grant g = { 0 };
+	return backend_of(p)->guard->journal_write(p, g, err);
+}
 
-	if (!path) {
-		return 0;
-	}
-	int r = spk_file_read_private(path, RESCUE_MAX, &json);
-	if (r == -ENOENT) {
-		return 0;
-	}
-	if (r < 0) {
-		return spk_error_set(err, SPK_ERR_CONFIG, r,
-				     "%s: cannot read the rescue file %s (%s). It must be yours, "
-				     "mode 0600", p->name, path, strerror(-r));
-	}
-	r = spk_grant_from_json(json, &g, NULL);
-	if (r < 0) {
-		return spk_error_set(err, SPK_ERR_CONFIG, r,
-				     "%s: the rescue file %s is unreadable. Move it away, then "
-				     "run: sparekey login %s", p->name, path, p->name);
-	}
-	struct spk_error store_err = { 0 };
-	r = spk_store_save(p, &g, &store_err);
-	spk_grant_done(&g);
-	if (r < 0) {
-		return spk_error_set(err, SPK_ERR_TEMPFAIL, r,
-				     "%s: the refreshed grant kept in %s cannot be stored yet (%s); "
-				     "it stays there and the next run stores it", p->name, path,
-				     store_err.msg);
-	}
-	spk_log("rescue %s: stored and removed", p->name);
-	r = spk_store_rescue_remove(p, err);
-	return r < 0 ? r : 1;
+int spk_store_journal_complete(const struct spk_profile *p, struct spk_error *err)
+{
+	return backend_of(p)->guard->journal_complete(p, err);
+}
+
+int spk_store_journal_remove(const struct spk_profile *p, struct spk_error *err)
+{
+	return backend_of(p)->guard->journal_remove(p, err);
+}
+
+bool spk_store_journal_pending(const struct spk_profile *p)
+{
+	return backend_of(p)->guard->journal_pending(p);
+}
+
+char *spk_store_journal_where(const struct spk_profile *p)
+{
+	return backend_of(p)->guard->journal_where(p);
+}
+
+int spk_store_inflight_write(const struct spk_profile *p, const char *token,
+			     struct spk_error *err)
+{
+	return backend_of(p)->guard->inflight_write(p, token, err);
+}
+
+int spk_store_inflight_read(const struct spk_profile *p, struct spk_inflight *ret)
+{
+	return backend_of(p)->guard->inflight_read(p, ret);
+}
+
+int spk_store_inflight_remove(const struct spk_profile *p)
+{
+	return backend_of(p)->guard->inflight_remove(p);
+}
+
+bool spk_store_inflight_pending(const struct spk_profile *p)
+{
+	return backend_of(p)->guard->inflight_pending(p);
+}
+
+bool spk_store_refresh_pending(const struct spk_profile *p)
+{
+	return backend_of(p)->guard->refresh_pending(p);
 }

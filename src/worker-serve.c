@@ -19,7 +19,6 @@
 #include "fault.h"
 #include "flow-internal.h"
 #include "http.h"
-#include "inflight.h"
 #include "json.h"
 #include "log.h"
 #include "secret.h"
@@ -115,7 +114,7 @@ static int do_refresh(struct job *j, struct spk_grant *ret, struct spk_error *er
 {
 	const struct spk_profile *p = &j->profile;
 	struct spk_grant fresh = { 0 }, merged = { 0 };
-	int r = spk_inflight_write(p, j->grant.refresh_token, err);
+	int r = spk_store_inflight_write(p, j->grant.refresh_token, err);
 	if (r < 0) {
 		return r;
 	}
@@ -129,7 +128,7 @@ static int do_refresh(struct job *j, struct spk_grant *ret, struct spk_error *er
 	 * nothing cut off. Not journaled, the record stays until it is stored.
 	 */
 	if (r != 0) {
-		(void)spk_inflight_remove(p);
+		(void)spk_store_inflight_remove(p);
 	}
 	if (r < 0) {
 		return r;
@@ -148,13 +147,13 @@ static void settle(const struct job *j, const struct spk_grant *merged)
 		spk_flow_cache_drop(p);
 		(void)spk_store_remove(p, NULL);
 		(void)spk_store_remove_client_secret(p, NULL);
-		(void)spk_store_rescue_remove(p, NULL);
-		(void)spk_inflight_remove(p);
+		(void)spk_store_journal_remove(p, NULL);
+		(void)spk_store_inflight_remove(p);
 		return;
 	}
 	if (spk_store_save(p, merged, NULL) == 0) {
-		(void)spk_store_rescue_remove(p, NULL);
-		(void)spk_inflight_remove(p);
+		(void)spk_store_journal_remove(p, NULL);
+		(void)spk_store_inflight_remove(p);
 		spk_flow_cache_put(p, merged);
 	}
 	/* Else the journal keeps it, and the next run stores it. */
