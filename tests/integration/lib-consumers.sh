@@ -49,6 +49,34 @@ peer_run() {
     PEER_PORT=$(cat "$SPK_TMP/$tag.port")
 }
 
+# consumer_login PROFILE [SCOPE]: sign in as alice to the test provider
+# (sparekey-native, scope "openid offline_access" unless SCOPE), or bail.
+consumer_login() {
+    spk_login "$1" --issuer "$ISSUER" --client-id sparekey-native --scope "${2:-openid offline_access}" \
+        || bail "login $1 failed; nothing else can be checked"
+}
+
+# grant_revoke PROFILE: the provider revokes PROFILE's grant (a refresh,
+# then the spent refresh token sent again: reuse detection), and with it
+# every access token of the grant; the stored grant is left as it is.
+grant_revoke() {
+    local rt
+    rt=$(grant_field "$1" refresh_token)
+    sk refresh "$1"
+    token_post "grant_type=refresh_token&client_id=sparekey-native&refresh_token=$(urlencode "$rt")"
+    assert_eq "$(json_get error <<<"$TP_BODY")" invalid_grant "(harness) $1's grant is revoked at the provider"
+}
+
+# assert_no_login_since MARK: since events_mark said MARK, no person was
+# asked to log in: no authorization request, no login at the provider, no
+# browser result (call browser_reset before MARK).
+assert_no_login_since() {
+    assert_eq "$(logins_since "$1")" 0 "... nobody was asked to log in"
+    assert_eq "$(events_since "$1" | grep -c '"event":"authorization\.')" 0 "... no authorization request reached the provider"
+    if [ ! -e "$SPK_BROWSER_RESULT" ]; then ok "... no browser opened"
+    else not_ok "... no browser opened" "$(cat "$SPK_BROWSER_RESULT")"; fi
+}
+
 # peer_count LOG FIELD=VALUE...: lines of a peer's JSON log that have every
 # FIELD=VALUE (values compared as strings).
 peer_count() {
@@ -95,16 +123,23 @@ git_server_start() {
     diag "git server: $GIT_REPO_URL"
 }
 
-# git_run DIR ARGS...: run git (with a hard timeout) in DIR; sets GIT_RC,
-# GIT_OUT, GIT_ERR (stderr; shown as diagnostics).
+# client_run NAME CMD...: run a client with a hard timeout (120 s), stdin
+# from /dev/null; sets CL_RC, CL_OUT, CL_ERR (stderr, also shown as
+# diagnostics; raw in $SPK_TMP/NAME.out and NAME.err).
+client_run() {
+    local n=$1; shift
+    { timeout --kill-after=5 120 "$@" </dev/null >"$SPK_TMP/$n.out" 2>"$SPK_TMP/$n.err"; } 2>/dev/null
+    CL_RC=$?
+    CL_OUT=$(cat "$SPK_TMP/$n.out")
+    CL_ERR=$(cat "$SPK_TMP/$n.err")
+    diag "\$ $n ${*:2}  -> exit $CL_RC"
+    diag_file "$SPK_TMP/$n.err" 'stderr: '
+}
+
+# git_run DIR ARGS...: git -C DIR ARGS; sets GIT_RC, GIT_OUT, GIT_ERR.
 git_run() {
-    local d=$1; shift
-    { timeout --kill-after=5 120 git -C "$d" "$@" </dev/null >"$SPK_TMP/git.out" 2>"$SPK_TMP/git.err"; } 2>/dev/null
-    GIT_RC=$?
-    GIT_OUT=$(cat "$SPK_TMP/git.out")
-    GIT_ERR=$(cat "$SPK_TMP/git.err")
-    diag "\$ git $*  -> exit $GIT_RC"
-    diag_file "$SPK_TMP/git.err" 'stderr: '
+    client_run git git -C "$@"
+    GIT_RC=$CL_RC GIT_OUT=$CL_OUT GIT_ERR=$CL_ERR
 }
 
 # ---------------------------------------------------------------- kubectl
@@ -162,14 +197,8 @@ kubeconfig_exec() {
 # kubectl_run KUBECONFIG ARGS...: Debian's kubectl with that kubeconfig
 # only (its cache in the private HOME); sets KC_RC, KC_OUT, KC_ERR.
 kubectl_run() {
-    local k=$1; shift
-    { KUBECONFIG=$k timeout --kill-after=5 120 "$SPK_KUBECTL" --kubeconfig "$k" --request-timeout 30s "$@" \
-        </dev/null >"$SPK_TMP/kubectl.out" 2>"$SPK_TMP/kubectl.err"; } 2>/dev/null
-    KC_RC=$?
-    KC_OUT=$(cat "$SPK_TMP/kubectl.out")
-    KC_ERR=$(cat "$SPK_TMP/kubectl.err")
-    diag "\$ kubectl $*  -> exit $KC_RC"
-    diag_file "$SPK_TMP/kubectl.err" 'stderr: '
+    client_run kubectl env KUBECONFIG="$1" "$SPK_KUBECTL" --kubeconfig "$1" --request-timeout 30s "${@:2}"
+    KC_RC=$CL_RC KC_OUT=$CL_OUT KC_ERR=$CL_ERR
 }
 
 # ---------------------------------------------------------------- mail

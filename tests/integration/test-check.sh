@@ -18,6 +18,8 @@ set -u
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib-headless.sh"
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname -- "${BASH_SOURCE[0]}")/lib-consumers.sh"
 trap peers_stop EXIT
 
 peers_start
@@ -62,10 +64,7 @@ chk "check flaky (last refresh failed temporarily)" 1 WARNING flaky
 cfg_unset flaky token_endpoint
 
 # ---------------------------------------------------------------- CRITICAL
-RT=$(grant_field revoked refresh_token)
-sk refresh revoked
-token_post "grant_type=refresh_token&client_id=sparekey-native&refresh_token=$(urlencode "$RT")"
-assert_eq "$(json_get error <<<"$TP_BODY")" invalid_grant "(setup) reusing a spent refresh token revokes the grant"
+grant_revoke revoked
 sk refresh revoked
 assert_rc 77 "(setup) refresh revoked: exits 77"
 chk "check revoked" 2 CRITICAL revoked

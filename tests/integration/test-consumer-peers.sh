@@ -30,8 +30,7 @@ smtp_server_start
 heartbeat_start
 
 P=peers
-spk_login "$P" --issuer "$ISSUER" --client-id sparekey-native --scope "openid offline_access" \
-    || bail "login failed; no token to try the peers with"
+consumer_login "$P"
 GOOD=$SPK_TMP/good.token BAD=$SPK_TMP/bad.token
 sk token "$P"
 assert_rc 0 "sparekey token: exits 0" || bail "no token"
