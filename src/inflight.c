@@ -1,7 +1,6 @@
 #include "inflight.h"
 
 #include <errno.h>
-#include <glib.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,14 +15,6 @@
 
 #define RECORD_MAX 256
 
-static void sha256_hex(const char *s, char ret[65])
-{
-	GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
-	g_checksum_update(sum, (const guchar *)s, (gssize)strlen(s));
-	snprintf(ret, 65, "%s", g_checksum_get_string(sum));
-	g_checksum_free(sum);
-}
-
 int spk_inflight_write(const struct spk_profile *p, const char *token, struct spk_error *err)
 {
 	_cleanup_free_ char *dir = spk_path_state_dir();
@@ -34,7 +25,7 @@ int spk_inflight_write(const struct spk_profile *p, const char *token, struct sp
 		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOENT,
 				     "no state directory for the in-flight record: set HOME");
 	}
-	sha256_hex(token, hex);
+	spk_sha256_hex(token, hex);
 	int n = snprintf(text, sizeof(text), "sparekey-inflight 1\nsent_at %" PRId64 "\ntoken_sha256 %s\n",
 			 (int64_t)time(NULL), hex);
 	/* Durable before the request leaves: it must survive a power cut. */
@@ -96,6 +87,6 @@ bool spk_inflight_about(const struct spk_inflight *rec, const char *token)
 	if (!token) {
 		return false;
 	}
-	sha256_hex(token, hex);
+	spk_sha256_hex(token, hex);
 	return strcmp(hex, rec->token_sha256) == 0;
 }

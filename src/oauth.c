@@ -1,7 +1,6 @@
 #include "oauth.h"
 
 #include <errno.h>
-#include <glib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -18,14 +17,10 @@
 
 int spk_pkce_challenge(const char *verifier, char **ret)
 {
-	guint8 digest[32];
-	gsize dlen = sizeof(digest);
-	GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+	unsigned char digest[SPK_SHA256_LEN];
 
-	g_checksum_update(sum, (const guchar *)verifier, (gssize)strlen(verifier));
-	g_checksum_get_digest(sum, digest, &dlen);
-	g_checksum_free(sum);
-	char *c = spk_base64url(digest, dlen);
+	spk_sha256(verifier, strlen(verifier), digest);
+	char *c = spk_base64url(digest, sizeof(digest));
 	spk_wipe(digest, sizeof(digest));
 	if (!c) {
 		return -ENOMEM;
@@ -127,6 +122,9 @@ static enum spk_error_kind token_error_kind(const char *code)
 	return SPK_ERR_TEMPFAIL;
 }
 
+/* An error code we may repeat: ASCII letters, digits and "_.-" only. */
+#define CODE_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
+
 static bool safe_code(const char *s)
 {
 	size_t n = strlen(s);
@@ -134,7 +132,7 @@ static bool safe_code(const char *s)
 		return false;
 	}
 	for (; *s; s++) {
-		if (!g_ascii_isalnum(*s) && *s != '_' && *s != '.' && *s != '-') {
+		if (!strchr(CODE_CHARS, *s)) {
 			return false;
 		}
 	}
@@ -314,16 +312,16 @@ static char *basic_authorization(const struct spk_client *c)
 	_cleanup_free_ char *id = spk_url_encode(c->id);
 	_cleanup_secret_ char *secret = spk_url_encode(c->secret ? c->secret : "");
 	_cleanup_secret_ char *pair = NULL;
-	char *b64 = NULL, *out = NULL;
+	_cleanup_secret_ char *b64 = NULL;
+	char *out = NULL;
 
 	if (!id || !secret || asprintf(&pair, "%s:%s", id, secret) < 0) {
 		return NULL;
 	}
-	b64 = g_base64_encode((const guchar *)pair, strlen(pair));
+	b64 = spk_base64(pair, strlen(pair));
 	if (b64 && asprintf(&out, "Basic %s", b64) < 0) {
 		out = NULL;
 	}
-	spk_secret_free(b64);
 	return out;
 }
 

@@ -1,7 +1,6 @@
 #include "provider.h"
 
 #include <errno.h>
-#include <glib.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -238,19 +237,33 @@ void spk_provider_done(struct spk_provider *prov)
 
 char *spk_provider_scopes(const struct spk_preset *preset, const char *user_scopes)
 {
-	GString *s = g_string_new(NULL);
 	const char *lists[] = { preset ? preset->default_scopes : NULL, user_scopes };
+	size_t cap = 1, n = 0;
 
 	for (size_t l = 0; l < ARRAY_SIZE(lists); l++) {
-		g_auto(GStrv) parts = g_strsplit_set(lists[l] ? lists[l] : "", " \t,", -1);
-		for (char **sc = parts; *sc; sc++) {
-			if (**sc && !spk_scope_has(s->str, *sc)) {
-				g_string_append_printf(s, "%s%s", s->len ? " " : "", *sc);
+		cap += lists[l] ? strlen(lists[l]) + 1 : 0;
+	}
+	char *out = malloc(cap);
+	if (!out) {
+		return NULL;
+	}
+	out[0] = '\0';
+	for (size_t l = 0; l < ARRAY_SIZE(lists); l++) {
+		for (const char *p = lists[l]; p && *p;) {
+			p += strspn(p, " \t,");
+			size_t len = strcspn(p, " \t,");
+			char *sc = strndup(p, len);
+			if (!sc) {
+				free(out);
+				return NULL;
 			}
+			if (*sc && !spk_scope_has(out, sc)) {
+				n += (size_t)sprintf(out + n, "%s%s", n ? " " : "", sc);
+			}
+			free(sc);
+			p += len;
 		}
 	}
-	char *out = strdup(s->str);
-	g_string_free(s, TRUE);
 	return out;
 }
 

@@ -1,7 +1,11 @@
 /*
  * Secrets: tokens, client secrets, authorization codes, PKCE verifiers.
  * They live in heap strings freed with spk_secret_free() (wipe, then free),
- * are compared in constant time and are made from getrandom() only.
+ * are compared in constant time and are made from getrandom() only. The
+ * digests and encodings applied to them (SHA-256, base64, base64url) are
+ * here too, in plain C: the fast program links this file and stays libc
+ * only. Every string they return is malloc'd: free() it, or
+ * spk_secret_free() when it encodes a secret.
  */
 #pragma once
 
@@ -30,6 +34,16 @@ bool spk_memeq_ct(const void *a, size_t alen, const void *b, size_t blen);
 
 /* Fill buf with len bytes from getrandom(). */
 int spk_random_bytes(void *buf, size_t len);
+
+#define SPK_SHA256_LEN 32
+
+/* SHA-256 (FIPS 180-4) of len bytes; the caller wipes ret when it is a secret's. */
+void spk_sha256(const void *data, size_t len, unsigned char ret[SPK_SHA256_LEN]);
+/* The same as 64 lowercase hex digits and a NUL. */
+void spk_sha256_hex(const char *s, char ret[2 * SPK_SHA256_LEN + 1]);
+
+/* Base64 with padding (RFC 4648 §4) of len bytes into a new string. */
+char *spk_base64(const void *data, size_t len);
 
 /* Base64url without padding (RFC 4648 §5) of len bytes into a new string. */
 char *spk_base64url(const void *data, size_t len);
