@@ -23,11 +23,11 @@ static size_t trimmed_len(const char *s)
 int spk_oauth_parse_discovery(const char *issuer, const char *body, size_t len,
 			      struct spk_endpoints *ret, struct spk_error *err)
 {
-	_cleanup_json_ json_object *doc = NULL;
+	_cleanup_json_ struct spk_json *doc = NULL;
 	_cleanup_free_ char *doc_issuer = NULL;
 	struct spk_endpoints e = { 0 };
 
-	if (spk_json_parse(body, len, &doc) < 0 || !json_object_is_type(doc, json_type_object)) {
+	if (spk_json_parse_object(body, len, &doc) < 0) {
 		return spk_error_set(err, SPK_ERR_CONFIG, -EBADMSG,
 				     "%s has no readable discovery document", issuer);
 	}

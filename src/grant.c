@@ -98,14 +98,14 @@ int spk_grant_copy(const struct spk_grant *src, struct spk_grant *ret)
 }
 
 /* A timestamp, or null when it is unknown (0). */
-static int add_time(json_object *o, const char *key, int64_t t)
+static int add_time(struct spk_json *o, const char *key, int64_t t)
 {
-	return t ? spk_json_add_int64(o, key, t) : spk_json_add_object(o, key, NULL);
+	return t ? spk_json_add_int64(o, key, t) : spk_json_add_null(o, key);
 }
 
-json_object *spk_grant_to_object(const struct spk_grant *g)
+struct spk_json *spk_grant_to_object(const struct spk_grant *g)
 {
-	json_object *o = json_object_new_object();
+	struct spk_json *o = spk_json_new_object();
 	int r = o ? 0 : -ENOMEM;
 
 	if (!o) {
@@ -121,31 +121,31 @@ json_object *spk_grant_to_object(const struct spk_grant *g)
 	r |= spk_json_add_int64(o, "obtained_at", g->obtained_at);
 	r |= spk_json_add_int64(o, "refresh_obtained_at", g->refresh_obtained_at);
 	if (g->n_tenants > 0) {
-		json_object *list = json_object_new_array();
+		struct spk_json *list = spk_json_new_array();
 		for (size_t i = 0; list && i < g->n_tenants; i++) {
-			json_object *t = json_object_new_object();
+			struct spk_json *t = spk_json_new_object();
 			if (t) {
 				r |= spk_json_add_string(t, "id", g->tenants[i].id);
 				r |= spk_json_add_string(t, "name", g->tenants[i].name);
 				r |= spk_json_add_string(t, "type", g->tenants[i].type);
 			}
-			r |= !t || json_object_array_add(list, t) < 0 ? -ENOMEM : 0;
+			r |= spk_json_append(list, t);
 		}
-		r |= spk_json_add_object(o, "tenants", list);
+		r |= spk_json_add(o, "tenants", list);
 	}
 	r |= spk_json_add_string(o, "tenant_id", g->tenant_id);
-	json_object *ep = json_object_new_object();
+	struct spk_json *ep = spk_json_new_object();
 	for (size_t i = 0; ep && i < ARRAY_SIZE(endpoint_fields); i++) {
 		r |= spk_json_add_string(ep, endpoint_fields[i].key,
 				*endpoint_field((struct spk_endpoints *)&g->endpoints, i));
 	}
-	if (ep && json_object_object_length(ep) == 0) {
-		json_object_put(ep);
+	if (ep && spk_json_len(ep) == 0) {
+		spk_json_free(ep);
 	} else {
-		r |= spk_json_add_object(o, "endpoints", ep);
+		r |= spk_json_add(o, "endpoints", ep);
 	}
 	if (r != 0) {
-		json_object_put(o);
+		spk_json_free(o);
 		return NULL;
 	}
 	return o;
@@ -153,7 +153,7 @@ json_object *spk_grant_to_object(const struct spk_grant *g)
 
 int spk_grant_to_json(const struct spk_grant *g, char **ret)
 {
-	_cleanup_json_ json_object *o = spk_grant_to_object(g);
+	_cleanup_json_ struct spk_json *o = spk_grant_to_object(g);
 	if (!o) {
 		return -ENOMEM;
 	}
@@ -167,17 +167,15 @@ int spk_grant_to_json(const struct spk_grant *g, char **ret)
 
 int spk_grant_public_json(const struct spk_grant *g, const char *tenant_id, char **ret)
 {
-	_cleanup_json_ json_object *o = json_object_new_object();
+	_cleanup_json_ struct spk_json *o = spk_json_new_object();
 	int r = o ? 0 : -ENOMEM;
 
 	if (r == 0) {
 		r |= spk_json_add_string(o, "access_token", g->access_token);
 		r |= add_time(o, "expires_at", g->expires_at);
 		r |= spk_json_add_string(o, "token_type", spk_grant_token_type(g));
-		r |= g->scope ? spk_json_add_string(o, "scope", g->scope)
-			      : spk_json_add_object(o, "scope", NULL);
-		r |= spk_json_add_object(o, "tenant_id", tenant_id ? json_object_new_string(tenant_id)
-							  : json_object_new_null());
+		r |= spk_json_add_nullable(o, "scope", g->scope);
+		r |= spk_json_add_nullable(o, "tenant_id", tenant_id);
 	}
 	if (r != 0) {
 		return -ENOMEM;
@@ -192,10 +190,10 @@ int spk_grant_public_json(const struct spk_grant *g, const char *tenant_id, char
 
 int spk_grant_from_json(const char *text, struct spk_grant *ret, struct spk_error *err)
 {
-	_cleanup_json_ json_object *o = NULL;
+	_cleanup_json_ struct spk_json *o = NULL;
 
-	int r = spk_json_parse(text, strlen(text), &o);
-	if (r < 0 || !json_object_is_type(o, json_type_object)) {
+	int r = spk_json_parse_object(text, strlen(text), &o);
+	if (r < 0) {
 		return spk_error_set(err, SPK_ERR_LOGIN, r < 0 ? r : -EBADMSG,
 				     "the stored grant is unreadable");
 	}
@@ -203,22 +201,23 @@ int spk_grant_from_json(const char *text, struct spk_grant *ret, struct spk_erro
 }
 
 /* An optional string member: absent is fine, another type is not. */
-static int opt_string(json_object *o, const char *key, char **field)
+static int opt_string(const struct spk_json *o, const char *key, char **field)
 {
 	int r = spk_json_get_string(o, key, field);
 	return r == -ENOENT ? 0 : r;
 }
 
-static int read_tenants(json_object *o, struct spk_grant *g)
+static int read_tenants(const struct spk_json *o, struct spk_grant *g)
 {
-	json_object *list;
-	if (!json_object_object_get_ex(o, "tenants", &list)) {
+	struct spk_json *list = NULL;
+	if (!spk_json_has(o, "tenants")) {
 		return 0;
 	}
-	if (!json_object_is_type(list, json_type_array)) {
+	/* Present: an array, not even null. */
+	if (spk_json_get_array(o, "tenants", &list) < 0) {
 		return -EINVAL;
 	}
-	size_t n = json_object_array_length(list);
+	size_t n = spk_json_len(list);
 	if (n == 0) {
 		return 0;
 	}
@@ -228,7 +227,7 @@ static int read_tenants(json_object *o, struct spk_grant *g)
 	}
 	g->n_tenants = n;
 	for (size_t i = 0; i < n; i++) {
-		json_object *t = json_object_array_get_idx(list, i);
+		struct spk_json *t = spk_json_at(list, i);
 		if (spk_json_get_string(t, "id", &g->tenants[i].id) < 0 ||
 		    opt_string(t, "name", &g->tenants[i].name) < 0 ||
 		    opt_string(t, "type", &g->tenants[i].type) < 0) {
@@ -238,13 +237,14 @@ static int read_tenants(json_object *o, struct spk_grant *g)
 	return 0;
 }
 
-int spk_grant_from_object(json_object *o, struct spk_grant *ret, struct spk_error *err)
+int spk_grant_from_object(const struct spk_json *o, struct spk_grant *ret,
+			  struct spk_error *err)
 {
 	struct spk_grant g = { 0 };
 	int64_t format = 0;
 	int r;
 
-	if (!json_object_is_type(o, json_type_object)) {
+	if (!spk_json_is_object(o)) {
 		return spk_error_set(err, SPK_ERR_LOGIN, -EBADMSG, "the grant is not a JSON object");
 	}
 	if (spk_json_get_int64(o, "format", &format) < 0 || format != SPK_GRANT_FORMAT) {
@@ -294,8 +294,9 @@ int spk_grant_from_object(json_object *o, struct spk_grant *ret, struct spk_erro
 	if (r < 0) {
 		goto bad;
 	}
-	json_object *ep;
-	if (json_object_object_get_ex(o, "endpoints", &ep)) {
+	struct spk_json *ep = NULL;
+	/* Anything but an object there holds no endpoint. */
+	if (spk_json_get_object(o, "endpoints", &ep) == 0) {
 		for (size_t i = 0; i < ARRAY_SIZE(endpoint_fields); i++) {
 			r = opt_string(ep, endpoint_fields[i].key, endpoint_field(&g.endpoints, i));
 			if (r < 0) {

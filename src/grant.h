@@ -5,7 +5,6 @@
  */
 #pragma once
 
-#include <json-c/json.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,6 +12,8 @@
 #include "profile.h"
 
 #define SPK_GRANT_FORMAT 1
+
+struct spk_json;
 
 /* An organisation the grant gives access to (Xero's "connections"). */
 struct spk_tenant {
@@ -45,10 +46,11 @@ void spk_grant_done(struct spk_grant *g);
 /* A deep copy of src. */
 int spk_grant_copy(const struct spk_grant *src, struct spk_grant *ret);
 
-/* As a JSON object (holds secrets; put it when done). NULL on out-of-memory. */
-json_object *spk_grant_to_object(const struct spk_grant *g);
-/* From a JSON object; rejects records without an access token. */
-int spk_grant_from_object(json_object *o, struct spk_grant *ret, struct spk_error *err);
+/* As a JSON tree (holds secrets: spk_json_free() wipes them). NULL on out-of-memory. */
+struct spk_json *spk_grant_to_object(const struct spk_grant *g);
+/* From a JSON object (borrowed; NULL is none); rejects records without an access token. */
+int spk_grant_from_object(const struct spk_json *o, struct spk_grant *ret,
+			  struct spk_error *err);
 
 /* Serialise; *ret is a secret. */
 int spk_grant_to_json(const struct spk_grant *g, char **ret);

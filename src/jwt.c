@@ -10,13 +10,12 @@
 #include "secret.h"
 
 /* A JWT's claims (the payload, not verified): 0, or -EBADMSG. */
-static int jwt_claims(const char *jwt, json_object **ret)
+static int jwt_claims(const char *jwt, struct spk_json **ret)
 {
 	const char *dot1 = strchr(jwt, '.');
 	const char *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
 	_cleanup_free_ char *payload_b64 = NULL;
 	_cleanup_secret_ char *payload = NULL;
-	json_object *claims = NULL;
 	size_t len;
 
 	if (!dot2 || strchr(dot2 + 1, '.')) {
@@ -24,14 +23,9 @@ static int jwt_claims(const char *jwt, json_object **ret)
 	}
 	payload_b64 = strndup(dot1 + 1, (size_t)(dot2 - dot1 - 1));
 	if (!payload_b64 || spk_base64url_decode(payload_b64, &payload, &len) < 0 ||
-	    spk_json_parse(payload, len, &claims) < 0) {
+	    spk_json_parse_object(payload, len, ret) < 0) {
 		return -EBADMSG;
 	}
-	if (!json_object_is_type(claims, json_type_object)) {
-		json_object_put(claims);
-		return -EBADMSG;
-	}
-	*ret = claims;
 	return 0;
 }
 
@@ -44,8 +38,8 @@ static int jwt_claims(const char *jwt, json_object **ret)
  * the claims are. An id_token for another client or from another issuer
  * is a mix-up; an expired one is stale.
  */
-static int check_id_token(json_object *claims, const struct spk_token_expect *x, int64_t now,
-			  struct spk_error *err)
+static int check_id_token(const struct spk_json *claims, const struct spk_token_expect *x,
+			  int64_t now, struct spk_error *err)
 {
 	_cleanup_free_ char *tok_nonce = NULL, *iss = NULL, *azp = NULL;
 	int64_t exp;
@@ -92,7 +86,7 @@ static int check_id_token(json_object *claims, const struct spk_token_expect *x,
 int spk_jwt_read_id_token(const char *id_token, const struct spk_token_expect *x, int64_t now,
 			 char **ret_account, struct spk_error *err)
 {
-	_cleanup_json_ json_object *claims = NULL;
+	_cleanup_json_ struct spk_json *claims = NULL;
 
 	if (jwt_claims(id_token, &claims) < 0) {
 		return spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
@@ -117,7 +111,7 @@ int spk_jwt_read_id_token(const char *id_token, const struct spk_token_expect *x
 
 int64_t spk_jwt_exp(const char *access_token)
 {
-	_cleanup_json_ json_object *claims = NULL;
+	_cleanup_json_ struct spk_json *claims = NULL;
 	int64_t exp = 0;
 
 	if (jwt_claims(access_token, &claims) < 0 ||

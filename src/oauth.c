@@ -140,7 +140,7 @@ static bool safe_code(const char *s)
 }
 
 static int token_error(const struct spk_http_response *resp, const char *host,
-		       json_object *body, struct spk_error *err)
+		       const struct spk_json *body, struct spk_error *err)
 {
 	_cleanup_free_ char *code = NULL, *desc = NULL;
 
@@ -206,7 +206,7 @@ int spk_oauth_parse_token_response(const struct spk_http_response *resp, const c
 				   struct spk_grant *ret, struct spk_error *err)
 {
 	static const struct spk_token_expect none = { 0 };
-	_cleanup_json_ json_object *body = NULL;
+	_cleanup_json_ struct spk_json *body = NULL;
 	_cleanup_secret_ char *id_token = NULL;
 	struct spk_grant g = { 0 };
 	struct ignored ig = { "" };
@@ -216,11 +216,8 @@ int spk_oauth_parse_token_response(const struct spk_http_response *resp, const c
 	if (!x) {
 		x = &none;
 	}
-	if (spk_json_parse(resp->body, resp->len, &body) < 0 ||
-	    !json_object_is_type(body, json_type_object)) {
-		json_object_put(body);
-		body = NULL;
-	}
+	/* An error answer may be no JSON at all; body stays NULL then. */
+	(void)spk_json_parse_object(resp->body, resp->len, &body);
 	if (resp->status != 200) {
 		return token_error(resp, host, body, err);
 	}
@@ -444,15 +441,12 @@ void spk_device_auth_done(struct spk_device_auth *d)
 int spk_oauth_parse_device_auth(const struct spk_http_response *resp, const char *host,
 				struct spk_device_auth *ret, struct spk_error *err)
 {
-	_cleanup_json_ json_object *body = NULL;
+	_cleanup_json_ struct spk_json *body = NULL;
 	struct spk_device_auth d = { .interval = 5 };
 	int r;
 
-	if (spk_json_parse(resp->body, resp->len, &body) < 0 ||
-	    !json_object_is_type(body, json_type_object)) {
-		json_object_put(body);
-		body = NULL;
-	}
+	/* An error answer may be no JSON at all; body stays NULL then. */
+	(void)spk_json_parse_object(resp->body, resp->len, &body);
 	if (resp->status != 200) {
 		return token_error(resp, host, body, err);
 	}
@@ -562,12 +556,8 @@ int spk_oauth_revoke(const struct spk_client *c, const char *endpoint, const cha
 	spk_http_host(endpoint, host, sizeof(host));
 	/* RFC 7009 §2.2: 200 whether or not the token was still valid. */
 	if (resp.status != 200) {
-		_cleanup_json_ json_object *body = NULL;
-		if (spk_json_parse(resp.body, resp.len, &body) < 0 ||
-		    !json_object_is_type(body, json_type_object)) {
-			json_object_put(body);
-			body = NULL;
-		}
+		_cleanup_json_ struct spk_json *body = NULL;
+		(void)spk_json_parse_object(resp.body, resp.len, &body);
 		r = token_error(&resp, host, body, err);
 	}
 	spk_http_response_done(&resp);

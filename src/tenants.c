@@ -13,7 +13,7 @@
 int spk_tenants_parse(const struct spk_http_response *resp, const char *host,
 		      struct spk_tenant **ret, size_t *ret_n, struct spk_error *err)
 {
-	_cleanup_json_ json_object *list = NULL;
+	_cleanup_json_ struct spk_json *list = NULL;
 
 	if (resp->status == 401 || resp->status == 403) {
 		return spk_error_set(err, SPK_ERR_LOGIN, -EACCES,
@@ -26,19 +26,18 @@ int spk_tenants_parse(const struct spk_http_response *resp, const char *host,
 				     "later", host, resp->status);
 	}
 	if (spk_json_parse(resp->body, resp->len, &list) < 0 ||
-	    !json_object_is_type(list, json_type_array) ||
-	    json_object_array_length(list) > MAX_TENANTS) {
+	    !spk_json_is_array(list) || spk_json_len(list) > MAX_TENANTS) {
 		return spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
 				     "%s sent an unreadable list of organisations. Try again later",
 				     host);
 	}
-	size_t n = json_object_array_length(list);
+	size_t n = spk_json_len(list);
 	struct spk_tenant *t = calloc(n ? n : 1, sizeof(*t));
 	if (!t) {
 		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < n; i++) {
-		json_object *c = json_object_array_get_idx(list, i);
+		struct spk_json *c = spk_json_at(list, i);
 		int r1 = spk_json_get_string(c, "tenantId", &t[i].id);
 		int r2 = spk_json_get_string(c, "tenantName", &t[i].name);
 		int r3 = spk_json_get_string(c, "tenantType", &t[i].type);

@@ -46,16 +46,20 @@ static void job_done(struct job *j)
 
 static int job_from_json(const char *text, struct job *j, struct spk_error *err)
 {
-	_cleanup_json_ json_object *o = NULL;
+	_cleanup_json_ struct spk_json *o = NULL;
 	_cleanup_free_ char *op = NULL, *name = NULL, *config_path = NULL;
 	struct spk_config *cfg = NULL;
-	json_object *grant = NULL, *client = NULL;
+	struct spk_json *grant = NULL, *client = NULL;
 	int64_t auth = SPK_CLIENT_AUTH_NONE;
 
-	if (spk_json_parse(text, strlen(text), &o) < 0 || spk_json_get_string(o, "op", &op) < 0 ||
-	    spk_json_get_string(o, "profile", &name) < 0 ||
-	    !json_object_object_get_ex(o, "grant", &grant) ||
-	    !json_object_object_get_ex(o, "client", &client) ||
+	if (spk_json_parse(text, strlen(text), &o) < 0) {
+		return spk_error_set(err, SPK_ERR_INTERNAL, -EBADMSG, "sparekey-worker: a bad job");
+	}
+	/* Either may be of another type: then it reads as none, and the job is refused below. */
+	(void)spk_json_get_object(o, "grant", &grant);
+	(void)spk_json_get_object(o, "client", &client);
+	if (spk_json_get_string(o, "op", &op) < 0 || spk_json_get_string(o, "profile", &name) < 0 ||
+	    !spk_json_has(o, "grant") || !spk_json_has(o, "client") ||
 	    spk_json_get_string(client, "token_endpoint", &j->token_endpoint) < 0 ||
 	    spk_json_get_string(client, "id", &j->id) < 0 ||
 	    spk_json_get_int64(client, "auth", &auth) < 0) {

@@ -109,11 +109,11 @@ const char *spk_wire_op_name(enum spk_worker_op op)
 
 char *spk_wire_answer_to_json(const struct spk_grant *g, const struct spk_error *e)
 {
-	_cleanup_json_ json_object *o = json_object_new_object();
+	_cleanup_json_ struct spk_json *o = spk_json_new_object();
 	int r = o ? 0 : -ENOMEM;
 
 	if (r == 0 && g) {
-		r |= spk_json_add_object(o, "grant", spk_grant_to_object(g));
+		r |= spk_json_add(o, "grant", spk_grant_to_object(g));
 		/* Not part of the stored grant: what the caller is to warn about. */
 		r |= spk_json_add_string(o, "warning", g->warning);
 	} else if (r == 0) {
@@ -128,7 +128,7 @@ char *spk_wire_answer_to_json(const struct spk_grant *g, const struct spk_error 
 /* The answer: 0 with a grant (refresh) or none (revoke), else the worker's error. */
 int spk_wire_answer_from_json(const char *text, struct spk_grant *ret, struct spk_error *err)
 {
-	_cleanup_json_ json_object *o = NULL;
+	_cleanup_json_ struct spk_json *o = NULL;
 	_cleanup_free_ char *oauth = NULL, *msg = NULL;
 	int64_t kind = SPK_ERR_INTERNAL, code = -EIO;
 
@@ -136,8 +136,10 @@ int spk_wire_answer_from_json(const char *text, struct spk_grant *ret, struct sp
 		return spk_error_set(err, SPK_ERR_INTERNAL, -EBADMSG,
 				     "sparekey-worker gave an unreadable answer");
 	}
-	json_object *g = NULL;
-	if (json_object_object_get_ex(o, "grant", &g)) {
+	if (spk_json_has(o, "grant")) {
+		/* Of another type, it reads as none: the grant is refused. */
+		struct spk_json *g = NULL;
+		(void)spk_json_get_object(o, "grant", &g);
 		int r = ret ? spk_grant_from_object(g, ret, err) : 0;
 		if (r == 0 && ret) {
 			(void)spk_json_get_string(o, "warning", &ret->warning);

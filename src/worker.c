@@ -29,16 +29,17 @@ struct spk_worker {
 static char *job_to_json(const struct spk_profile *p, const struct spk_worker_job *job)
 {
 	const struct spk_client *c = job->client;
-	_cleanup_json_ json_object *o = json_object_new_object();
-	json_object *client = json_object_new_object();
+	_cleanup_json_ struct spk_json *o = spk_json_new_object();
+	struct spk_json *client = spk_json_new_object();
 	int r = o && client ? 0 : -ENOMEM;
 
 	if (r == 0) {
-		r |= spk_json_add_object(o, "client", client);
+		/* First, then filled: the job names its client before the rest. */
+		r |= spk_json_add(o, "client", client);
 		r |= spk_json_add_string(o, "op", spk_wire_op_name(job->op));
 		r |= spk_json_add_string(o, "profile", p->name);
 		r |= spk_json_add_string(o, "config", p->config_path);
-		r |= spk_json_add_object(o, "grant", spk_grant_to_object(job->grant));
+		r |= spk_json_add(o, "grant", spk_grant_to_object(job->grant));
 		r |= spk_json_add_string(o, "revocation_endpoint", job->revocation_endpoint);
 		r |= spk_json_add_string(client, "token_endpoint", c->token_endpoint);
 		r |= spk_json_add_string(client, "id", c->id);
@@ -46,7 +47,7 @@ static char *job_to_json(const struct spk_profile *p, const struct spk_worker_jo
 		r |= spk_json_add_int64(client, "auth", c->auth);
 		r |= spk_json_add_string(client, "cacert", c->cacert);
 	} else {
-		json_object_put(client);
+		spk_json_free(client);
 	}
 	return r == 0 ? spk_json_dump(o) : NULL;
 }
