@@ -44,25 +44,6 @@ static int dup_field(const char *src, char **dst)
 	return src && !*dst ? -ENOMEM : 0;
 }
 
-/* The endpoint fields, in one place for copying and (de)serialising. */
-static const struct {
-	const char *key;
-	size_t offset;
-} endpoint_fields[] = {
-	{ "issuer", offsetof(struct spk_endpoints, issuer) },
-	{ "authorization", offsetof(struct spk_endpoints, authorization) },
-	{ "token", offsetof(struct spk_endpoints, token) },
-	{ "revocation", offsetof(struct spk_endpoints, revocation) },
-	{ "device_authorization", offsetof(struct spk_endpoints, device_authorization) },
-	{ "userinfo", offsetof(struct spk_endpoints, userinfo) },
-	{ "connections", offsetof(struct spk_endpoints, connections) },
-};
-
-static char **endpoint_field(struct spk_endpoints *e, size_t i)
-{
-	return (char **)((char *)e + endpoint_fields[i].offset);
-}
-
 int spk_grant_copy(const struct spk_grant *src, struct spk_grant *ret)
 {
 	struct spk_grant g = {
@@ -135,9 +116,9 @@ struct spk_json *spk_grant_to_object(const struct spk_grant *g)
 	}
 	r |= spk_json_add_string(o, "tenant_id", g->tenant_id);
 	struct spk_json *ep = spk_json_new_object();
-	for (size_t i = 0; ep && i < ARRAY_SIZE(endpoint_fields); i++) {
-		r |= spk_json_add_string(ep, endpoint_fields[i].key,
-				*endpoint_field((struct spk_endpoints *)&g->endpoints, i));
+	for (size_t i = 0; ep && i < SPK_N_ENDPOINTS; i++) {
+		r |= spk_json_add_string(ep, spk_endpoint_fields[i].name,
+					 spk_endpoint_get(&g->endpoints, i));
 	}
 	if (ep && spk_json_len(ep) == 0) {
 		spk_json_free(ep);
@@ -297,8 +278,9 @@ int spk_grant_from_object(const struct spk_json *o, struct spk_grant *ret,
 	struct spk_json *ep = NULL;
 	/* Anything but an object there holds no endpoint. */
 	if (spk_json_get_object(o, "endpoints", &ep) == 0) {
-		for (size_t i = 0; i < ARRAY_SIZE(endpoint_fields); i++) {
-			r = opt_string(ep, endpoint_fields[i].key, endpoint_field(&g.endpoints, i));
+		for (size_t i = 0; i < SPK_N_ENDPOINTS; i++) {
+			r = opt_string(ep, spk_endpoint_fields[i].name,
+				       spk_endpoint_slot(&g.endpoints, i));
 			if (r < 0) {
 				goto bad;
 			}

@@ -16,25 +16,6 @@ struct spk_config {
 	char *path;
 };
 
-/* Key names of the endpoint overrides, in struct spk_endpoints order. */
-static const struct {
-	const char *key;
-	size_t offset;
-} endpoint_keys[] = {
-	{ "issuer", offsetof(struct spk_endpoints, issuer) },
-	{ "authorization_endpoint", offsetof(struct spk_endpoints, authorization) },
-	{ "token_endpoint", offsetof(struct spk_endpoints, token) },
-	{ "revocation_endpoint", offsetof(struct spk_endpoints, revocation) },
-	{ "device_authorization_endpoint", offsetof(struct spk_endpoints, device_authorization) },
-	{ "userinfo_endpoint", offsetof(struct spk_endpoints, userinfo) },
-	{ "connections_endpoint", offsetof(struct spk_endpoints, connections) },
-};
-
-static char **endpoint_field(struct spk_endpoints *e, size_t i)
-{
-	return (char **)((char *)e + endpoint_keys[i].offset);
-}
-
 int spk_config_open(const char *path, struct spk_config **ret, struct spk_error *err)
 {
 	g_autoptr(GError) gerr = NULL;
@@ -73,29 +54,6 @@ void spk_config_free(struct spk_config *cfg)
 const char *spk_config_path(const struct spk_config *cfg)
 {
 	return cfg->path;
-}
-
-static const char *const client_auth_names[] = {
-	[SPK_CLIENT_AUTH_DEFAULT] = NULL,
-	[SPK_CLIENT_AUTH_NONE] = "none",
-	[SPK_CLIENT_AUTH_POST] = "post",
-	[SPK_CLIENT_AUTH_BASIC] = "basic",
-};
-
-int spk_client_auth_from_string(const char *s, enum spk_client_auth *ret)
-{
-	for (size_t i = 1; s && i < G_N_ELEMENTS(client_auth_names); i++) {
-		if (strcmp(s, client_auth_names[i]) == 0) {
-			*ret = (enum spk_client_auth)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-const char *spk_client_auth_to_string(enum spk_client_auth a)
-{
-	return (size_t)a < G_N_ELEMENTS(client_auth_names) ? client_auth_names[a] : NULL;
 }
 
 int spk_profile_parse_ports(struct spk_profile *p, const char *list)
@@ -142,150 +100,204 @@ static char *get_key(GKeyFile *kf, const char *group, const char *key)
 	return out;
 }
 
-/* The numeric keys: where each goes, its range, and how to say it. */
-static const struct {
-	const char *key;
-	size_t offset;
-	long long min, max;
-	const char *range;
-} number_keys[] = {
-	{ "min_valid", offsetof(struct spk_profile, min_valid), 0, 86400, "0-86400 seconds" },
-	{ "assume_lifetime", offsetof(struct spk_profile, assume_lifetime), 60, 86400,
-	  "60-86400 seconds" },
-	{ "refresh_idle_days", offsetof(struct spk_profile, refresh_idle_days), 0, 3650,
-	  "0-3650 (0: never expires)" },
-	{ "refresh_reuse_grace", offsetof(struct spk_profile, refresh_reuse_grace), 0, 86400,
-	  "0-86400 seconds (0: a spent refresh token is never accepted again)" },
+/* What a key holds, which says how get, put and free treat it. */
+enum key_type {
+	KEY_STRING,      /* a char * member, maybe with a check */
+	KEY_NUMBER,      /* an int64_t member in [min, max]; -1 (or 0 when min > 0) is unset */
+	KEY_PORTS,       /* redirect_ports: ports, n_ports, ports_set */
+	KEY_CLIENT_AUTH, /* client_auth: enum spk_client_auth */
+	KEY_GRANT,       /* grant: enum spk_grant_kind */
+	KEY_CACHE,       /* cache: cache_none (set by hand only: put leaves it) */
+	KEY_ENDPOINTS,   /* issuer and the *_endpoint overrides (spk_endpoint_fields) */
 };
 
-static int get_numbers(const struct spk_config *cfg, const char *name, struct spk_profile *p,
-		       struct spk_error *err)
+struct profile_key {
+	const char *name;
+	enum key_type type;
+	size_t offset;
+	bool local;                     /* stays on its machine: not exported or imported */
+	bool (*check)(const char *value); /* KEY_STRING: NULL accepts any value */
+	const char *must;               /* what the error says after "[profile] " */
+	long long min, max;             /* KEY_NUMBER */
+};
+
+static bool is_loopback_host(const char *v)
 {
-	for (size_t i = 0; i < G_N_ELEMENTS(number_keys); i++) {
-		_cleanup_free_ char *s = get_key(cfg->kf, name, number_keys[i].key);
-		if (!s) {
-			continue;
+	return strcmp(v, "localhost") == 0 || strcmp(v, "127.0.0.1") == 0 || strcmp(v, "[::1]") == 0;
+}
+
+static bool is_absolute(const char *v)
+{
+	return v[0] == '/';
+}
+
+static bool is_store(const char *v)
+{
+	return strcmp(v, "secret") == 0 || strcmp(v, "file") == 0;
+}
+
+static bool is_env_name(const char *v)
+{
+	bool ok = g_ascii_isalpha(v[0]) || v[0] == '_';
+	for (const char *c = v; ok && *c; c++) {
+		ok = g_ascii_isalnum(*c) || *c == '_';
+	}
+	return ok;
+}
+
+#define STRING(key, member, is_local, fn, text)                                            \
+	{ .name = key, .type = KEY_STRING, .offset = offsetof(struct spk_profile, member),  \
+	  .local = is_local, .check = fn, .must = text }
+#define NUMBER(key, member, lo, hi, text)                                                  \
+	{ .name = key, .type = KEY_NUMBER, .offset = offsetof(struct spk_profile, member),  \
+	  .min = lo, .max = hi, .must = key " must be " text }
+#define ENV_MUST "exec_token_env and exec_tenant_env must be environment variable names"
+
+/*
+ * Every key a profile may have, in the order put writes them (and get
+ * reports the first bad one).
+ */
+static const struct profile_key profile_keys[] = {
+	STRING("provider", provider, false, NULL, NULL),
+	STRING("client_id", client_id, false, NULL, NULL),
+	STRING("scopes", scopes, false, NULL, NULL),
+	STRING("redirect_host", redirect_host, false, is_loopback_host,
+	       "redirect_host must be localhost, 127.0.0.1 or [::1]"),
+	STRING("redirect_path", redirect_path, false, is_absolute,
+	       "redirect_path must start with '/'"),
+	STRING("store", store, true, is_store, "store must be 'secret' or 'file'"),
+	{ .name = "endpoints", .type = KEY_ENDPOINTS },
+	{ .name = "redirect_ports", .type = KEY_PORTS },
+	STRING("notify_cmd", notify_cmd, true, NULL, NULL),
+	STRING("cacert", cacert, true, is_absolute, "cacert must be an absolute path"),
+	STRING("tenant", tenant, false, NULL, NULL),
+	STRING("exec_token_env", exec_token_env, true, is_env_name, ENV_MUST),
+	STRING("exec_tenant_env", exec_tenant_env, true, is_env_name, ENV_MUST),
+	{ .name = "client_auth", .type = KEY_CLIENT_AUTH,
+	  .must = "client_auth must be none, post or basic" },
+	{ .name = "grant", .type = KEY_GRANT,
+	  .must = "grant must be authorization_code or client_credentials" },
+	NUMBER("min_valid", min_valid, 0, 86400, "0-86400 seconds"),
+	NUMBER("assume_lifetime", assume_lifetime, 60, 86400, "60-86400 seconds"),
+	NUMBER("refresh_idle_days", refresh_idle_days, 0, 3650, "0-3650 (0: never expires)"),
+	NUMBER("refresh_reuse_grace", refresh_reuse_grace, 0, 86400,
+	       "0-86400 seconds (0: a spent refresh token is never accepted again)"),
+	{ .name = "cache", .type = KEY_CACHE, .local = true, .must = "cache must be runtime or none" },
+};
+
+static char **string_slot(const struct spk_profile *p, const struct profile_key *k)
+{
+	return (char **)((char *)p + k->offset);
+}
+
+static int64_t *number_slot(const struct spk_profile *p, const struct profile_key *k)
+{
+	return (int64_t *)((char *)p + k->offset);
+}
+
+/* The row for a key of the config file (the endpoints row for any endpoint key), or NULL. */
+static const struct profile_key *find_key(const char *key)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(profile_keys); i++) {
+		const struct profile_key *k = &profile_keys[i];
+		if (k->type != KEY_ENDPOINTS && strcmp(k->name, key) == 0) {
+			return k;
 		}
+		for (size_t e = 0; k->type == KEY_ENDPOINTS && e < SPK_N_ENDPOINTS; e++) {
+			if (strcmp(spk_endpoint_fields[e].key, key) == 0) {
+				return k;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Read key k of group name into p: 0, -ENOMEM, or -EINVAL (-E2BIG) for a bad value. */
+static int get_one(GKeyFile *kf, const char *name, const struct profile_key *k,
+		   struct spk_profile *p)
+{
+	_cleanup_free_ char *s = NULL;
+
+	switch (k->type) {
+	case KEY_STRING:
+		*string_slot(p, k) = get_key(kf, name, k->name);
+		return *string_slot(p, k) && k->check && !k->check(*string_slot(p, k)) ? -EINVAL : 0;
+	case KEY_ENDPOINTS:
+		for (size_t i = 0; i < SPK_N_ENDPOINTS; i++) {
+			*spk_endpoint_slot(&p->endpoints, i) =
+				get_key(kf, name, spk_endpoint_fields[i].key);
+		}
+		return 0;
+	case KEY_PORTS:
+		if (!g_key_file_has_key(kf, name, k->name, NULL)) {
+			return 0;
+		}
+		s = get_key(kf, name, k->name);
+		return spk_profile_parse_ports(p, s ? s : "");
+	default:
+		break;
+	}
+	s = get_key(kf, name, k->name);
+	if (!s) {
+		return 0;
+	}
+	switch (k->type) {
+	case KEY_NUMBER: {
 		char *end;
 		errno = 0;
 		long long v = strtoll(s, &end, 10);
-		if (errno || *end || v < number_keys[i].min || v > number_keys[i].max) {
-			return spk_error_set(err, SPK_ERR_CONFIG, -EINVAL, "%s: [%s] %s must be %s",
-					     cfg->path, name, number_keys[i].key,
-					     number_keys[i].range);
+		if (errno || *end || v < k->min || v > k->max) {
+			return -EINVAL;
 		}
-		*(int64_t *)((char *)p + number_keys[i].offset) = v;
+		*number_slot(p, k) = v;
+		return 0;
 	}
-	return 0;
+	case KEY_CLIENT_AUTH:
+		return spk_client_auth_from_string(s, &p->client_auth);
+	case KEY_GRANT:
+		if (strcmp(s, "client_credentials") == 0) {
+			p->grant = SPK_GRANT_CLIENT_CREDENTIALS;
+		}
+		return p->grant == SPK_GRANT_CLIENT_CREDENTIALS ||
+		       strcmp(s, "authorization_code") == 0 ? 0 : -EINVAL;
+	case KEY_CACHE:
+		p->cache_none = strcmp(s, "none") == 0;
+		return p->cache_none || strcmp(s, "runtime") == 0 ? 0 : -EINVAL;
+	default:
+		return 0;
+	}
 }
 
 int spk_config_get(const struct spk_config *cfg, const char *name, struct spk_profile *ret,
 		   struct spk_error *err)
 {
 	struct spk_profile p = SPK_PROFILE_INIT;
-	GKeyFile *kf = cfg->kf;
 
-	if (!g_key_file_has_group(kf, name)) {
+	if (!g_key_file_has_group(cfg->kf, name)) {
 		return spk_error_set(err, SPK_ERR_LOGIN, -ENOENT,
 				     "no profile named '%s' in %s. Run: sparekey login %s", name,
 				     cfg->path, name);
 	}
 	p.name = strdup(name);
-	p.provider = get_key(kf, name, "provider");
-	p.client_id = get_key(kf, name, "client_id");
-	p.scopes = get_key(kf, name, "scopes");
-	p.redirect_host = get_key(kf, name, "redirect_host");
-	p.redirect_path = get_key(kf, name, "redirect_path");
-	p.store = get_key(kf, name, "store");
-	p.notify_cmd = get_key(kf, name, "notify_cmd");
-	p.cacert = get_key(kf, name, "cacert");
 	p.config_path = strdup(cfg->path);
-	p.tenant = get_key(kf, name, "tenant");
-	p.exec_token_env = get_key(kf, name, "exec_token_env");
-	p.exec_tenant_env = get_key(kf, name, "exec_tenant_env");
-	for (size_t i = 0; i < G_N_ELEMENTS(endpoint_keys); i++) {
-		*endpoint_field(&p.endpoints, i) = get_key(kf, name, endpoint_keys[i].key);
-	}
-
-	int r = 0;
-	_cleanup_free_ char *ports = NULL, *auth = NULL, *grant = NULL, *cache = NULL;
-	if (g_key_file_has_key(kf, name, "redirect_ports", NULL)) {
-		ports = get_key(kf, name, "redirect_ports");
-		r = spk_profile_parse_ports(&p, ports ? ports : "");
-		if (r < 0) {
+	for (size_t i = 0; i < ARRAY_SIZE(profile_keys); i++) {
+		const struct profile_key *k = &profile_keys[i];
+		int r = get_one(cfg->kf, name, k, &p);
+		if (r < 0 && k->type == KEY_PORTS) {
 			r = spk_error_set(err, SPK_ERR_CONFIG, r,
 					  "%s: [%s] redirect_ports must be port numbers 1-65535 (at most %d)",
 					  cfg->path, name, SPK_MAX_PORTS);
-			goto fail;
+		} else if (r < 0) {
+			r = spk_error_set(err, SPK_ERR_CONFIG, -EINVAL, "%s: [%s] %s", cfg->path, name,
+					  k->must);
 		}
-	}
-	r = get_numbers(cfg, name, &p, err);
-	if (r < 0) {
-		goto fail;
-	}
-	auth = get_key(kf, name, "client_auth");
-	if (auth && spk_client_auth_from_string(auth, &p.client_auth) < 0) {
-		r = spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
-				  "%s: [%s] client_auth must be none, post or basic", cfg->path, name);
-		goto fail;
-	}
-	grant = get_key(kf, name, "grant");
-	if (grant && strcmp(grant, "client_credentials") == 0) {
-		p.grant = SPK_GRANT_CLIENT_CREDENTIALS;
-	} else if (grant && strcmp(grant, "authorization_code") != 0) {
-		r = spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
-				  "%s: [%s] grant must be authorization_code or client_credentials",
-				  cfg->path, name);
-		goto fail;
-	}
-	cache = get_key(kf, name, "cache");
-	if (cache && strcmp(cache, "none") != 0 && strcmp(cache, "runtime") != 0) {
-		r = spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
-				  "%s: [%s] cache must be runtime or none", cfg->path, name);
-		goto fail;
-	}
-	p.cache_none = cache && strcmp(cache, "none") == 0;
-	const char *env_keys[] = { p.exec_token_env, p.exec_tenant_env };
-	for (size_t i = 0; i < G_N_ELEMENTS(env_keys); i++) {
-		const char *v = env_keys[i];
-		bool ok = v && (g_ascii_isalpha(v[0]) || v[0] == '_');
-		for (const char *c = v; ok && *c; c++) {
-			ok = g_ascii_isalnum(*c) || *c == '_';
+		if (r < 0) {
+			spk_profile_done(&p);
+			return r;
 		}
-		if (v && !ok) {
-			r = spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
-					  "%s: [%s] exec_token_env and exec_tenant_env must be "
-					  "environment variable names", cfg->path, name);
-			goto fail;
-		}
-	}
-	if (p.redirect_host && strcmp(p.redirect_host, "localhost") != 0 &&
-	    strcmp(p.redirect_host, "127.0.0.1") != 0 && strcmp(p.redirect_host, "[::1]") != 0) {
-		r = spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
-				  "%s: [%s] redirect_host must be localhost, 127.0.0.1 or [::1]",
-				  cfg->path, name);
-		goto fail;
-	}
-	if (p.cacert && p.cacert[0] != '/') {
-		r = spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
-				  "%s: [%s] cacert must be an absolute path", cfg->path, name);
-		goto fail;
-	}
-	if (p.redirect_path && p.redirect_path[0] != '/') {
-		r = spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
-				  "%s: [%s] redirect_path must start with '/'", cfg->path, name);
-		goto fail;
-	}
-	if (p.store && strcmp(p.store, "secret") != 0 && strcmp(p.store, "file") != 0) {
-		r = spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
-				  "%s: [%s] store must be 'secret' or 'file'", cfg->path, name);
-		goto fail;
 	}
 	*ret = p;
 	return 0;
-fail:
-	spk_profile_done(&p);
-	return r;
 }
 
 static void put_key(GKeyFile *kf, const char *group, const char *key, const char *value)
@@ -295,54 +307,59 @@ static void put_key(GKeyFile *kf, const char *group, const char *key, const char
 	}
 }
 
+/* Write p's value for key k, if it has one. */
+static void put_one(GKeyFile *kf, const char *g, const struct profile_key *k,
+		    const struct spk_profile *p)
+{
+	switch (k->type) {
+	case KEY_STRING:
+		put_key(kf, g, k->name, *string_slot(p, k));
+		break;
+	case KEY_ENDPOINTS:
+		for (size_t i = 0; i < SPK_N_ENDPOINTS; i++) {
+			put_key(kf, g, spk_endpoint_fields[i].key, spk_endpoint_get(&p->endpoints, i));
+		}
+		break;
+	case KEY_PORTS:
+		if (p->ports_set) {
+			GString *s = g_string_new(NULL);
+			for (size_t i = 0; i < p->n_ports; i++) {
+				g_string_append_printf(s, "%s%u", i ? " " : "", p->ports[i]);
+			}
+			g_key_file_set_string(kf, g, k->name, s->str);
+			g_string_free(s, TRUE);
+		}
+		break;
+	case KEY_CLIENT_AUTH:
+		put_key(kf, g, k->name, spk_client_auth_to_string(p->client_auth));
+		break;
+	case KEY_GRANT:
+		if (p->grant == SPK_GRANT_CLIENT_CREDENTIALS) {
+			g_key_file_set_string(kf, g, k->name, "client_credentials");
+		}
+		break;
+	case KEY_NUMBER: {
+		/* Unset is -1; a key that cannot be 0 takes 0 as unset too. */
+		int64_t v = *number_slot(p, k);
+		if (v >= 0 && (v > 0 || k->min == 0)) {
+			g_key_file_set_int64(kf, g, k->name, v);
+		}
+		break;
+	}
+	case KEY_CACHE:
+		break;
+	}
+}
+
 int spk_config_put(struct spk_config *cfg, const struct spk_profile *p, struct spk_error *err)
 {
-	GKeyFile *kf = cfg->kf;
-	const char *g = p->name;
-
-	if (!spk_profile_name_valid(g)) {
+	if (!spk_profile_name_valid(p->name)) {
 		return spk_error_set(err, SPK_ERR_USAGE, -EINVAL,
 				     "'%s' is not a valid profile name (letters, digits, '.', '_', '-')",
-				     g ? g : "");
+				     p->name ? p->name : "");
 	}
-	put_key(kf, g, "provider", p->provider);
-	put_key(kf, g, "client_id", p->client_id);
-	put_key(kf, g, "scopes", p->scopes);
-	put_key(kf, g, "redirect_host", p->redirect_host);
-	put_key(kf, g, "redirect_path", p->redirect_path);
-	put_key(kf, g, "store", p->store);
-	for (size_t i = 0; i < G_N_ELEMENTS(endpoint_keys); i++) {
-		put_key(kf, g, endpoint_keys[i].key,
-			*endpoint_field((struct spk_endpoints *)&p->endpoints, i));
-	}
-	if (p->ports_set) {
-		GString *s = g_string_new(NULL);
-		for (size_t i = 0; i < p->n_ports; i++) {
-			g_string_append_printf(s, "%s%u", i ? " " : "", p->ports[i]);
-		}
-		g_key_file_set_string(kf, g, "redirect_ports", s->str);
-		g_string_free(s, TRUE);
-	}
-	put_key(kf, g, "notify_cmd", p->notify_cmd);
-	put_key(kf, g, "cacert", p->cacert);
-	put_key(kf, g, "tenant", p->tenant);
-	put_key(kf, g, "exec_token_env", p->exec_token_env);
-	put_key(kf, g, "exec_tenant_env", p->exec_tenant_env);
-	put_key(kf, g, "client_auth", spk_client_auth_to_string(p->client_auth));
-	if (p->grant == SPK_GRANT_CLIENT_CREDENTIALS) {
-		g_key_file_set_string(kf, g, "grant", "client_credentials");
-	}
-	if (p->min_valid >= 0) {
-		g_key_file_set_int64(kf, g, "min_valid", p->min_valid);
-	}
-	if (p->assume_lifetime > 0) {
-		g_key_file_set_int64(kf, g, "assume_lifetime", p->assume_lifetime);
-	}
-	if (p->refresh_idle_days >= 0) {
-		g_key_file_set_int64(kf, g, "refresh_idle_days", p->refresh_idle_days);
-	}
-	if (p->refresh_reuse_grace >= 0) {
-		g_key_file_set_int64(kf, g, "refresh_reuse_grace", p->refresh_reuse_grace);
+	for (size_t i = 0; i < ARRAY_SIZE(profile_keys); i++) {
+		put_one(cfg->kf, p->name, &profile_keys[i], p);
 	}
 	return 0;
 }
@@ -367,49 +384,6 @@ int spk_config_save(struct spk_config *cfg, struct spk_error *err)
 	return 0;
 }
 
-/* Every key a profile may have; the local ones stay on their machine. */
-static const struct {
-	const char *key;
-	bool local;
-} known_keys[] = {
-	{ "provider", false },
-	{ "issuer", false },
-	{ "client_id", false },
-	{ "client_auth", false },
-	{ "grant", false },
-	{ "scopes", false },
-	{ "redirect_host", false },
-	{ "redirect_ports", false },
-	{ "redirect_path", false },
-	{ "min_valid", false },
-	{ "assume_lifetime", false },
-	{ "refresh_idle_days", false },
-	{ "refresh_reuse_grace", false },
-	{ "tenant", false },
-	{ "exec_token_env", true },
-	{ "exec_tenant_env", true },
-	{ "authorization_endpoint", false },
-	{ "token_endpoint", false },
-	{ "revocation_endpoint", false },
-	{ "device_authorization_endpoint", false },
-	{ "userinfo_endpoint", false },
-	{ "connections_endpoint", false },
-	{ "store", true },
-	{ "notify_cmd", true },
-	{ "cacert", true },
-	{ "cache", true },
-};
-
-static int key_index(const char *key)
-{
-	for (size_t i = 0; i < G_N_ELEMENTS(known_keys); i++) {
-		if (strcmp(known_keys[i].key, key) == 0) {
-			return (int)i;
-		}
-	}
-	return -1;
-}
-
 int spk_config_export_settings(const struct spk_config *cfg, const char *name, char ***ret_keys,
 			       char ***ret_values, struct spk_error *err)
 {
@@ -425,8 +399,8 @@ int spk_config_export_settings(const struct spk_config *cfg, const char *name, c
 				     name, cfg->path);
 	}
 	for (gsize i = 0; i < n; i++) {
-		int k = key_index(keys[i]);
-		if (k < 0 || known_keys[k].local) {
+		const struct profile_key *k = find_key(keys[i]);
+		if (!k || k->local) {
 			continue;
 		}
 		char *v = get_key(cfg->kf, name, keys[i]);
@@ -449,8 +423,8 @@ int spk_config_import_settings(struct spk_config *cfg, const char *name, char *c
 				     name);
 	}
 	for (size_t i = 0; keys[i]; i++) {
-		int k = key_index(keys[i]);
-		if (k < 0 || known_keys[k].local || !values[i] || strpbrk(values[i], "\r\n")) {
+		const struct profile_key *k = find_key(keys[i]);
+		if (!k || k->local || !values[i] || strpbrk(values[i], "\r\n")) {
 			return spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
 					     "the imported settings hold an unknown or invalid key '%.40s'",
 					     keys[i]);
@@ -490,56 +464,18 @@ char **spk_config_profiles(const struct spk_config *cfg)
 	return out;
 }
 
-void spk_strv_free(char **v)
-{
-	if (!v) {
-		return;
-	}
-	for (char **p = v; *p; p++) {
-		free(*p);
-	}
-	free(v);
-}
-
-void spk_endpoints_done(struct spk_endpoints *e)
-{
-	for (size_t i = 0; i < G_N_ELEMENTS(endpoint_keys); i++) {
-		free(*endpoint_field(e, i));
-	}
-	*e = (struct spk_endpoints){ 0 };
-}
-
-int spk_endpoints_copy(const struct spk_endpoints *src, struct spk_endpoints *dst)
-{
-	spk_endpoints_done(dst);
-	for (size_t i = 0; i < G_N_ELEMENTS(endpoint_keys); i++) {
-		const char *v = *endpoint_field((struct spk_endpoints *)src, i);
-		*endpoint_field(dst, i) = v ? strdup(v) : NULL;
-		if (v && !*endpoint_field(dst, i)) {
-			return -ENOMEM;
-		}
-	}
-	return 0;
-}
-
 void spk_profile_done(struct spk_profile *p)
 {
 	if (!p) {
 		return;
 	}
 	free(p->name);
-	free(p->provider);
-	free(p->client_id);
-	free(p->scopes);
-	free(p->redirect_host);
-	free(p->redirect_path);
-	free(p->store);
-	free(p->notify_cmd);
-	free(p->cacert);
 	free(p->config_path);
-	free(p->tenant);
-	free(p->exec_token_env);
-	free(p->exec_tenant_env);
+	for (size_t i = 0; i < ARRAY_SIZE(profile_keys); i++) {
+		if (profile_keys[i].type == KEY_STRING) {
+			free(*string_slot(p, &profile_keys[i]));
+		}
+	}
 	spk_endpoints_done(&p->endpoints);
 	*p = (struct spk_profile)SPK_PROFILE_INIT;
 }

@@ -1,7 +1,12 @@
 /*
  * Profiles: the config file ($XDG_CONFIG_HOME/sparekey/config), a GLib key
- * file with one group per profile. This is the only module that reads the
- * environment (with secure_getenv). No secret is ever stored here.
+ * file with one group per profile, and the only user of GKeyFile. Where the
+ * file is comes from paths.h, the module that reads the environment. No
+ * secret is ever stored here.
+ *
+ * Adding a profile key: a member of struct spk_profile and one row of the
+ * key table in profile.c (its name, type, checks; get, put, export and free
+ * all read that table).
  */
 #pragma once
 
@@ -42,6 +47,21 @@ struct spk_endpoints {
 	char *userinfo;
 	char *connections;
 };
+
+/*
+ * The endpoints one by one, in struct spk_endpoints order: the name a
+ * stored grant gives each, and the key of its override in the config file.
+ */
+#define SPK_N_ENDPOINTS 7
+struct spk_endpoint_field {
+	const char *name;   /* in a stored grant: "token" */
+	const char *key;    /* in the config file: "token_endpoint" */
+	size_t offset;
+};
+extern const struct spk_endpoint_field spk_endpoint_fields[SPK_N_ENDPOINTS];
+/* The i-th endpoint of e, to read or to set. */
+char **spk_endpoint_slot(struct spk_endpoints *e, size_t i);
+const char *spk_endpoint_get(const struct spk_endpoints *e, size_t i);
 
 struct spk_profile {
 	char *name;
@@ -114,8 +134,6 @@ void spk_profile_done(struct spk_profile *p);
 
 /* When a token answer gives no expiry, the access token is renewed after an hour. */
 #define SPK_DEFAULT_ASSUME_LIFETIME 3600
-
-
 
 void spk_endpoints_done(struct spk_endpoints *e);
 /* Replace *dst with a deep copy of *src; -ENOMEM leaves dst partly filled (free it). */
