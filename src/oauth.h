@@ -2,7 +2,8 @@
  * The OAuth 2.0 / OpenID Connect protocol: PKCE (RFC 7636), the authorize
  * URL (RFC 6749 §4.1.1), the token endpoint for code exchange and refresh
  * (§4.1.3, §6) with its error responses mapped to what the user must do
- * (§5.2), and discovery (OpenID Connect Discovery, RFC 8414).
+ * (§5.2), and discovery (OpenID Connect Discovery, RFC 8414). Requests
+ * are built in oauth.c, answers read in answer.c, discovery in discovery.c.
  */
 #pragma once
 
@@ -123,6 +124,9 @@ int spk_oauth_revoke(const struct spk_client *c, const char *endpoint, const cha
 int spk_oauth_parse_token_response(const struct spk_http_response *resp, const char *host,
 				   const struct spk_token_expect *x, int64_t now,
 				   struct spk_grant *ret, struct spk_error *err);
+/* Read a refusal (any status but 200) from an OAuth endpoint as the error above. */
+int spk_oauth_parse_error(const struct spk_http_response *resp, const char *host,
+			  struct spk_error *err);
 
 /*
  * Fetch and read issuer's discovery document, trying the places
