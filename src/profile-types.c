@@ -1,7 +1,7 @@
 /*
  * The value types of profile.h that need no config file: the endpoint
  * table, client authentication names, string lists. Kept apart from
- * profile.c (the GKeyFile side) so that file stays one job.
+ * profile.c (the GLib key file side) so that file stays one job.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -1,8 +1,8 @@
 /*
  * Profiles: the config file ($XDG_CONFIG_HOME/sparekey/config), a GLib key
- * file with one group per profile, and the only user of GKeyFile. Where the
- * file is comes from paths.h, the module that reads the environment. No
- * secret is ever stored here.
+ * file with one group per profile; profile.c is the only user of GLib key
+ * files. Where the file is comes from paths.h, the module that reads the
+ * environment. No secret is ever stored here.
  *
  * Adding a profile key: a member of struct spk_profile and one row of the
  * key table in profile.c (its name, type, checks; get, put, export and free

@@ -27,5 +27,11 @@ check "only store-secret.c uses libsecret" \
 	sh -c "grep -ln 'secret_password_\|SecretSchema' '$top'/src/*.c | grep -v '/store-secret.c$'"
 check "only paths.c (and the test-only fault.c) reads the environment" \
 	sh -c "grep -ln 'getenv' '$top'/src/*.c | grep -v '/paths.c$' | grep -v '/fault.c$'"
+check "only json.c uses json-c" \
+	sh -c "grep -lnE '#include <json-c/|json_object|json_tokener_' '$top'/src/*.[ch] '$top'/cmd/*.[ch] | grep -v '/src/json.c$'"
+# GLib comes with GKeyFile (profile.c) and libsecret (store-secret.c); nothing
+# else in src/ or cmd/ uses it, so the fast program's files stay libc only.
+check "GLib only in profile.c and store-secret.c" \
+	sh -c "grep -lnE '#include <(glib|gio|libsecret)|\\bg_[a-z_]+\\(|\\bG(Error|String|Checksum|KeyFile|Strv|Cancellable)\\b' '$top'/src/*.[ch] '$top'/cmd/*.[ch] | grep -vE '/src/(profile|store-secret)\\.c$'"
 echo "1..$n"
 exit $status
