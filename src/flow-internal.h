@@ -13,19 +13,6 @@
 #include "profile.h"
 #include "provider.h"
 
-/*
- * How long g must stay valid: what the caller or the profile asked for
- * (min_valid >= 0), or the built-in default capped at half its lifetime.
- */
-int64_t spk_flow_margin(const struct spk_profile *p, const struct spk_grant *g, int64_t min_valid);
-
-/*
- * Seconds g's access token stays valid after now. Of unknown expiry, it is
- * taken to live the profile's assume_lifetime if something can renew it (a
- * refresh token, client credentials), else as long as it works.
- */
-int64_t spk_flow_valid_for(const struct spk_profile *p, const struct spk_grant *g, int64_t now);
-
 /* Let the next `token` answer from the runtime cache (best effort). */
 void spk_flow_cache_put(const struct spk_profile *p, const struct spk_grant *g);
 /* Drop p's runtime cache entry. */

@@ -1,8 +1,9 @@
 /*
- * What login, refresh and the grant moves share: the margin a token must
- * keep, the runtime cache, taking the refresh lock from the store (with a
- * leftover journal completed under it), storing a new grant, and the
- * client for the token endpoint.
+ * What login, refresh and the grant moves share: the runtime cache, taking
+ * the refresh lock from the store (with a leftover journal completed under
+ * it), storing a new grant, and the client for the token endpoint. And what
+ * cmd/ reads of a grant without refreshing it: the stored record and its
+ * health.
  */
 #include "flow.h"
 
@@ -12,39 +13,13 @@
 
 #include "cache.h"
 #include "flow-internal.h"
+#include "health.h"
+#include "http.h"
 #include "log.h"
 #include "oauth.h"
 #include "provider.h"
 #include "secret.h"
 #include "store.h"
-
-/* The lifetime assumed for g's access token when its expiry is unknown; 0: none. */
-static int64_t assumed_lifetime(const struct spk_profile *p, const struct spk_grant *g)
-{
-	if (!g->refresh_token && p->grant != SPK_GRANT_CLIENT_CREDENTIALS) {
-		return 0; /* nothing can renew it: it is used for as long as it works */
-	}
-	return p->assume_lifetime > 0 ? p->assume_lifetime : SPK_DEFAULT_ASSUME_LIFETIME;
-}
-
-/*
- * How long g must stay valid: what the caller or the profile asked for, or
- * the built-in default capped at half the token's lifetime (so that
- * 60-second tokens are not refreshed on every call).
- */
-int64_t spk_flow_margin(const struct spk_profile *p, const struct spk_grant *g, int64_t min_valid)
-{
-	if (min_valid >= 0) {
-		return min_valid;
-	}
-	return p->min_valid >= 0 ? p->min_valid
-				 : spk_grant_margin(g, assumed_lifetime(p, g), SPK_DEFAULT_MIN_VALID);
-}
-
-int64_t spk_flow_valid_for(const struct spk_profile *p, const struct spk_grant *g, int64_t now)
-{
-	return spk_grant_valid_for(g, assumed_lifetime(p, g), now);
-}
 
 /* Drop p's runtime cache entry (after logout, export, or with cache = none). */
 void spk_flow_cache_drop(const struct spk_profile *p)
@@ -72,7 +47,7 @@ void spk_flow_cache_put(const struct spk_profile *p, const struct spk_grant *g)
 	}
 	struct spk_cache_entry e = {
 		.expires_at = g->expires_at,
-		.min_valid = spk_flow_margin(p, g, -1),
+		.min_valid = spk_health_margin(p, g, -1),
 		.access_token = g->access_token,
 	};
 	spk_config_stamp_of(p->config_path, &e.config);
@@ -201,6 +176,23 @@ int spk_flow_lock_profile(const struct spk_profile *p, int *ret_lock, struct spk
 		return r;
 	}
 	return 0;
+}
+
+int spk_flow_load(const struct spk_profile *p, struct spk_grant *ret, struct spk_error *err)
+{
+	return spk_store_load(p, ret, err);
+}
+
+void spk_flow_health(const struct spk_profile *p, const struct spk_grant *g, int64_t now,
+		     struct spk_health *ret, struct spk_error *err)
+{
+	spk_health_of(p, g, now, -1, ret);
+	spk_health_cut_off(ret, spk_flow_cut_off(p, g, err));
+}
+
+int spk_flow_open_network(struct spk_error *err)
+{
+	return spk_http_open(err);
 }
 
 int spk_flow_probe_lock(const struct spk_profile *p, struct spk_error *err)

@@ -12,9 +12,9 @@
 
 #include "error.h"
 #include "grant.h"
+#include "health.h"
 #include "profile.h"
 
-#define SPK_DEFAULT_MIN_VALID 60
 #define SPK_DEFAULT_LOGIN_TIMEOUT 300
 
 struct spk_login_ui {
@@ -109,6 +109,23 @@ int spk_flow_export_end(const struct spk_profile *p, int lock, bool remove,
  */
 int spk_flow_import(struct spk_config *cfg, const char *name, const char *store,
 		    const char *json, size_t len, struct spk_grant *ret, struct spk_error *err);
+
+/* p's stored grant as it is: no lock, no refresh. -ENOENT (SPK_ERR_LOGIN) when none. */
+int spk_flow_load(const struct spk_profile *p, struct spk_grant *ret, struct spk_error *err);
+
+/*
+ * g's health (health.h) at now, with the profile's margin, and whether a
+ * refresh of it was cut off (spk_flow_cut_off, folded in). err: the cut-off
+ * story when h->cut_off < 0.
+ */
+void spk_flow_health(const struct spk_profile *p, const struct spk_grant *g, int64_t now,
+		     struct spk_health *ret, struct spk_error *err);
+
+/*
+ * Load and initialise the HTTP client now, before threads start: a process
+ * about to run many refreshes (refresh --all) then pays for it once.
+ */
+int spk_flow_open_network(struct spk_error *err);
 
 /* Can p's refresh lock be taken? 0 (free or briefly held by a refresh) or an error. */
 int spk_flow_probe_lock(const struct spk_profile *p, struct spk_error *err);

@@ -14,6 +14,7 @@
 
 #include "fault.h"
 #include "flow-internal.h"
+#include "health.h"
 #include "inflight.h"
 #include "log.h"
 #include "provider.h"
@@ -21,6 +22,15 @@
 #include "stop.h"
 #include "store.h"
 #include "worker.h"
+
+/* Must g's access token be renewed before `token` hands it out? */
+static bool renew_due(const struct spk_profile *p, const struct spk_grant *g, int64_t min_valid)
+{
+	struct spk_health h;
+
+	spk_health_of(p, g, (int64_t)time(NULL), min_valid, &h);
+	return h.renew_due;
+}
 
 static bool is_invalid_grant(const struct spk_error *err)
 {
@@ -274,7 +284,7 @@ static int refresh_or_reread(const struct spk_profile *p, int lock_fd, struct sp
 		spk_log("refresh %s: the store holds a newer grant, using it", p->name);
 		spk_grant_done(g);
 		*g = stored;
-		if (!force && spk_flow_valid_for(p, g, (int64_t)time(NULL)) > spk_flow_margin(p, g, min_valid)) {
+		if (!force && !renew_due(p, g, min_valid)) {
 			return 0;
 		}
 		return refresh_locked(p, lock_fd, g, err);
@@ -293,7 +303,7 @@ static int refresh_or_reread(const struct spk_profile *p, int lock_fd, struct sp
  */
 static bool refresh_due(const struct spk_profile *p, const struct spk_grant *g, int64_t min_valid)
 {
-	if (spk_flow_valid_for(p, g, (int64_t)time(NULL)) <= spk_flow_margin(p, g, min_valid)) {
+	if (renew_due(p, g, min_valid)) {
 		return true;
 	}
 	return spk_store_inflight_pending(p) && inflight_state(p, g, true, NULL) == INFLIGHT_RETRY;
@@ -337,7 +347,7 @@ int spk_flow_token(const struct spk_profile *p, int64_t min_valid, struct spk_gr
 		if (r < 0) {
 			return r;
 		}
-		if (spk_flow_valid_for(p, &g, (int64_t)time(NULL)) > spk_flow_margin(p, &g, min_valid)) {
+		if (!renew_due(p, &g, min_valid)) {
 			/* After a reboot the cache is gone: the keyring answer refills it. */
 			spk_flow_cache_put(p, &g);
 			*ret = g;
