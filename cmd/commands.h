@@ -73,15 +73,6 @@ void notify_event(const struct spk_profile *p, const char *event, const char *me
 void notify_failure(const struct spk_profile *p, const struct spk_error *err);
 
 /*
- * The organisation a grant acts on: the profile's choice, else the grant's
- * default; NULL when that one is not (or no longer) connected.
- */
-const char *tenant_of(const struct spk_profile *p, const struct spk_grant *g);
-/* The same for an API call: an error when a chosen organisation is gone. */
-int tenant_for_api(const struct spk_profile *p, const struct spk_grant *g, const char **ret,
-		   struct spk_error *err);
-
-/*
  * login: the keyring cannot be reached (err from spk_store_check). Prints
  * the way out — from an SSH session, the user's own login command (argv's
  * first n_opts words, as getopt left them) with --store file — and returns

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "flow.h"
 #include "output.h"
+#include "tenants.h"
 #include "provider.h"
 
 const char exec_help[] =
@@ -82,7 +83,7 @@ int cmd_exec(int argc, char **argv)
 		return r;
 	}
 	const char *tenant = NULL;
-	r = tenant_for_api(&p, &g, &tenant, &err);
+	r = spk_tenant_for_api(&p, &g, &tenant, &err);
 	if (r < 0) {
 		spk_grant_done(&g);
 		int status = fail(name, &err);

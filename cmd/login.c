@@ -16,6 +16,7 @@
 #include "provider.h"
 #include "secret.h"
 #include "store-check.h"
+#include "tenants.h"
 
 const char login_help[] =
 	"Usage: sparekey login PROFILE [OPTIONS]\n"
@@ -609,7 +610,7 @@ int cmd_login(int argc, char **argv)
 	fputs(style_off(), stderr);
 	warning(name, g.warning);
 	if (g.n_tenants > 0) {
-		const char *t = tenant_of(&p, &g);
+		const char *t = spk_tenant_of(&p, &g);
 		const struct spk_tenant *chosen = spk_grant_find_tenant(&g, t);
 		note("%s: API calls act on %s (%s); 'sparekey tenants %s' lists all %zu", name,
 		     chosen && chosen->name ? chosen->name : "?", t ? t : "?", name, g.n_tenants);

@@ -9,7 +9,7 @@
 #include "output.h"
 #include "provider.h"
 #include "report.h"
-#include "store.h"
+#include "tenants.h"
 
 const char status_help[] =
 	"Usage: sparekey status [PROFILE] [--json]\n"
@@ -31,6 +31,7 @@ struct row {
 	struct spk_status_row r;
 	struct spk_profile p;
 	struct spk_grant g;
+	struct spk_health h;
 	struct spk_error err;
 };
 
@@ -47,7 +48,7 @@ static void fill_row(struct spk_config *cfg, const char *name, int64_t now, stru
 	}
 	r->provider = row->p.provider;
 	r->store = row->p.store ? row->p.store : "secret";
-	if (spk_store_load(&row->p, &row->g, &row->err) < 0) {
+	if (spk_flow_load(&row->p, &row->g, &row->err) < 0) {
 		r->problem = row->err.kind == SPK_ERR_LOGIN ? "no grant stored" : row->err.msg;
 		r->needs_login = row->err.kind == SPK_ERR_LOGIN;
 		return;
@@ -55,30 +56,25 @@ static void fill_row(struct spk_config *cfg, const char *name, int64_t now, stru
 	const struct spk_grant *g = &row->g;
 	r->has_grant = true;
 	r->account = g->account;
-	r->tenant_id = tenant_of(&row->p, g);
+	r->tenant_id = spk_tenant_of(&row->p, g);
 	const struct spk_tenant *t = spk_grant_find_tenant(g, r->tenant_id);
 	r->tenant_name = t ? t->name : NULL;
-	r->expires_at = g->expires_at;
-	r->has_refresh_token = g->refresh_token != NULL;
+	spk_flow_health(&row->p, g, now, &row->h, &row->err);
+	r->expires_at = row->h.expires_at;
+	r->has_refresh_token = row->h.has_refresh_token;
 	r->refresh_obtained_at = g->refresh_obtained_at;
-	int64_t idle = spk_provider_refresh_idle_days(&row->p);
-	if (g->refresh_token && idle > 0) {
-		r->refresh_expires_at = g->refresh_obtained_at + idle * 86400;
-	}
-	/* Expired with nothing to refresh it, or a refresh token that died unused. */
-	r->needs_login = (g->expires_at && g->expires_at <= now && !g->refresh_token &&
-			  row->p.grant != SPK_GRANT_CLIENT_CREDENTIALS) ||
-			 (r->refresh_expires_at && r->refresh_expires_at <= now);
-	int cut = spk_flow_cut_off(&row->p, g, &row->err);
-	if (cut != 0) {
-		r->problem = cut < 0 ? row->err.msg : "a refresh was cut off; the next one retries it";
-		r->needs_login = r->needs_login || cut < 0;
+	r->refresh_expires_at = row->h.dies_at;
+	r->needs_login = row->h.needs_login;
+	if (row->h.cut_off != 0) {
+		r->problem = row->h.cut_off < 0 ? row->err.msg
+						: "a refresh was cut off; the next one retries it";
 	}
 }
 
 static void print_row(const struct row *row, int64_t now)
 {
 	const struct spk_status_row *r = &row->r;
+	const struct spk_health *h = &row->h;
 	char access[48], refresh[80], d[32];
 	const char *tenant = r->tenant_name ? r->tenant_name : r->tenant_id ? r->tenant_id : "-";
 
@@ -87,9 +83,9 @@ static void print_row(const struct row *row, int64_t now)
 		       r->problem ? r->problem : "", r->needs_login ? ": run sparekey login" : "");
 		return;
 	}
-	if (r->expires_at == 0) {
+	if (h->access == SPK_ACCESS_UNKNOWN) {
 		snprintf(access, sizeof(access), "expiry unknown");
-	} else if (r->expires_at > now) {
+	} else if (h->access != SPK_ACCESS_EXPIRED) {
 		snprintf(access, sizeof(access), "valid for %s",
 			 format_duration(r->expires_at - now, d, sizeof(d)));
 	} else {
@@ -99,13 +95,13 @@ static void print_row(const struct row *row, int64_t now)
 	if (r->problem) {
 		snprintf(refresh, sizeof(refresh), "%s", r->needs_login ?
 			 "refresh cut off: run sparekey login" : "refresh cut off: run sparekey refresh");
-	} else if (!r->has_refresh_token) {
+	} else if (!h->has_refresh_token) {
 		snprintf(refresh, sizeof(refresh), "none");
-	} else if (r->refresh_expires_at && r->refresh_expires_at > now) {
+	} else if (h->dies_at && !h->dead) {
 		snprintf(refresh, sizeof(refresh), "%s old, expires in %lld days unless used",
 			 format_duration(now - r->refresh_obtained_at, d, sizeof(d)),
-			 (long long)((r->refresh_expires_at - now) / 86400));
-	} else if (r->refresh_expires_at) {
+			 (long long)h->days_left);
+	} else if (h->dies_at) {
 		snprintf(refresh, sizeof(refresh), "expired unused: run sparekey login");
 	} else {
 		snprintf(refresh, sizeof(refresh), "%s old",

@@ -5,7 +5,7 @@
 #include "commands.h"
 #include "flow.h"
 #include "output.h"
-#include "store.h"
+#include "tenants.h"
 
 const char tenants_help[] =
 	"Usage: sparekey tenants PROFILE [--refresh]\n"
@@ -50,7 +50,7 @@ int cmd_tenants(int argc, char **argv)
 
 	int r = read_profile(name, &p, &err);
 	if (r == 0) {
-		r = refresh ? spk_flow_tenants_refresh(&p, &g, &err) : spk_store_load(&p, &g, &err);
+		r = refresh ? spk_flow_tenants_refresh(&p, &g, &err) : spk_flow_load(&p, &g, &err);
 	}
 	if (r < 0) {
 		int status = fail(name, &err);
@@ -62,7 +62,7 @@ int cmd_tenants(int argc, char **argv)
 		     refresh ? "" : " (try --refresh after connecting one)");
 	}
 	const char *def = NULL;
-	int status = tenant_for_api(&p, &g, &def, &err) < 0 ? EXIT_CONFIG : EXIT_OK;
+	int status = spk_tenant_for_api(&p, &g, &def, &err) < 0 ? EXIT_CONFIG : EXIT_OK;
 	for (size_t i = 0; i < g.n_tenants; i++) {
 		const struct spk_tenant *t = &g.tenants[i];
 		printf("%s %-36s  %-14s  %s\n", def && strcmp(def, t->id) == 0 ? "*" : " ", t->id,

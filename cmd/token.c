@@ -8,6 +8,7 @@
 #include "output.h"
 #include "provider.h"
 #include "secret.h"
+#include "tenants.h"
 
 const char token_help[] =
 	"Usage: sparekey token PROFILE [--min-valid SECS] [--header | --json]\n"
@@ -32,27 +33,6 @@ const char token_help[] =
 	"Examples:\n"
 	"  curl -H \"Authorization: Bearer $(sparekey token xero)\" https://api.xero.com/...\n"
 	"  sparekey token xero --header | curl -H @- https://api.xero.com/api.xro/2.0/Invoices\n";
-
-const char *tenant_of(const struct spk_profile *p, const struct spk_grant *g)
-{
-	const struct spk_tenant *t = spk_grant_find_tenant(g, p->tenant ? p->tenant : g->tenant_id);
-	return t ? t->id : NULL;
-}
-
-int tenant_for_api(const struct spk_profile *p, const struct spk_grant *g, const char **ret,
-		   struct spk_error *err)
-{
-	*ret = tenant_of(p, g);
-	if (*ret || (!p->tenant && g->n_tenants == 0)) {
-		return 0;
-	}
-	/* Never quietly act on another organisation: that is someone else's books. */
-	return spk_error_set(err, SPK_ERR_CONFIG, -ENOENT,
-			     "%s: the organisation %s%s%s is not connected to this grant. Run: sparekey "
-			     "tenants %s --refresh, then sparekey login %s --tenant NAME",
-			     p->name, p->tenant ? "'" : "", p->tenant ? p->tenant : "chosen at login",
-			     p->tenant ? "'" : "", p->name, p->name);
-}
 
 int cmd_token(int argc, char **argv)
 {
@@ -105,7 +85,7 @@ int cmd_token(int argc, char **argv)
 		return r;
 	}
 	const char *tenant = NULL;
-	if ((header || json) && tenant_for_api(&p, &g, &tenant, &err) < 0) {
+	if ((header || json) && spk_tenant_for_api(&p, &g, &tenant, &err) < 0) {
 		spk_grant_done(&g);
 		int status = fail(name, &err);
 		spk_profile_done(&p);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http.h"
 #include "json.h"
 #include "secret.h"
 
@@ -73,4 +74,25 @@ int spk_tenants_fetch(const char *url, const char *access_token, const char *cac
 	r = spk_tenants_parse(&resp, spk_http_host(url, host, sizeof(host)), ret, ret_n, err);
 	spk_http_response_done(&resp);
 	return r;
+}
+
+const char *spk_tenant_of(const struct spk_profile *p, const struct spk_grant *g)
+{
+	const struct spk_tenant *t = spk_grant_find_tenant(g, p->tenant ? p->tenant : g->tenant_id);
+	return t ? t->id : NULL;
+}
+
+int spk_tenant_for_api(const struct spk_profile *p, const struct spk_grant *g, const char **ret,
+		       struct spk_error *err)
+{
+	*ret = spk_tenant_of(p, g);
+	if (*ret || (!p->tenant && g->n_tenants == 0)) {
+		return 0;
+	}
+	/* Never quietly act on another organisation: that is someone else's books. */
+	return spk_error_set(err, SPK_ERR_CONFIG, -ENOENT,
+			     "%s: the organisation %s%s%s is not connected to this grant. Run: sparekey "
+			     "tenants %s --refresh, then sparekey login %s --tenant NAME",
+			     p->name, p->tenant ? "'" : "", p->tenant ? p->tenant : "chosen at login",
+			     p->tenant ? "'" : "", p->name, p->name);
 }
