@@ -10,13 +10,9 @@
 
 #include "commands.h"
 #include "flow.h"
-#include "http.h"
 #include "output.h"
+#include "probe.h"
 #include "provider.h"
-#include "store.h"
-
-/* Beyond this, "expires in" and "valid for" mean little. */
-#define CLOCK_SKEW_MAX 60
 
 const char doctor_help[] =
 	"Usage: sparekey doctor [PROFILE] [--cron]\n"
@@ -67,7 +63,7 @@ static void doctor_profile(struct spk_config *cfg, const char *name, struct chec
 	struct spk_provider prov = { 0 };
 	struct spk_grant g = { 0 };
 	int64_t now = (int64_t)time(NULL);
-	char d[32], host[256];
+	char d[32];
 
 	c->profile = name;
 	if (spk_config_get(cfg, name, &p, &err) < 0) {
@@ -82,7 +78,7 @@ static void doctor_profile(struct spk_config *cfg, const char *name, struct chec
 		   have_provider ? prov.endpoints.token : "");
 
 	spk_error_clear(&err);
-	bool have_grant = spk_store_load(&p, &g, &err) == 0;
+	bool have_grant = spk_flow_load(&p, &g, &err) == 0;
 	const bool file = p.store && strcmp(p.store, "file") == 0;
 	check_line(c, "store", &err, "grant found in %s", file ? "the file store" : "the keyring");
 
@@ -91,57 +87,46 @@ static void doctor_profile(struct spk_config *cfg, const char *name, struct chec
 	check_line(c, "refresh lock", &err, "can be taken");
 
 	if (have_provider) {
-		struct spk_http_request req = { .url = prov.endpoints.token, .cacert = prov.cacert };
-		struct spk_http_response resp = { .retry_after = -1 };
+		struct spk_probe probe;
 		spk_error_clear(&err);
-		if (spk_http_send(&req, &resp, &err) == 0) {
-			long long skew = resp.date ? (long long)now - resp.date : 0;
-			if (!resp.date) {
-				check_line(c, "clock", NULL, "%s sent no Date header; not checked",
-					   spk_http_host(prov.endpoints.token, host, sizeof(host)));
-			} else if (llabs(skew) > CLOCK_SKEW_MAX) {
-				spk_error_set(&err, SPK_ERR_TEMPFAIL, -ERANGE,
-					      "this clock is %lld s %s %s's; token lifetimes will be "
-					      "wrong. Synchronise the clock (timedatectl)", llabs(skew),
-					      skew > 0 ? "ahead of" : "behind",
-					      spk_http_host(prov.endpoints.token, host, sizeof(host)));
-				check_line(c, "clock", &err, "%s", "");
-			} else {
-				check_line(c, "clock", NULL, "within %lld s of %s", llabs(skew),
-					   spk_http_host(prov.endpoints.token, host, sizeof(host)));
-			}
-			spk_http_response_done(&resp);
-		} else {
+		if (spk_probe_provider(&prov, now, &probe, &err) < 0) {
 			check_line(c, "clock", &err, "%s", "");
+		} else if (!probe.has_date) {
+			check_line(c, "clock", NULL, "%s sent no Date header; not checked", probe.host);
+		} else {
+			check_line(c, "clock", NULL, "within %lld s of %s", llabs(probe.skew),
+				   probe.host);
 		}
 	}
 
 	if (have_grant) {
+		/* doctor does not look for a cut-off refresh: status does. */
+		struct spk_health h;
+		spk_health_of(&p, &g, now, -1, &h);
 		spk_error_clear(&err);
-		if (g.expires_at == 0) {
+		if (h.access == SPK_ACCESS_UNKNOWN) {
 			check_line(c, "access token", NULL, "expiry unknown (the provider gave none)");
-		} else if (g.expires_at > now) {
+		} else if (h.access != SPK_ACCESS_EXPIRED) {
 			check_line(c, "access token", NULL, "valid for %s",
-				   format_duration(g.expires_at - now, d, sizeof(d)));
+				   format_duration(h.expires_at - now, d, sizeof(d)));
 		} else {
 			check_line(c, "access token", NULL, "expired %s ago; the next token call "
-				   "refreshes it", format_duration(now - g.expires_at, d, sizeof(d)));
+				   "refreshes it", format_duration(now - h.expires_at, d, sizeof(d)));
 		}
-		int64_t idle = spk_provider_refresh_idle_days(&p);
-		if (!g.refresh_token) {
+		if (!h.has_refresh_token) {
 			check_line(c, "refresh token", NULL, "none (%s)",
 				   p.grant == SPK_GRANT_CLIENT_CREDENTIALS
 					   ? "client credentials need none"
 					   : "a login is needed when the access token expires");
-		} else if (idle > 0 && g.refresh_obtained_at + idle * 86400 <= now) {
+		} else if (h.dead) {
 			spk_error_set(&err, SPK_ERR_LOGIN, -ETIMEDOUT,
 				      "unused for over %lld days: the provider has retired it. Run: "
-				      "sparekey login %s", (long long)idle, name);
+				      "sparekey login %s", (long long)h.idle_days, name);
 			check_line(c, "refresh token", &err, "%s", "");
-		} else if (idle > 0) {
+		} else if (h.dies_at) {
 			check_line(c, "refresh token", NULL, "%s old, expires in %lld days unless used",
 				   format_duration(now - g.refresh_obtained_at, d, sizeof(d)),
-				   (long long)((g.refresh_obtained_at + idle * 86400 - now) / 86400));
+				   (long long)h.days_left);
 		} else {
 			check_line(c, "refresh token", NULL, "%s old",
 				   format_duration(now - g.refresh_obtained_at, d, sizeof(d)));

@@ -13,13 +13,7 @@
 #include "commands.h"
 #include "flow.h"
 #include "log.h"
-#include "http.h"
 #include "output.h"
-#include "provider.h"
-#include "store.h"
-
-/* Warn this long before a refresh token dies of disuse. */
-#define EXPIRY_WARNING_DAYS 14
 
 const char refresh_help[] =
 	"Usage: sparekey refresh PROFILE...\n"
@@ -41,24 +35,15 @@ const char refresh_help[] =
 	"refresh once sent is carried through by a detached worker: killed, even by\n"
 	"SIGKILL, sparekey still stores the rotated grant.\n";
 
-/* Days left before the refresh token dies unused; -1 when unknown. */
-static int64_t idle_days_left(const struct spk_profile *p, const struct spk_grant *g, int64_t now)
-{
-	int64_t idle = spk_provider_refresh_idle_days(p);
-	if (idle <= 0 || !g->refresh_token || g->refresh_obtained_at <= 0) {
-		return -1;
-	}
-	int64_t left = g->refresh_obtained_at + idle * 86400 - now;
-	return left > 0 ? left / 86400 : 0;
-}
-
 static void warn_expiry(const struct spk_profile *p, const struct spk_grant *g, int64_t now)
 {
-	int64_t days = idle_days_left(p, g, now);
-	if (days >= 0 && days <= EXPIRY_WARNING_DAYS) {
+	struct spk_health h;
+
+	spk_health_of(p, g, now, -1, &h);
+	if (spk_health_dies_within(&h, SPK_HEALTH_WARN_DAYS)) {
 		char msg[160];
 		snprintf(msg, sizeof(msg), "the refresh token expires in %lld days unless used",
-			 (long long)days);
+			 (long long)h.days_left);
 		note("%s: %s. Run: sparekey refresh %s", p->name, msg, p->name);
 		notify_event(p, "expires-soon", msg);
 	}
@@ -255,7 +240,7 @@ static int refresh_all(long long older_than)
 			b.statuses[i] = fail(names[i], &perr);
 		}
 	}
-	if (spk_http_open(&err) < 0) {
+	if (spk_flow_open_network(&err) < 0) {
 		status = fail(NULL, &err);
 		goto out;
 	}

@@ -21,6 +21,9 @@
 /* The margin a token must keep unless the caller or the profile says otherwise. */
 #define SPK_DEFAULT_MIN_VALID 60
 
+/* refresh --all warns this many days before a refresh token dies of disuse. */
+#define SPK_HEALTH_WARN_DAYS 14
+
 enum spk_access_state {
 	SPK_ACCESS_VALID,    /* expiry known, more than the margin left */
 	SPK_ACCESS_EXPIRING, /* expiry known, still valid, but within the margin */
