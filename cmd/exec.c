@@ -90,12 +90,13 @@ int cmd_exec(int argc, char **argv)
 		spk_profile_done(&p);
 		return status;
 	}
-	const struct spk_preset *preset = spk_provider_find(p.provider);
-	r = setenv(p.exec_token_env ? p.exec_token_env : "SPAREKEY_ACCESS_TOKEN", g.access_token, 1);
+	struct spk_exec_env env;
+	spk_provider_exec_env(&p, &env);
+	r = setenv(env.token, g.access_token, 1);
 	if (r == 0 && tenant) {
-		r = setenv("SPAREKEY_TENANT_ID", tenant, 1);
-		if (r == 0 && (p.exec_tenant_env || (preset && preset->tenant_headers))) {
-			r = setenv(p.exec_tenant_env ? p.exec_tenant_env : "XERO_TENANT_ID", tenant, 1);
+		r = setenv(env.tenant, tenant, 1);
+		if (r == 0 && env.tenant_alias) {
+			r = setenv(env.tenant_alias, tenant, 1);
 		}
 	}
 	spk_grant_done(&g);

@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "flow.h"
+#include "login-flags.h"
 #include "output.h"
 #include "profile.h"
 #include "provider.h"
@@ -230,28 +231,6 @@ static int on_pick_tenant(void *userdata, const struct spk_tenant *tenants, size
 	}
 }
 
-/* "http://localhost:8749/callback, ...": what the app must have registered. */
-static char *registered_uris(const struct spk_profile *p)
-{
-	const struct spk_preset *preset = spk_provider_find(p->provider);
-	const unsigned *ports = p->ports_set ? p->ports : preset ? preset->ports : NULL;
-	size_t n = p->ports_set ? p->n_ports : preset ? preset->n_ports : 0;
-	const char *host = p->redirect_host ? p->redirect_host
-					    : preset ? preset->redirect_host : "127.0.0.1";
-	const char *path = p->redirect_path ? p->redirect_path : "/callback";
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f = n > 0 ? open_memstream(&out, &len) : NULL;
-
-	for (size_t i = 0; f && i < n; i++) {
-		fprintf(f, "%shttp://%s:%u%s", i ? " " : "", host, ports[i], path);
-	}
-	if (f) {
-		fclose(f);
-	}
-	return out;
-}
-
 #define SECRET_FILE_MAX 4096
 
 /* Read a client secret from path ("-": stdin); one line, trailing newline dropped. */
@@ -291,30 +270,6 @@ static int read_secret_file(const char *path, char **ret)
 	}
 	explicit_bzero(buf, sizeof(buf));
 	return r;
-}
-
-static int apply_scopes(struct spk_profile *p, const char *scope_arg)
-{
-	/* The client's own token: exactly the scopes asked for, no OpenID defaults. */
-	const struct spk_preset *preset =
-		p->grant == SPK_GRANT_CLIENT_CREDENTIALS ? NULL : spk_provider_find(p->provider);
-	if (scope_arg || !p->scopes) {
-		char *s = spk_provider_scopes(preset, scope_arg ? scope_arg : p->scopes);
-		if (!s) {
-			return -1;
-		}
-		free(p->scopes);
-		p->scopes = s;
-	}
-	return 0;
-}
-
-static void replace(char **field, const char *value)
-{
-	if (value) {
-		free(*field);
-		*field = strdup(value);
-	}
 }
 
 int cmd_login(int argc, char **argv)
@@ -481,54 +436,24 @@ int cmd_login(int argc, char **argv)
 		status = fail(name, &err);
 		goto out;
 	}
-	if (issuer && !provider) {
-		provider = "oidc";
-	}
-	if (provider && p.provider && strcmp(provider, p.provider) != 0) {
-		/* Another provider: the old one's scopes and ports mean nothing there. */
-		free(p.scopes);
-		p.scopes = NULL;
-		p.ports_set = false;
-		p.n_ports = 0;
-	}
-	replace(&p.provider, provider);
-	replace(&p.endpoints.issuer, issuer);
-	replace(&p.client_id, client_id);
-	replace(&p.store, store);
-	replace(&p.tenant, tenant);
-	replace(&p.cacert, cacert[0] ? cacert : NULL);
-	if (client_auth != SPK_CLIENT_AUTH_DEFAULT) {
-		p.client_auth = client_auth;
-	}
-	if (client_credentials) {
-		p.grant = SPK_GRANT_CLIENT_CREDENTIALS;
-	} else if (p.grant == SPK_GRANT_CLIENT_CREDENTIALS) {
-		status = usage_error("login ", "%s gets client-credentials tokens; log it in with "
-				     "--client-credentials", name);
+	struct spk_login_flags flags = {
+		.provider = provider,
+		.issuer = issuer,
+		.client_id = client_id,
+		.scope = scope,
+		.store = store,
+		.tenant = tenant,
+		.cacert = cacert[0] ? cacert : NULL,
+		.client_auth = client_auth,
+		.client_credentials = client_credentials,
+		.ports = ports,
+		.n_ports = n_ports,
+	};
+	r = spk_login_flags_apply(&p, &flags, &err);
+	if (r < 0) {
+		status = err.kind == SPK_ERR_USAGE ? usage_error("login ", "%s", err.msg)
+						   : fail(name, &err);
 		goto out;
-	}
-	if (!p.provider) {
-		status = usage_error("login ", "%s is a new profile: name its provider with "
-				     "--provider xero or --issuer URL", name);
-		goto out;
-	}
-	if (!p.client_id) {
-		status = usage_error("login ", "%s has no client id yet: add --client-id ID "
-				     "(from the provider's developer portal)", name);
-		goto out;
-	}
-	if (strcmp(p.provider, "oidc") == 0 && !p.endpoints.issuer) {
-		status = usage_error("login ", "provider oidc needs --issuer URL");
-		goto out;
-	}
-	if (apply_scopes(&p, scope) < 0) {
-		status = EXIT_INTERNAL;
-		goto out;
-	}
-	if (n_ports > 0) {
-		memcpy(p.ports, ports, n_ports * sizeof(ports[0]));
-		p.n_ports = n_ports;
-		p.ports_set = true;
 	}
 	/* Before anything is written or a browser opened: the grant must have a home. */
 	r = spk_store_check(&p, &err);
@@ -547,7 +472,7 @@ int cmd_login(int argc, char **argv)
 		goto out;
 	}
 
-	uris = registered_uris(&p);
+	uris = spk_provider_redirect_uris(&p);
 	struct login_ui_state st = {
 		.profile = name,
 		.timeout_s = (int)timeout,

@@ -102,9 +102,9 @@ int cmd_token(int argc, char **argv)
 		}
 	} else if (header) {
 		printf("Authorization: %s %s\n", spk_grant_token_type(&g), g.access_token);
-		const struct spk_preset *preset = spk_provider_find(p.provider);
-		if (preset && preset->tenant_headers && tenant) {
-			printf("Xero-Tenant-Id: %s\n", tenant);
+		const char *tenant_header = spk_provider_tenant_header(&p);
+		if (tenant_header && tenant) {
+			printf("%s: %s\n", tenant_header, tenant);
 		}
 	} else {
 		printf("%s\n", g.access_token);

@@ -83,7 +83,8 @@ static const struct spk_preset presets[] = {
 		.refresh_idle_days = 60,
 		/* "may be retried for 30 minutes after first use" (Xero's docs) */
 		.refresh_reuse_grace = 30 * 60,
-		.tenant_headers = true,
+		.tenant_header = "Xero-Tenant-Id",
+		.tenant_env = "XERO_TENANT_ID",
 		/* Custom Connections and web apps: HTTP Basic, per Xero's docs. */
 		.client_auth_with_secret = SPK_CLIENT_AUTH_BASIC,
 	},
@@ -207,15 +208,12 @@ int spk_provider_resolve(const struct spk_profile *p, const struct spk_endpoints
 	}
 
 	prov.cacert = p->cacert;
-	prov.redirect_host = p->redirect_host ? p->redirect_host : ps->redirect_host;
-	prov.redirect_path = p->redirect_path ? p->redirect_path : "/callback";
-	if (p->ports_set) {
-		prov.ports = p->ports;
-		prov.n_ports = p->n_ports;
-	} else {
-		prov.ports = ps->ports;
-		prov.n_ports = ps->n_ports;
-	}
+	struct spk_redirect redirect;
+	spk_provider_redirect(p, &redirect);
+	prov.redirect_host = redirect.host;
+	prov.redirect_path = redirect.path;
+	prov.ports = redirect.ports;
+	prov.n_ports = redirect.n_ports;
 	*ret = prov;
 	return 0;
 }
@@ -227,6 +225,59 @@ int64_t spk_provider_refresh_idle_days(const struct spk_profile *p)
 	}
 	const struct spk_preset *preset = spk_provider_find(p->provider);
 	return preset ? preset->refresh_idle_days : 0;
+}
+
+void spk_provider_redirect(const struct spk_profile *p, struct spk_redirect *ret)
+{
+	const struct spk_preset *preset = spk_provider_find(p->provider);
+
+	*ret = (struct spk_redirect){
+		.host = p->redirect_host ? p->redirect_host
+			: preset ? preset->redirect_host : "127.0.0.1",
+		.path = p->redirect_path ? p->redirect_path : "/callback",
+		.ports = p->ports_set ? p->ports : preset ? preset->ports : NULL,
+		.n_ports = p->ports_set ? p->n_ports : preset ? preset->n_ports : 0,
+	};
+}
+
+char *spk_provider_redirect_uris(const struct spk_profile *p)
+{
+	struct spk_redirect r;
+
+	spk_provider_redirect(p, &r);
+	if (r.n_ports == 0) {
+		return NULL;
+	}
+	/* "http://" HOST ":" PORT (any unsigned: 10 digits) PATH, then a space or the NUL. */
+	size_t each = strlen("http://") + strlen(r.host) + 1 + 10 + strlen(r.path) + 1;
+	size_t cap = r.n_ports * each, n = 0;
+	char *out = malloc(cap);
+	if (!out) {
+		return NULL;
+	}
+	for (size_t i = 0; i < r.n_ports; i++) {
+		n += (size_t)snprintf(out + n, cap - n, "%shttp://%s:%u%s", i ? " " : "", r.host,
+				      r.ports[i], r.path);
+	}
+	return out;
+}
+
+const char *spk_provider_tenant_header(const struct spk_profile *p)
+{
+	const struct spk_preset *preset = spk_provider_find(p->provider);
+	return preset ? preset->tenant_header : NULL;
+}
+
+void spk_provider_exec_env(const struct spk_profile *p, struct spk_exec_env *ret)
+{
+	const struct spk_preset *preset = spk_provider_find(p->provider);
+
+	*ret = (struct spk_exec_env){
+		.token = p->exec_token_env ? p->exec_token_env : SPK_EXEC_TOKEN_ENV,
+		.tenant = SPK_EXEC_TENANT_ENV,
+		.tenant_alias = p->exec_tenant_env ? p->exec_tenant_env
+				: preset ? preset->tenant_env : NULL,
+	};
 }
 
 void spk_provider_done(struct spk_provider *prov)

@@ -28,7 +28,8 @@ struct spk_preset {
 	int refresh_reuse_grace;    /* seconds a spent refresh token is taken again; 0: never */
 	const char *const *authorize_extra; /* always sent: NULL-terminated pairs */
 	bool tenant_in_url;         /* {tenant} in the endpoints is the profile's tenant (microsoft) */
-	bool tenant_headers;        /* token --header adds Xero-Tenant-Id */
+	const char *tenant_header;  /* names the organisation on API calls (token --header), or NULL */
+	const char *tenant_env;     /* exec sets it to the organisation too, or NULL */
 	enum spk_client_auth client_auth_with_secret; /* how a client with a secret authenticates */
 	const char *manage_url;     /* where a person revokes an app's access by hand, or NULL */
 };
@@ -60,6 +61,38 @@ struct spk_provider {
 int spk_provider_resolve(const struct spk_profile *p, const struct spk_endpoints *known,
 			 bool need_authorize, struct spk_provider *ret, struct spk_error *err);
 void spk_provider_done(struct spk_provider *prov);
+
+/* Where p's login redirect goes: the profile's settings over the preset's. */
+struct spk_redirect {
+	const char *host;      /* "localhost" or "127.0.0.1" */
+	const char *path;      /* "/callback" unless the profile says otherwise */
+	const unsigned *ports; /* tried in order; none: any free port */
+	size_t n_ports;
+};
+/* Borrowed from p and the preset table. */
+void spk_provider_redirect(const struct spk_profile *p, struct spk_redirect *ret);
+/*
+ * Every redirect URI p's app must register, exactly, space-separated
+ * ("http://localhost:8749/callback http://localhost:8750/callback ..."):
+ * the caller's to free. NULL when any port will do, or out of memory.
+ */
+char *spk_provider_redirect_uris(const struct spk_profile *p);
+
+/* The header naming p's organisation on API calls (Xero-Tenant-Id), or NULL. */
+const char *spk_provider_tenant_header(const struct spk_profile *p);
+
+/* What `exec` names its environment variables, whatever the provider. */
+#define SPK_EXEC_TOKEN_ENV "SPAREKEY_ACCESS_TOKEN"
+#define SPK_EXEC_TENANT_ENV "SPAREKEY_TENANT_ID"
+
+struct spk_exec_env {
+	const char *token;        /* the access token: exec_token_env, else SPK_EXEC_TOKEN_ENV */
+	const char *tenant;       /* the organisation: SPK_EXEC_TENANT_ENV */
+	const char *tenant_alias; /* the organisation again: exec_tenant_env, else the
+				   * preset's tenant_env (XERO_TENANT_ID), or NULL */
+};
+/* The variables exec sets for p; borrowed from p and the preset table. */
+void spk_provider_exec_env(const struct spk_profile *p, struct spk_exec_env *ret);
 
 /* Days a refresh token of p lives unused: the profile's, else the preset's; 0 = unknown. */
 int64_t spk_provider_refresh_idle_days(const struct spk_profile *p);
