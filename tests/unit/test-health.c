@@ -13,12 +13,31 @@
 
 static char at[] = "AT", rt[] = "RT";
 
+/* A fresh Xero-like grant: 30-minute access token, refresh token from then. */
+static struct spk_grant fresh_grant(int64_t refresh_obtained_at)
+{
+	return (struct spk_grant){ .access_token = at, .refresh_token = rt, .obtained_at = NOW,
+				   .expires_at = NOW + 1800,
+				   .refresh_obtained_at = refresh_obtained_at };
+}
+
 static struct spk_profile profile(const char *provider)
 {
 	struct spk_profile p = SPK_PROFILE_INIT;
 	p.name = "test";
 	p.provider = (char *)provider;
 	return p;
+}
+
+/* A refresh token that cannot die of disuse: nothing to warn about, no login. */
+static void assert_no_idle_death(const struct spk_health *h)
+{
+	g_assert_cmpint(h->idle_days, ==, 0);
+	g_assert_cmpint(h->dies_at, ==, 0);
+	g_assert_false(h->dead);
+	g_assert_cmpint(h->days_left, ==, -1);
+	g_assert_false(spk_health_dies_within(h, 14));
+	g_assert_false(h->needs_login);
 }
 
 static void test_access_margin(void)
@@ -107,12 +126,7 @@ static void test_no_refresh_token(void)
 	spk_health_of(&p, &g, NOW, -1, &h);
 	g_assert_false(h.has_refresh_token);
 	g_assert_cmpint(h.refresh_age, ==, -1);
-	g_assert_cmpint(h.idle_days, ==, 0);
-	g_assert_cmpint(h.dies_at, ==, 0);
-	g_assert_false(h.dead);
-	g_assert_cmpint(h.days_left, ==, -1);
-	g_assert_false(spk_health_dies_within(&h, 14));
-	g_assert_false(h.needs_login);
+	assert_no_idle_death(&h);
 
 	/* Expired with nothing to refresh it: a person must log in. */
 	g.expires_at = NOW - 1;
@@ -130,8 +144,7 @@ static void test_no_refresh_token(void)
 static void test_idle_death_xero(void)
 {
 	struct spk_profile p = profile("xero");
-	struct spk_grant g = { .access_token = at, .refresh_token = rt, .obtained_at = NOW,
-			       .expires_at = NOW + 1800 };
+	struct spk_grant g = fresh_grant(0);
 	struct spk_health h;
 
 	/* Xero: 60 days unused. Obtained 10 days and an hour ago: 49 whole days left. */
@@ -189,12 +202,7 @@ static void test_idle_death_none(void)
 	spk_health_of(&p, &g, NOW, -1, &h);
 	g_assert_true(h.has_refresh_token);
 	g_assert_cmpint(h.refresh_age, ==, 400 * DAY);
-	g_assert_cmpint(h.idle_days, ==, 0);
-	g_assert_cmpint(h.dies_at, ==, 0);
-	g_assert_false(h.dead);
-	g_assert_cmpint(h.days_left, ==, -1);
-	g_assert_false(spk_health_dies_within(&h, 14));
-	g_assert_false(h.needs_login);
+	assert_no_idle_death(&h);
 
 	/* refresh_idle_days = 0 in the profile turns Xero's off too. */
 	p = profile("xero");
@@ -207,8 +215,7 @@ static void test_idle_death_none(void)
 static void test_age_unknown(void)
 {
 	struct spk_profile p = profile("xero");
-	struct spk_grant g = { .access_token = at, .refresh_token = rt, .obtained_at = NOW,
-			       .expires_at = NOW + 1800 };
+	struct spk_grant g = fresh_grant(0);
 	struct spk_health h;
 
 	/* A grant that does not say when its refresh token came counts from the epoch. */
@@ -226,8 +233,7 @@ static void test_age_unknown(void)
 static void test_cut_off(void)
 {
 	struct spk_profile p = profile("xero");
-	struct spk_grant g = { .access_token = at, .refresh_token = rt, .obtained_at = NOW,
-			       .expires_at = NOW + 1800, .refresh_obtained_at = NOW };
+	struct spk_grant g = fresh_grant(NOW);
 	struct spk_health h;
 
 	spk_health_of(&p, &g, NOW, -1, &h);
