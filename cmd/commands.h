@@ -1,32 +1,98 @@
-/* The subcommands: one file each, int cmd_<name>(int argc, char **argv). */
+/*
+ * The subcommands. Each cmd/<name>.c exports one `const struct command`:
+ * its row in main.c's table, declaring once what the command takes and
+ * which options it has. main.c parses argv by the row, counts the words,
+ * checks the PROFILE name and reads the profile, then calls run() with
+ * the result. A new command is a row plus its run().
+ */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
-int cmd_doctor(int argc, char **argv);
-int cmd_exec(int argc, char **argv);
-int cmd_export(int argc, char **argv);
-int cmd_import(int argc, char **argv);
-int cmd_login(int argc, char **argv);
-int cmd_logout(int argc, char **argv);
-int cmd_refresh(int argc, char **argv);
-int cmd_status(int argc, char **argv);
-int cmd_tenants(int argc, char **argv);
-int cmd_timer(int argc, char **argv);
-int cmd_token(int argc, char **argv);
+#include "profile.h"
 
-/* Help texts, printed by "sparekey help CMD" and "sparekey CMD --help". */
-extern const char doctor_help[];
-extern const char exec_help[];
-extern const char export_help[];
-extern const char import_help[];
-extern const char login_help[];
-extern const char logout_help[];
-extern const char refresh_help[];
-extern const char status_help[];
-extern const char tenants_help[];
-extern const char timer_help[];
-extern const char token_help[];
+/* The words a command takes after its options. */
+enum command_takes {
+	/* Any words; run() reads call->args itself (timer's install|remove). */
+	TAKES_WORDS,
+	/* Exactly one PROFILE, read from the config before run() (token, logout, tenants). */
+	TAKES_PROFILE,
+	/* The same, then a COMMAND to run: PROFILE [--] COMMAND [ARG...] (exec). */
+	TAKES_PROFILE_AND_COMMAND,
+	/* One or more PROFILEs, run() once for each; or --all and none (refresh). */
+	TAKES_PROFILES,
+	/* Exactly one valid PROFILE name; run() reads the config itself (export, import). */
+	TAKES_NAME,
+	/* The same for a profile run() may create: a bad name is told the naming rule (login). */
+	TAKES_NEW_NAME,
+	/* At most one valid PROFILE name (doctor). */
+	TAKES_OPTIONAL_NAME,
+	/* At most one word, matched against the config's names as it is (status). */
+	TAKES_OPTIONAL_WORD,
+};
+
+enum command_option_kind {
+	OPTION_FLAG,           /* --name */
+	OPTION_VALUE,          /* --name VALUE or --name=VALUE */
+	OPTION_VALUE_WITH_ALL, /* the same, a usage error without --all (refresh --older-than) */
+	OPTION_ALL,            /* --all, main.c's own: call->all, for TAKES_PROFILES */
+};
+
+/* One long option; main.c hands its value to the row's set_option() with id. */
+struct command_option {
+	const char *name; /* without the "--" */
+	enum command_option_kind kind;
+	int id;
+};
+
+static inline bool option_has_value(const struct command_option *o)
+{
+	return o->kind == OPTION_VALUE || o->kind == OPTION_VALUE_WITH_ALL;
+}
+
+/* What main.c hands run(), after parsing and checking. */
+struct command_call {
+	const char *name;            /* the PROFILE word, or NULL if none was given */
+	struct spk_profile *profile; /* TAKES_PROFILE*, TAKES_PROFILES: read from the config */
+	char **args;                 /* the words main did not take (exec's COMMAND, timer's) */
+	int n_args;
+	bool all;                    /* --all (TAKES_PROFILES): profile is NULL */
+	void *opts;                  /* the row's opts, filled by set_option() */
+	char **argv;                 /* the command's argv as getopt left it: options first, */
+	int n_options;               /* in argv[1..n_options - 1] (login's --store file hint) */
+};
+
+struct command {
+	const char *name;
+	const char *summary; /* one line in sparekey --help */
+	const char *help;    /* sparekey CMD --help and sparekey help CMD */
+	enum command_takes takes;
+	const struct command_option *options; /* ends with { 0 }; NULL: none */
+	void *opts;                           /* the command's own option struct, with defaults */
+	/*
+	 * Store one option's value in opts: 0, or the exit status after a
+	 * usage_error() about the value.
+	 */
+	int (*set_option)(void *opts, int id, const char *value);
+	/* Optional: options that conflict, once the words are counted; as set_option. */
+	int (*check)(const void *opts);
+	/* The command itself: an exit status, every failure already reported. */
+	int (*run)(const struct command_call *call);
+};
+
+/* The table's rows, one per cmd/<name>.c. */
+extern const struct command cmd_doctor;
+extern const struct command cmd_exec;
+extern const struct command cmd_export;
+extern const struct command cmd_import;
+extern const struct command cmd_login;
+extern const struct command cmd_logout;
+extern const struct command cmd_refresh;
+extern const struct command cmd_status;
+extern const struct command cmd_tenants;
+extern const struct command cmd_timer;
+extern const struct command cmd_token;
 
 /*
  * The path of the `sparekey` people run (the front), for units and crontab
@@ -54,15 +120,13 @@ int run_child(const char *file, char *const argv[], char *const envp[], enum chi
 
 #include "error.h"
 #include "grant.h"
-#include "profile.h"
 
 /*
- * name's profile and a grant whose token is valid for min_valid seconds
- * (-1: the profile's margin): EXIT_OK, or the failure's exit status after
- * it was reported (and notify_cmd run).
+ * p's grant, with a token valid for min_valid seconds (-1: the profile's
+ * margin): EXIT_OK, or the failure's exit status after it was reported
+ * (and notify_cmd run).
  */
-int profile_token(const char *name, long long min_valid, struct spk_profile *ret_p,
-		  struct spk_grant *ret_g);
+int profile_token(const struct spk_profile *p, long long min_valid, struct spk_grant *ret_g);
 
 /* Read profile name from the config file (--config or the default). */
 int read_profile(const char *name, struct spk_profile *ret, struct spk_error *err);
@@ -72,12 +136,3 @@ void notify_event(const struct spk_profile *p, const char *event, const char *me
 /* needs-login or refresh-failed, from err's kind. */
 void notify_failure(const struct spk_profile *p, const struct spk_error *err);
 
-/*
- * login: the keyring cannot be reached (err from spk_store_check). Prints
- * the way out — from an SSH session, the user's own login command (argv's
- * first n_opts words, as getopt left them) with --store file — and returns
- * the exit status.
- */
-struct option;
-int login_store_unreachable(const char *name, const struct spk_error *err, int n_opts,
-			    char **argv, const struct option *options);

@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
@@ -14,7 +13,7 @@
 #include "probe.h"
 #include "provider.h"
 
-const char doctor_help[] =
+static const char doctor_help[] =
 	"Usage: sparekey doctor [PROFILE] [--cron]\n"
 	"\n"
 	"Check what sparekey needs, for PROFILE or every profile: the config, the\n"
@@ -174,38 +173,38 @@ static int doctor_as_cron(const char *profile)
 	return r;
 }
 
-int cmd_doctor(int argc, char **argv)
-{
-	enum { OPT_CRON = 256 };
-	static const struct option options[] = {
-		{ "cron", no_argument, NULL, OPT_CRON },
-		{ 0 },
-	};
-	bool cron = false;
-	int c;
-	char optbuf[64];
+enum { OPT_CRON };
 
-	opterr = 0;
-	while ((c = getopt_exact(argc, argv, "", options)) != -1) {
-		switch (c) {
-		case OPT_CRON:
-			cron = true;
-			break;
-		default:
-			return usage_error("doctor ", "unknown option '%s'", bad_option(argv, optbuf, sizeof(optbuf)));
-		}
-	}
-	if (argc - optind > 1) {
-		return usage_error("doctor ", "doctor takes at most one PROFILE");
-	}
-	const char *only = optind < argc ? argv[optind] : NULL;
+static const struct command_option doctor_options[] = {
+	{ "cron", OPTION_FLAG, OPT_CRON },
+	{ 0 },
+};
+
+struct doctor_opts {
+	bool cron;
+};
+
+static struct doctor_opts doctor_opts;
+
+static int doctor_option(void *opts, int id, const char *value)
+{
+	struct doctor_opts *o = opts;
+
+	(void)id; /* only --cron */
+	(void)value;
+	o->cron = true;
+	return 0;
+}
+
+static int run_doctor(const struct command_call *call)
+{
+	const struct doctor_opts *o = call->opts;
+	bool cron = o->cron;
+	const char *only = call->name;
 	struct spk_error err = { 0 };
 	struct spk_config *cfg = NULL;
 	struct checks checks = { .status = EXIT_OK };
 
-	if (only && !spk_profile_name_valid(only)) {
-		return usage_error("doctor ", "'%s' is not a valid profile name", only);
-	}
 	if (spk_config_open(opt_config, &cfg, &err) < 0) {
 		printf("config: FAIL  %s\n", err.msg);
 		return exit_status_of(err.kind);
@@ -230,3 +229,14 @@ int cmd_doctor(int argc, char **argv)
 	}
 	return checks.status;
 }
+
+const struct command cmd_doctor = {
+	.name = "doctor",
+	.summary = "check config, store, lock, clock and tokens",
+	.help = doctor_help,
+	.takes = TAKES_OPTIONAL_NAME,
+	.options = doctor_options,
+	.opts = &doctor_opts,
+	.set_option = doctor_option,
+	.run = run_doctor,
+};

@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +10,7 @@
 #include "tenants.h"
 #include "provider.h"
 
-const char exec_help[] =
+static const char exec_help[] =
 	"Usage: sparekey exec PROFILE [--min-valid SECS] -- COMMAND [ARG...]\n"
 	"\n"
 	"Run COMMAND with a valid access token in its environment, so the token\n"
@@ -33,65 +32,53 @@ const char exec_help[] =
 	"  sparekey exec xero -- sh -c 'curl -H \"Authorization: Bearer $SPAREKEY_ACCESS_TOKEN\" \\\n"
 	"      -H \"Xero-Tenant-Id: $XERO_TENANT_ID\" https://api.xero.com/api.xro/2.0/Invoices'\n";
 
-int cmd_exec(int argc, char **argv)
+enum { OPT_MIN_VALID };
+
+static const struct command_option exec_options[] = {
+	{ "min-valid", OPTION_VALUE, OPT_MIN_VALID },
+	{ 0 },
+};
+
+struct exec_opts {
+	long long min_valid;
+};
+
+static struct exec_opts exec_opts = { .min_valid = -1 };
+
+static int exec_option(void *opts, int id, const char *value)
 {
-	enum { OPT_MIN_VALID = 256 };
-	static const struct option options[] = {
-		{ "min-valid", required_argument, NULL, OPT_MIN_VALID },
-		{ 0 },
-	};
-	long long min_valid = -1;
-	int c;
-	char optbuf[64];
+	struct exec_opts *o = opts;
 
-	const char *name = NULL;
-	opterr = 0;
-	/*
-	 * Options may come before and after PROFILE; '+' stops at "--" or at
-	 * COMMAND, whose options are its own.
-	 */
-	for (int pass = 0; pass < 2; pass++) {
-		while ((c = getopt_exact(argc, argv, "+", options)) != -1) {
-			switch (c) {
-			case OPT_MIN_VALID:
-				min_valid = parse_seconds(optarg, 86400);
-				if (min_valid < 0) {
-					return usage_error("exec ", "--min-valid needs seconds (0-86400), "
-							   "not '%s'", optarg);
-				}
-				break;
-			default:
-				return usage_error("exec ", "unknown option '%s'", bad_option(argv, optbuf, sizeof(optbuf)));
-			}
-		}
-		if (pass == 0) {
-			if (optind >= argc || strcmp(argv[optind - 1], "--") == 0) {
-				return usage_error("exec ", "exec needs a PROFILE and, after --, a COMMAND");
-			}
-			name = argv[optind++];
-		}
+	(void)id; /* only --min-valid */
+	o->min_valid = parse_seconds(value, 86400);
+	if (o->min_valid < 0) {
+		return usage_error("exec ", "--min-valid needs seconds (0-86400), "
+				   "not '%s'", value);
 	}
-	if (optind >= argc) {
-		return usage_error("exec ", "exec needs a COMMAND after --");
-	}
+	return 0;
+}
 
+static int run_exec(const struct command_call *call)
+{
+	const struct exec_opts *o = call->opts;
+	const struct spk_profile *p = call->profile;
+	const char *name = call->name;
+	char **argv = call->args;
 	struct spk_error err = { 0 };
-	struct spk_profile p = SPK_PROFILE_INIT;
 	struct spk_grant g = { 0 };
-	int r = profile_token(name, min_valid, &p, &g);
+
+	int r = profile_token(p, o->min_valid, &g);
 	if (r != EXIT_OK) {
 		return r;
 	}
 	const char *tenant = NULL;
-	r = spk_tenant_for_api(&p, &g, &tenant, &err);
+	r = spk_tenant_for_api(p, &g, &tenant, &err);
 	if (r < 0) {
 		spk_grant_done(&g);
-		int status = fail(name, &err);
-		spk_profile_done(&p);
-		return status;
+		return fail(name, &err);
 	}
 	struct spk_exec_env env;
-	spk_provider_exec_env(&p, &env);
+	spk_provider_exec_env(p, &env);
 	r = setenv(env.token, g.access_token, 1);
 	if (r == 0 && tenant) {
 		r = setenv(env.tenant, tenant, 1);
@@ -100,14 +87,24 @@ int cmd_exec(int argc, char **argv)
 		}
 	}
 	spk_grant_done(&g);
-	spk_profile_done(&p);
 	if (r < 0) {
 		note("%s: cannot set up the environment (%s)", name, strerror(errno));
 		return EXIT_INTERNAL;
 	}
 	fflush(stdout);
-	execvp(argv[optind], argv + optind);
+	execvp(argv[0], argv);
 	int e = errno;
-	note("%s: cannot run %s (%s)", name, argv[optind], strerror(e));
+	note("%s: cannot run %s (%s)", name, argv[0], strerror(e));
 	return e == ENOENT ? 127 : 126;
 }
+
+const struct command cmd_exec = {
+	.name = "exec",
+	.summary = "run a command with the token in its environment",
+	.help = exec_help,
+	.takes = TAKES_PROFILE_AND_COMMAND,
+	.options = exec_options,
+	.opts = &exec_opts,
+	.set_option = exec_option,
+	.run = run_exec,
+};

@@ -1,4 +1,3 @@
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -7,7 +6,7 @@
 #include "output.h"
 #include "secret.h"
 
-const char export_help[] =
+static const char export_help[] =
 	"Usage: sparekey export PROFILE [--copy]\n"
 	"\n"
 	"Write PROFILE's settings, grant and client secret as one JSON document to\n"
@@ -26,40 +25,41 @@ const char export_help[] =
 	"\n"
 	"The document holds secrets: pipe it, do not keep it in a file.\n";
 
-int cmd_export(int argc, char **argv)
-{
-	enum { OPT_COPY = 256 };
-	static const struct option options[] = {
-		{ "copy", no_argument, NULL, OPT_COPY },
-		{ 0 },
-	};
-	bool copy = false;
-	int c;
-	char optbuf[64];
+enum { OPT_COPY };
 
-	opterr = 0;
-	while ((c = getopt_exact(argc, argv, "", options)) != -1) {
-		switch (c) {
-		case OPT_COPY:
-			copy = true;
-			break;
-		default:
-			return usage_error("export ", "unknown option '%s'", bad_option(argv, optbuf, sizeof(optbuf)));
-		}
-	}
-	if (optind + 1 != argc) {
-		return usage_error("export ", "export takes exactly one PROFILE name");
-	}
-	const char *name = argv[optind];
+static const struct command_option export_options[] = {
+	{ "copy", OPTION_FLAG, OPT_COPY },
+	{ 0 },
+};
+
+struct export_opts {
+	bool copy;
+};
+
+static struct export_opts export_opts;
+
+static int export_option(void *opts, int id, const char *value)
+{
+	struct export_opts *o = opts;
+
+	(void)id; /* only --copy */
+	(void)value;
+	o->copy = true;
+	return 0;
+}
+
+/* The profile is read here, not by main.c: the export needs the open config. */
+static int run_export(const struct command_call *call)
+{
+	const struct export_opts *o = call->opts;
+	bool copy = o->copy;
+	const char *name = call->name;
 	struct spk_error err = { 0 };
 	struct spk_config *cfg = NULL;
 	struct spk_profile p = SPK_PROFILE_INIT;
 	char *json = NULL;
 	int lock = -1, status;
 
-	if (!spk_profile_name_valid(name)) {
-		return usage_error("export ", "'%s' is not a valid profile name", name);
-	}
 	if (spk_config_open(opt_config, &cfg, &err) < 0 || spk_config_get(cfg, name, &p, &err) < 0 ||
 	    spk_flow_export_begin(cfg, &p, &json, &lock, &err) < 0) {
 		status = fail(name, &err);
@@ -93,3 +93,14 @@ out:
 	spk_config_free(cfg);
 	return status;
 }
+
+const struct command cmd_export = {
+	.name = "export",
+	.summary = "move a grant to another machine (to stdout)",
+	.help = export_help,
+	.takes = TAKES_NAME,
+	.options = export_options,
+	.opts = &export_opts,
+	.set_option = export_option,
+	.run = run_export,
+};

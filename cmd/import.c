@@ -1,4 +1,3 @@
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +9,7 @@
 #include "secret.h"
 #include "transfer.h"
 
-const char import_help[] =
+static const char import_help[] =
 	"Usage: sparekey import PROFILE [--store secret|file]\n"
 	"\n"
 	"Read a document written by 'sparekey export' from stdin and store it as\n"
@@ -25,38 +24,38 @@ const char import_help[] =
 	"Example:\n"
 	"  sparekey export xero | ssh server sparekey import xero --store file\n";
 
-int cmd_import(int argc, char **argv)
-{
-	enum { OPT_STORE = 256 };
-	static const struct option options[] = {
-		{ "store", required_argument, NULL, OPT_STORE },
-		{ 0 },
-	};
-	const char *store = NULL;
-	int c;
-	char optbuf[64];
+enum { OPT_STORE };
 
-	opterr = 0;
-	while ((c = getopt_exact(argc, argv, "", options)) != -1) {
-		switch (c) {
-		case OPT_STORE:
-			if (strcmp(optarg, "secret") != 0 && strcmp(optarg, "file") != 0) {
-				return usage_error("import ", "--store is secret or file, not '%s'", optarg);
-			}
-			store = optarg;
-			break;
-		default:
-			return usage_error("import ", "unknown or incomplete option '%s'",
-					   bad_option(argv, optbuf, sizeof(optbuf)));
-		}
+static const struct command_option import_options[] = {
+	{ "store", OPTION_VALUE, OPT_STORE },
+	{ 0 },
+};
+
+struct import_opts {
+	const char *store;
+};
+
+static struct import_opts import_opts;
+
+static int import_option(void *opts, int id, const char *value)
+{
+	struct import_opts *o = opts;
+
+	(void)id; /* only --store */
+	if (strcmp(value, "secret") != 0 && strcmp(value, "file") != 0) {
+		return usage_error("import ", "--store is secret or file, not '%s'", value);
 	}
-	if (optind + 1 != argc) {
-		return usage_error("import ", "import takes exactly one PROFILE name");
-	}
-	const char *name = argv[optind];
-	if (!spk_profile_name_valid(name)) {
-		return usage_error("import ", "'%s' is not a valid profile name", name);
-	}
+	o->store = value;
+	return 0;
+}
+
+/* A new profile: read from stdin, not from the config. */
+static int run_import(const struct command_call *call)
+{
+	const struct import_opts *o = call->opts;
+	const char *store = o->store;
+	const char *name = call->name;
+
 	if (isatty(STDIN_FILENO)) {
 		return usage_error("import ", "import reads the export from stdin; pipe it in "
 				   "(sparekey export %s | ssh HOST sparekey import %s)", name, name);
@@ -100,3 +99,14 @@ out:
 	spk_config_free(cfg);
 	return status;
 }
+
+const struct command cmd_import = {
+	.name = "import",
+	.summary = "store a grant exported on another machine",
+	.help = import_help,
+	.takes = TAKES_NAME,
+	.options = import_options,
+	.opts = &import_opts,
+	.set_option = import_option,
+	.run = run_import,
+};

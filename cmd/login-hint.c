@@ -4,13 +4,12 @@
  * command with --store file, shell-quoted and ready to run.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
+#include "login.h"
 #include "macro.h"
 #include "output.h"
 
@@ -51,7 +50,7 @@ static void put_word(FILE *f, const char *w)
  * No secret can be among them: a client secret is only ever read from a file.
  */
 static char *file_store_command(const char *name, int n_opts, char **argv,
-				const struct option *options)
+				const struct command_option *options)
 {
 	char *out = NULL;
 	size_t len = 0;
@@ -75,9 +74,9 @@ static char *file_store_command(const char *name, int n_opts, char **argv,
 			continue;
 		}
 		if (strncmp(w, "--", 2) == 0 && !strchr(w, '=')) {
-			for (const struct option *o = options; o->name; o++) {
+			for (const struct command_option *o = options; o->name; o++) {
 				if (strcmp(w + 2, o->name) == 0) {
-					has_value = o->has_arg == required_argument;
+					has_value = option_has_value(o);
 					break;
 				}
 			}
@@ -104,7 +103,7 @@ static char *file_store_command(const char *name, int n_opts, char **argv,
  * the file store is the answer, offered as the exact command to run.
  */
 int login_store_unreachable(const char *name, const struct spk_error *err, int n_opts,
-			     char **argv, const struct option *options)
+			     char **argv, const struct command_option *options)
 {
 	if (err->kind != SPK_ERR_CONFIG || (err->code != -ENOTCONN && err->code != -ENOENT)) {
 		return fail(name, err);

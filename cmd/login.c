@@ -1,25 +1,27 @@
+/*
+ * login: the flags over PROFILE's settings (a new profile is made), the
+ * profile saved once the grant has a home, then the sign-in, which
+ * login-view.c shows.
+ */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
-#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
 #include "flow.h"
 #include "login-flags.h"
+#include "login.h"
 #include "output.h"
 #include "profile.h"
 #include "provider.h"
 #include "secret.h"
 #include "store-check.h"
-#include "tenants.h"
 
-const char login_help[] =
+static const char login_help[] =
 	"Usage: sparekey login PROFILE [OPTIONS]\n"
 	"\n"
 	"Sign in and store the grant. By default through the browser\n"
@@ -64,171 +66,151 @@ const char login_help[] =
 	"  sparekey login m2m --provider xero --client-id ID --client-credentials \\\n"
 	"      --client-secret-file ~/xero-secret --scope accounting.invoices\n";
 
-struct login_ui_state {
-	const char *profile;
-	int timeout_s;
-	bool open_browser;
-	bool paste;
-	const char *register_uris; /* every redirect URI the app must allow, or NULL */
-	bool live;                 /* stderr is a terminal: a countdown line */
-	bool counting;             /* the countdown line is on screen */
+enum {
+	OPT_PROVIDER, OPT_ISSUER, OPT_CLIENT_ID, OPT_SCOPE, OPT_PORT, OPT_TIMEOUT,
+	OPT_SECRET_FILE, OPT_CLIENT_AUTH, OPT_STORE, OPT_NO_BROWSER, OPT_PASTE,
+	OPT_DEVICE, OPT_CLIENT_CREDENTIALS, OPT_TENANT, OPT_CACERT,
 };
 
-/* What Ctrl-C can still promise: set before each step. */
-static volatile sig_atomic_t interrupt_safe;
-static char interrupt_msg[160];
+static const struct command_option login_options[] = {
+	{ "provider", OPTION_VALUE, OPT_PROVIDER },
+	{ "issuer", OPTION_VALUE, OPT_ISSUER },
+	{ "client-id", OPTION_VALUE, OPT_CLIENT_ID },
+	{ "client-secret-file", OPTION_VALUE, OPT_SECRET_FILE },
+	{ "client-auth", OPTION_VALUE, OPT_CLIENT_AUTH },
+	{ "scope", OPTION_VALUE, OPT_SCOPE },
+	{ "port", OPTION_VALUE, OPT_PORT },
+	{ "store", OPTION_VALUE, OPT_STORE },
+	{ "no-browser", OPTION_FLAG, OPT_NO_BROWSER },
+	{ "paste", OPTION_FLAG, OPT_PASTE },
+	{ "device", OPTION_FLAG, OPT_DEVICE },
+	{ "client-credentials", OPTION_FLAG, OPT_CLIENT_CREDENTIALS },
+	{ "tenant", OPTION_VALUE, OPT_TENANT },
+	{ "cacert", OPTION_VALUE, OPT_CACERT },
+	{ "timeout", OPTION_VALUE, OPT_TIMEOUT },
+	{ 0 },
+};
 
-static void on_interrupt(int sig)
+struct login_opts {
+	const char *provider, *issuer, *client_id, *scope;
+	const char *secret_file, *store, *tenant;
+	char cacert[PATH_MAX]; /* absolute, or "" */
+	enum spk_client_auth client_auth;
+	bool no_browser, paste, device, client_credentials;
+	unsigned ports[SPK_MAX_PORTS];
+	size_t n_ports;
+	long long timeout;
+};
+
+static struct login_opts login_opts = {
+	.client_auth = SPK_CLIENT_AUTH_DEFAULT,
+	.timeout = SPK_DEFAULT_LOGIN_TIMEOUT,
+};
+
+/* An option whose value needs reading: a usage error when it is not one. */
+static int login_value_option(struct login_opts *o, int id, const char *value)
 {
-	(void)sig;
-	if (interrupt_safe) {
-		ssize_t n = write(STDERR_FILENO, interrupt_msg, strlen(interrupt_msg));
-		(void)n;
-		_exit(130);
-	}
-}
-
-/* "[2/3] ..." in bold on a terminal. */
-static void step(const struct login_ui_state *st, int n, const char *what)
-{
-	fprintf(stderr, "%s[%d/3]%s %s: %s\n", style_bold(), n, style_off(), st->profile, what);
-}
-
-static void end_countdown(struct login_ui_state *st)
-{
-	if (st->counting) {
-		fputs("\r\033[K", stderr);
-		st->counting = false;
-	}
-}
-
-static void on_tick(void *userdata, int left)
-{
-	struct login_ui_state *st = userdata;
-
-	if (!st->live) {
-		return;
-	}
-	fprintf(stderr, "\r\033[K      waiting %d:%02d more (Ctrl-C to cancel)", left / 60, left % 60);
-	fflush(stderr);
-	st->counting = true;
-}
-
-static void on_exchanging(void *userdata)
-{
-	struct login_ui_state *st = userdata;
-
-	/* From here on the grant is being stored: finish rather than leave half. */
-	interrupt_safe = 0;
-	signal(SIGINT, SIG_IGN);
-	end_countdown(st);
-	step(st, 3, "the browser came back; fetching and storing the grant");
-}
-
-/* Over SSH, the browser is on the laptop: it must reach our port through a tunnel. */
-static void ssh_hint(const char *profile, unsigned port)
-{
-	const char *conn = getenv("SSH_CONNECTION");
-	const char *user = getenv("USER");
-	char server[64] = "";
-
-	if (!conn || sscanf(conn, "%*s %*s %63s", server) != 1) {
-		return;
-	}
-	if (!user || !*user) {
-		user = getenv("LOGNAME");
-	}
-	note("%s: this is an SSH session; on the machine with the browser, first run:", profile);
-	fprintf(stderr, "ssh -N -L %u:127.0.0.1:%u %s%s%s\n", port, port, user ? user : "",
-		user ? "@" : "", server);
-}
-
-static void on_authorize(void *userdata, const char *redirect_uri, unsigned port, const char *url)
-{
-	const struct login_ui_state *st = userdata;
-
-	step(st, 1, st->open_browser ? "opening the browser at the provider's sign-in page"
-				     : "sign in at the provider with a browser");
-	if (st->register_uris) {
-		note("%s: redirect URI %s; register all of these with the app, exactly: %s",
-		     st->profile, redirect_uri, st->register_uris);
-	} else {
-		note("%s: redirect URI %s (it must be registered with the provider)", st->profile,
-		     redirect_uri);
-	}
-	ssh_hint(st->profile, port);
-	if (st->open_browser) {
-		note("%s: opening the browser; if it does not open, visit this URL:", st->profile);
-	} else {
-		note("%s: open this URL in a browser:", st->profile);
-	}
-	fprintf(stderr, "%s\n", url);
-	if (st->open_browser && open_browser(url) < 0) {
-		note("%s: could not start a browser ($BROWSER or xdg-open); open the URL above "
-		     "yourself", st->profile);
-	}
-	step(st, 2, "waiting for you to sign in and consent");
-	if (st->paste) {
-		note("%s: after you sign in, the browser ends on an address that may not load; "
-		     "paste that address (or the code) here and press Enter:", st->profile);
-	} else if (!st->live) {
-		note("%s: waiting up to %d s for the browser to come back...", st->profile,
-		     st->timeout_s);
-	}
-}
-
-static void on_device(void *userdata, const char *user_code, const char *uri,
-		      const char *uri_complete, int64_t expires_in)
-{
-	const struct login_ui_state *st = userdata;
-
-	step(st, 1, "sign in on any device with a code");
-	note("%s: on any device, open this address:", st->profile);
-	fprintf(stderr, "%s\n", uri);
-	note("%s: and enter the code %s", st->profile, user_code);
-	if (uri_complete) {
-		note("%s: or open this address, which holds the code:", st->profile);
-		fprintf(stderr, "%s\n", uri_complete);
-	}
-	step(st, 2, "waiting for you to sign in and consent");
-	if (!st->live) {
-		note("%s: waiting up to %lld s for the sign-in...", st->profile,
-		     (long long)(expires_in < st->timeout_s ? expires_in : st->timeout_s));
-	}
-}
-
-/* Several organisations: on a terminal, ask; elsewhere the first is taken. */
-static int on_pick_tenant(void *userdata, const struct spk_tenant *tenants, size_t n)
-{
-	const struct login_ui_state *st = userdata;
-	char line[32];
-
-	if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) {
-		note("%s: %zu organisations are connected; using the first, %s. Choose another with "
-		     "sparekey login %s --tenant NAME", st->profile, n,
-		     tenants[0].name ? tenants[0].name : tenants[0].id, st->profile);
-		return 0;
-	}
-	note("%s: %zu organisations are connected; which one should API calls use?",
-	     st->profile, n);
-	for (size_t i = 0; i < n; i++) {
-		fprintf(stderr, "  %zu) %s (%s)\n", i + 1, tenants[i].name ? tenants[i].name : "?",
-			tenants[i].id);
-	}
-	for (;;) {
-		fprintf(stderr, "number [1]: ");
-		if (!fgets(line, sizeof(line), stdin)) {
-			return 0;
+	switch (id) {
+	case OPT_CLIENT_AUTH:
+		if (spk_client_auth_from_string(value, &o->client_auth) < 0) {
+			return usage_error("login ", "--client-auth is none, post or basic, not '%s'",
+					   value);
 		}
-		char *end;
-		long v = strtol(line, &end, 10);
-		if (line[0] == '\n') {
-			return 0;
+		break;
+	case OPT_STORE:
+		if (strcmp(value, "secret") != 0 && strcmp(value, "file") != 0) {
+			return usage_error("login ", "--store is secret or file, not '%s'", value);
 		}
-		if (end != line && v >= 1 && (size_t)v <= n) {
-			return (int)v - 1;
+		o->store = value;
+		break;
+	case OPT_CACERT:
+		if (!realpath(value, o->cacert)) {
+			return usage_error("login ", "--cacert %s: %s", value, strerror(errno));
 		}
+		break;
+	case OPT_PORT: {
+		long long v = parse_seconds(value, 65535);
+		if (v < 1) {
+			return usage_error("login ", "--port needs a port number 1-65535, not '%s'",
+					   value);
+		}
+		if (o->n_ports == SPK_MAX_PORTS) {
+			return usage_error("login ", "at most %d --port options", SPK_MAX_PORTS);
+		}
+		o->ports[o->n_ports++] = (unsigned)v;
+		break;
 	}
+	case OPT_TIMEOUT:
+		o->timeout = parse_seconds(value, 86400);
+		if (o->timeout < 1) {
+			return usage_error("login ", "--timeout needs seconds (1-86400), not '%s'",
+					   value);
+		}
+		break;
+	}
+	return 0;
+}
+
+static int login_option(void *opts, int id, const char *value)
+{
+	struct login_opts *o = opts;
+
+	switch (id) {
+	case OPT_PROVIDER:
+		o->provider = value;
+		break;
+	case OPT_ISSUER:
+		o->issuer = value;
+		break;
+	case OPT_CLIENT_ID:
+		o->client_id = value;
+		break;
+	case OPT_SECRET_FILE:
+		o->secret_file = value;
+		break;
+	case OPT_SCOPE:
+		o->scope = value;
+		break;
+	case OPT_TENANT:
+		o->tenant = value;
+		break;
+	case OPT_NO_BROWSER:
+		o->no_browser = true;
+		break;
+	case OPT_PASTE:
+		o->paste = true;
+		break;
+	case OPT_DEVICE:
+		o->device = true;
+		break;
+	case OPT_CLIENT_CREDENTIALS:
+		o->client_credentials = true;
+		break;
+	default:
+		return login_value_option(o, id, value);
+	}
+	return 0;
+}
+
+/* Flags that do not go together, before anything is read. */
+static int login_check(const void *opts)
+{
+	const struct login_opts *o = opts;
+
+	if (o->provider && !spk_provider_find(o->provider)) {
+		return usage_error("login ", "unknown provider '%s' (known: %s)", o->provider,
+				   spk_provider_names());
+	}
+	if (o->issuer && o->provider && strcmp(o->provider, "oidc") != 0) {
+		return usage_error("login ", "--issuer goes with --provider oidc, not %s", o->provider);
+	}
+	if (o->device + o->client_credentials + o->paste > 1) {
+		return usage_error("login ", "choose one of --paste, --device and --client-credentials");
+	}
+	if (o->paste && o->secret_file && strcmp(o->secret_file, "-") == 0) {
+		return usage_error("login ", "--paste reads stdin, so the secret must come from a file");
+	}
+	return 0;
 }
 
 #define SECRET_FILE_MAX 4096
@@ -272,238 +254,109 @@ static int read_secret_file(const char *path, char **ret)
 	return r;
 }
 
-int cmd_login(int argc, char **argv)
+static int out_of_memory(const char *name)
 {
-	enum {
-		OPT_PROVIDER = 256, OPT_ISSUER, OPT_CLIENT_ID, OPT_SCOPE, OPT_PORT, OPT_TIMEOUT,
-		OPT_SECRET_FILE, OPT_CLIENT_AUTH, OPT_STORE, OPT_NO_BROWSER, OPT_PASTE,
-		OPT_DEVICE, OPT_CLIENT_CREDENTIALS, OPT_TENANT, OPT_CACERT,
-	};
-	static const struct option options[] = {
-		{ "provider", required_argument, NULL, OPT_PROVIDER },
-		{ "issuer", required_argument, NULL, OPT_ISSUER },
-		{ "client-id", required_argument, NULL, OPT_CLIENT_ID },
-		{ "client-secret-file", required_argument, NULL, OPT_SECRET_FILE },
-		{ "client-auth", required_argument, NULL, OPT_CLIENT_AUTH },
-		{ "scope", required_argument, NULL, OPT_SCOPE },
-		{ "port", required_argument, NULL, OPT_PORT },
-		{ "store", required_argument, NULL, OPT_STORE },
-		{ "no-browser", no_argument, NULL, OPT_NO_BROWSER },
-		{ "paste", no_argument, NULL, OPT_PASTE },
-		{ "device", no_argument, NULL, OPT_DEVICE },
-		{ "client-credentials", no_argument, NULL, OPT_CLIENT_CREDENTIALS },
-		{ "tenant", required_argument, NULL, OPT_TENANT },
-		{ "cacert", required_argument, NULL, OPT_CACERT },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ 0 },
-	};
-	const char *provider = NULL, *issuer = NULL, *client_id = NULL, *scope = NULL;
-	const char *secret_file = NULL, *store = NULL, *tenant = NULL;
-	char cacert[PATH_MAX] = "";
-	enum spk_client_auth client_auth = SPK_CLIENT_AUTH_DEFAULT;
-	bool no_browser = false, paste = false, device = false, client_credentials = false;
-	unsigned ports[SPK_MAX_PORTS];
-	size_t n_ports = 0;
-	long long timeout = SPK_DEFAULT_LOGIN_TIMEOUT;
-	int c;
-	char optbuf[64];
-
-	opterr = 0;
-	while ((c = getopt_exact(argc, argv, "", options)) != -1) {
-		switch (c) {
-		case OPT_PROVIDER:
-			provider = optarg;
-			break;
-		case OPT_ISSUER:
-			issuer = optarg;
-			break;
-		case OPT_CLIENT_ID:
-			client_id = optarg;
-			break;
-		case OPT_SECRET_FILE:
-			secret_file = optarg;
-			break;
-		case OPT_CLIENT_AUTH:
-			if (spk_client_auth_from_string(optarg, &client_auth) < 0) {
-				return usage_error("login ", "--client-auth is none, post or basic, not '%s'",
-						   optarg);
-			}
-			break;
-		case OPT_SCOPE:
-			scope = optarg;
-			break;
-		case OPT_STORE:
-			if (strcmp(optarg, "secret") != 0 && strcmp(optarg, "file") != 0) {
-				return usage_error("login ", "--store is secret or file, not '%s'", optarg);
-			}
-			store = optarg;
-			break;
-		case OPT_NO_BROWSER:
-			no_browser = true;
-			break;
-		case OPT_PASTE:
-			paste = true;
-			break;
-		case OPT_DEVICE:
-			device = true;
-			break;
-		case OPT_CLIENT_CREDENTIALS:
-			client_credentials = true;
-			break;
-		case OPT_TENANT:
-			tenant = optarg;
-			break;
-		case OPT_CACERT:
-			if (!realpath(optarg, cacert)) {
-				return usage_error("login ", "--cacert %s: %s", optarg, strerror(errno));
-			}
-			break;
-		case OPT_PORT: {
-			long long v = parse_seconds(optarg, 65535);
-			if (v < 1) {
-				return usage_error("login ", "--port needs a port number 1-65535, not '%s'",
-						   optarg);
-			}
-			if (n_ports == SPK_MAX_PORTS) {
-				return usage_error("login ", "at most %d --port options", SPK_MAX_PORTS);
-			}
-			ports[n_ports++] = (unsigned)v;
-			break;
-		}
-		case OPT_TIMEOUT:
-			timeout = parse_seconds(optarg, 86400);
-			if (timeout < 1) {
-				return usage_error("login ", "--timeout needs seconds (1-86400), not '%s'",
-						   optarg);
-			}
-			break;
-		default:
-			return usage_error("login ", "unknown or incomplete option '%s'",
-					   bad_option(argv, optbuf, sizeof(optbuf)));
-		}
-	}
-	if (optind + 1 != argc) {
-		return usage_error("login ", "login takes exactly one PROFILE name");
-	}
-	const char *name = argv[optind];
-	if (!spk_profile_name_valid(name)) {
-		return usage_error("login ", "'%s' is not a valid profile name (letters, digits, "
-				   "'.', '_', '-'; at most 64)", name);
-	}
-	if (provider && !spk_provider_find(provider)) {
-		return usage_error("login ", "unknown provider '%s' (known: %s)", provider,
-				   spk_provider_names());
-	}
-	if (issuer && provider && strcmp(provider, "oidc") != 0) {
-		return usage_error("login ", "--issuer goes with --provider oidc, not %s", provider);
-	}
-	if (device + client_credentials + paste > 1) {
-		return usage_error("login ", "choose one of --paste, --device and --client-credentials");
-	}
-	if (paste && secret_file && strcmp(secret_file, "-") == 0) {
-		return usage_error("login ", "--paste reads stdin, so the secret must come from a file");
-	}
-
 	struct spk_error err = { 0 };
-	struct spk_config *cfg = NULL;
-	struct spk_profile p = SPK_PROFILE_INIT;
-	struct spk_grant g = { 0 };
-	char *secret = NULL;
-	_cleanup_free_ char *uris = NULL;
-	int status;
 
-	if (secret_file) {
-		int r = read_secret_file(secret_file, &secret);
-		if (r < 0) {
-			note("%s: cannot read the client secret from %s (%s)", name,
-			     strcmp(secret_file, "-") == 0 ? "stdin" : secret_file,
-			     r == -EINVAL ? "empty or too long" : strerror(-r));
-			return EXIT_CONFIG;
-		}
-	}
-	int r = spk_config_open(opt_config, &cfg, &err);
-	if (r < 0) {
-		status = fail(name, &err);
-		goto out;
-	}
-	r = spk_config_get(cfg, name, &p, &err);
+	spk_error_set(&err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+	return fail(name, &err);
+}
+
+/* PROFILE from the config, or a new one with only its name: EXIT_OK or the status. */
+static int open_profile(struct spk_config *cfg, const char *name, struct spk_profile *p)
+{
+	struct spk_error err = { 0 };
+
+	int r = spk_config_get(cfg, name, p, &err);
 	if (r == -ENOENT) {
-		spk_error_clear(&err);
-		p = (struct spk_profile)SPK_PROFILE_INIT;
-		p.name = strdup(name);
-		p.config_path = strdup(spk_config_path(cfg));
+		*p = (struct spk_profile)SPK_PROFILE_INIT;
+		p->name = strdup(name);
+		p->config_path = strdup(spk_config_path(cfg));
+		if (!p->name || !p->config_path) {
+			return out_of_memory(name);
+		}
 	} else if (r < 0) {
-		status = fail(name, &err);
-		goto out;
+		return fail(name, &err);
 	}
+	return EXIT_OK;
+}
+
+/* The flags over the profile's settings: EXIT_OK, or the status of what is missing. */
+static int apply_flags(struct spk_profile *p, const struct login_opts *o, const char *name)
+{
+	struct spk_error err = { 0 };
 	struct spk_login_flags flags = {
-		.provider = provider,
-		.issuer = issuer,
-		.client_id = client_id,
-		.scope = scope,
-		.store = store,
-		.tenant = tenant,
-		.cacert = cacert[0] ? cacert : NULL,
-		.client_auth = client_auth,
-		.client_credentials = client_credentials,
-		.ports = ports,
-		.n_ports = n_ports,
+		.provider = o->provider,
+		.issuer = o->issuer,
+		.client_id = o->client_id,
+		.scope = o->scope,
+		.store = o->store,
+		.tenant = o->tenant,
+		.cacert = o->cacert[0] ? o->cacert : NULL,
+		.client_auth = o->client_auth,
+		.client_credentials = o->client_credentials,
+		.ports = o->ports,
+		.n_ports = o->n_ports,
 	};
-	r = spk_login_flags_apply(&p, &flags, &err);
-	if (r < 0) {
-		status = err.kind == SPK_ERR_USAGE ? usage_error("login ", "%s", err.msg)
-						   : fail(name, &err);
-		goto out;
+
+	if (spk_login_flags_apply(p, &flags, &err) < 0) {
+		return err.kind == SPK_ERR_USAGE ? usage_error("login ", "%s", err.msg)
+						 : fail(name, &err);
 	}
-	/* Before anything is written or a browser opened: the grant must have a home. */
-	r = spk_store_check(&p, &err);
+	return EXIT_OK;
+}
+
+/*
+ * Before anything is written or a browser opened: the grant must have a
+ * home. Then the profile is saved. EXIT_OK or the status.
+ */
+static int save_profile(struct spk_config *cfg, const struct spk_profile *p,
+			const struct command_call *call)
+{
+	const char *name = call->name;
+	struct spk_error err = { 0 };
+
+	int r = spk_store_check(p, &err);
 	if (r < 0) {
-		bool file_store = p.store && strcmp(p.store, "file") == 0;
-		status = file_store ? fail(name, &err)
-				    : login_store_unreachable(name, &err, optind, argv, options);
-		goto out;
+		bool file_store = p->store && strcmp(p->store, "file") == 0;
+		return file_store ? fail(name, &err)
+				  : login_store_unreachable(name, &err, call->n_options, call->argv,
+							    login_options);
 	}
-	r = spk_config_put(cfg, &p, &err);
+	r = spk_config_put(cfg, p, &err);
 	if (r == 0) {
 		r = spk_config_save(cfg, &err);
 	}
-	if (r < 0) {
-		status = fail(name, &err);
-		goto out;
-	}
+	return r < 0 ? fail(name, &err) : EXIT_OK;
+}
 
-	uris = spk_provider_redirect_uris(&p);
-	struct login_ui_state st = {
+/* The sign-in, shown to the person; the grant stored in *g. EXIT_OK or the status. */
+static int sign_in(const struct spk_profile *p, const struct login_opts *o, const char *secret,
+		   struct spk_grant *g)
+{
+	const char *name = p->name;
+	struct spk_error err = { 0 };
+	_cleanup_free_ char *uris = spk_provider_redirect_uris(p);
+	struct login_view view = {
 		.profile = name,
-		.timeout_s = (int)timeout,
-		.open_browser = !no_browser && !paste,
-		.paste = paste,
+		.timeout_s = (int)o->timeout,
+		.open_browser = !o->no_browser && !o->paste,
+		.paste = o->paste,
 		.register_uris = uris,
-		.live = stderr_is_terminal() && !paste,
+		.live = stderr_is_terminal() && !o->paste,
 	};
-	struct spk_login_ui ui = {
-		.authorize = on_authorize,
-		.device = on_device,
-		.tick = on_tick,
-		.exchanging = client_credentials ? NULL : on_exchanging,
-		.pick_tenant = on_pick_tenant,
-		.userdata = &st,
-	};
-	snprintf(interrupt_msg, sizeof(interrupt_msg),
-		 "\nsparekey: %s: interrupted; nothing was stored\n", name);
-	interrupt_safe = 1;
-	signal(SIGINT, on_interrupt);
-	struct spk_login_options o = {
-		.mode = device ? SPK_LOGIN_DEVICE
-			       : client_credentials ? SPK_LOGIN_CLIENT_CREDENTIALS : SPK_LOGIN_BROWSER,
-		.timeout_s = (int)timeout,
-		.paste_fd = paste ? STDIN_FILENO : -1,
+	struct spk_login_ui ui = login_view_ui(&view, !o->client_credentials);
+	struct spk_login_options lo = {
+		.mode = o->device ? SPK_LOGIN_DEVICE
+		       : o->client_credentials ? SPK_LOGIN_CLIENT_CREDENTIALS : SPK_LOGIN_BROWSER,
+		.timeout_s = (int)o->timeout,
+		.paste_fd = o->paste ? STDIN_FILENO : -1,
 		.client_secret = secret,
 	};
-	r = spk_flow_login(&p, &o, &ui, &g, &err);
-	end_countdown(&st);
-	interrupt_safe = 0;
-	signal(SIGINT, SIG_DFL);
+
+	login_view_begin(&view);
+	int r = spk_flow_login(p, &lo, &ui, g, &err);
+	login_view_end(&view);
 	if (r < 0) {
 		if (uris && (strcmp(err.oauth, "unauthorized_client") == 0 ||
 			     strcmp(err.oauth, "invalid_request") == 0)) {
@@ -512,35 +365,48 @@ int cmd_login(int argc, char **argv)
 			snprintf(err.msg + n, sizeof(err.msg) - n,
 				 ". Check that the app registers every redirect URI: %s", uris);
 		}
+		return fail(name, &err);
+	}
+	return EXIT_OK;
+}
+
+static int run_login(const struct command_call *call)
+{
+	const struct login_opts *o = call->opts;
+	const char *name = call->name;
+	struct spk_error err = { 0 };
+	struct spk_config *cfg = NULL;
+	struct spk_profile p = SPK_PROFILE_INIT;
+	struct spk_grant g = { 0 };
+	char *secret = NULL;
+	int status;
+
+	if (o->secret_file) {
+		int r = read_secret_file(o->secret_file, &secret);
+		if (r < 0) {
+			note("%s: cannot read the client secret from %s (%s)", name,
+			     strcmp(o->secret_file, "-") == 0 ? "stdin" : o->secret_file,
+			     r == -EINVAL ? "empty or too long" : strerror(-r));
+			return EXIT_CONFIG;
+		}
+	}
+	if (spk_config_open(opt_config, &cfg, &err) < 0) {
 		status = fail(name, &err);
 		goto out;
 	}
-
-	char until[32], left[32];
-	int64_t now = (int64_t)time(NULL);
-	const char *where = p.store && strcmp(p.store, "file") == 0 ? "a 0600 file" : "the keyring";
-	fputs(style_good(), stderr);
-	if (g.expires_at > 0) {
-		note("%s: logged in%s%s; access token valid until %s (%s); grant stored in %s%s",
-		     name, g.account ? " as " : "", g.account ? g.account : "",
-		     format_time(g.expires_at, until, sizeof(until)),
-		     format_duration(g.expires_at - now, left, sizeof(left)), where,
-		     g.refresh_token ? " with a refresh token"
-		     : client_credentials ? "" : " (no refresh token was issued)");
-	} else {
-		note("%s: logged in%s%s; access token expiry unknown (the provider did not say); "
-		     "grant stored in %s", name, g.account ? " as " : "",
-		     g.account ? g.account : "", where);
+	status = open_profile(cfg, name, &p);
+	if (status == EXIT_OK) {
+		status = apply_flags(&p, o, name);
 	}
-	fputs(style_off(), stderr);
-	warning(name, g.warning);
-	if (g.n_tenants > 0) {
-		const char *t = spk_tenant_of(&p, &g);
-		const struct spk_tenant *chosen = spk_grant_find_tenant(&g, t);
-		note("%s: API calls act on %s (%s); 'sparekey tenants %s' lists all %zu", name,
-		     chosen && chosen->name ? chosen->name : "?", t ? t : "?", name, g.n_tenants);
+	if (status == EXIT_OK) {
+		status = save_profile(cfg, &p, call);
 	}
-	status = EXIT_OK;
+	if (status == EXIT_OK) {
+		status = sign_in(&p, o, secret, &g);
+	}
+	if (status == EXIT_OK) {
+		login_view_logged_in(&p, &g, o->client_credentials);
+	}
 out:
 	spk_secret_free(secret);
 	spk_grant_done(&g);
@@ -548,3 +414,15 @@ out:
 	spk_config_free(cfg);
 	return status;
 }
+
+const struct command cmd_login = {
+	.name = "login",
+	.summary = "sign in through the browser and store the grant",
+	.help = login_help,
+	.takes = TAKES_NEW_NAME,
+	.options = login_options,
+	.opts = &login_opts,
+	.set_option = login_option,
+	.check = login_check,
+	.run = run_login,
+};

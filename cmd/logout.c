@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 
 #include "commands.h"
@@ -7,7 +6,7 @@
 #include "output.h"
 #include "provider.h"
 
-const char logout_help[] =
+static const char logout_help[] =
 	"Usage: sparekey logout PROFILE [--keep-remote]\n"
 	"\n"
 	"Revoke PROFILE's grant at the provider (RFC 7009; at Xero this also\n"
@@ -23,49 +22,46 @@ const char logout_help[] =
 	"      --keep-remote  do not revoke; only forget the grant here\n"
 	"  -h, --help         show this help\n";
 
-int cmd_logout(int argc, char **argv)
+enum { OPT_KEEP_REMOTE };
+
+static const struct command_option logout_options[] = {
+	{ "keep-remote", OPTION_FLAG, OPT_KEEP_REMOTE },
+	{ 0 },
+};
+
+struct logout_opts {
+	bool keep_remote;
+};
+
+static struct logout_opts logout_opts;
+
+static int logout_option(void *opts, int id, const char *value)
 {
-	enum { OPT_KEEP_REMOTE = 256 };
-	static const struct option options[] = {
-		{ "keep-remote", no_argument, NULL, OPT_KEEP_REMOTE },
-		{ 0 },
-	};
-	bool keep_remote = false;
-	int c;
-	char optbuf[64];
+	struct logout_opts *o = opts;
 
-	opterr = 0;
-	while ((c = getopt_exact(argc, argv, "", options)) != -1) {
-		switch (c) {
-		case OPT_KEEP_REMOTE:
-			keep_remote = true;
-			break;
-		default:
-			return usage_error("logout ", "unknown option '%s'", bad_option(argv, optbuf, sizeof(optbuf)));
-		}
-	}
-	if (optind + 1 != argc) {
-		return usage_error("logout ", "logout takes exactly one PROFILE name");
-	}
-	const char *name = argv[optind];
+	(void)id; /* only --keep-remote */
+	(void)value;
+	o->keep_remote = true;
+	return 0;
+}
+
+static int run_logout(const struct command_call *call)
+{
+	const struct logout_opts *o = call->opts;
+	bool keep_remote = o->keep_remote;
+	const struct spk_profile *p = call->profile;
+	const char *name = call->name;
 	struct spk_error err = { 0 };
-	struct spk_profile p = SPK_PROFILE_INIT;
 
-	int r = read_profile(name, &p, &err);
-	if (r < 0) {
-		return fail(name, &err);
-	}
-	r = spk_flow_logout(&p, keep_remote, &err);
+	int r = spk_flow_logout(p, keep_remote, &err);
 	if (r == SPK_LOGOUT_NOT_REVOKED) {
-		const char *where = spk_provider_manage_url(&p);
+		const char *where = spk_provider_manage_url(p);
 		note("%s: logged out here; the provider has no revocation endpoint, so the grant "
 		     "stays valid there until it expires. Revoke sparekey's access in your "
 		     "account's settings%s%s", name, where ? " at " : " at the provider",
 		     where ? where : "");
-		spk_profile_done(&p);
 		return EXIT_OK;
 	}
-	spk_profile_done(&p);
 	if (r == -ENOENT) {
 		note("%s: nothing was stored; nothing to do", name);
 		return EXIT_OK;
@@ -78,3 +74,14 @@ int cmd_logout(int argc, char **argv)
 	     name);
 	return EXIT_OK;
 }
+
+const struct command cmd_logout = {
+	.name = "logout",
+	.summary = "revoke the grant and delete it here",
+	.help = logout_help,
+	.takes = TAKES_PROFILE,
+	.options = logout_options,
+	.opts = &logout_opts,
+	.set_option = logout_option,
+	.run = run_logout,
+};

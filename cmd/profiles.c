@@ -14,24 +14,17 @@ const char *front_path(char *buf, size_t size)
 	return spk_path_front(buf, size);
 }
 
-int profile_token(const char *name, long long min_valid, struct spk_profile *ret_p,
-		  struct spk_grant *ret_g)
+int profile_token(const struct spk_profile *p, long long min_valid, struct spk_grant *ret_g)
 {
 	struct spk_error err = { 0 };
-	struct spk_profile p = SPK_PROFILE_INIT;
 
-	if (read_profile(name, &p, &err) < 0) {
-		return fail(name, &err);
-	}
-	if (spk_flow_token(&p, min_valid, ret_g, &err) < 0) {
-		int status = fail(name, &err);
-		notify_failure(&p, &err);
-		spk_profile_done(&p);
+	if (spk_flow_token(p, min_valid, ret_g, &err) < 0) {
+		int status = fail(p->name, &err);
+		notify_failure(p, &err);
 		return status;
 	}
 	/* A refresh whose answer had an unreadable field: said once, when it came. */
-	warning(name, ret_g->warning);
-	*ret_p = p;
+	warning(p->name, ret_g->warning);
 	return EXIT_OK;
 }
 

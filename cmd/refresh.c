@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -15,7 +14,7 @@
 #include "log.h"
 #include "output.h"
 
-const char refresh_help[] =
+static const char refresh_help[] =
 	"Usage: sparekey refresh PROFILE...\n"
 	"       sparekey refresh --all [--older-than AGE]\n"
 	"\n"
@@ -89,19 +88,6 @@ static int refresh_profile(const struct spk_profile *p, long long older_than)
 	}
 out:
 	spk_grant_done(&g);
-	return status;
-}
-
-static int refresh_one(const char *name)
-{
-	struct spk_error err = { 0 };
-	struct spk_profile p = SPK_PROFILE_INIT;
-
-	if (read_profile(name, &p, &err) < 0) {
-		return fail(name, &err);
-	}
-	int status = refresh_profile(&p, -1);
-	spk_profile_done(&p);
 	return status;
 }
 
@@ -303,55 +289,51 @@ out:
 	return status;
 }
 
-int cmd_refresh(int argc, char **argv)
-{
-	enum { OPT_ALL = 256, OPT_OLDER_THAN };
-	static const struct option options[] = {
-		{ "all", no_argument, NULL, OPT_ALL },
-		{ "older-than", required_argument, NULL, OPT_OLDER_THAN },
-		{ 0 },
-	};
-	bool all = false;
-	long long older_than = -1;
-	int c;
-	char optbuf[64];
+enum { OPT_OLDER_THAN };
 
-	opterr = 0;
-	while ((c = getopt_exact(argc, argv, "", options)) != -1) {
-		switch (c) {
-		case OPT_ALL:
-			all = true;
-			break;
-		case OPT_OLDER_THAN:
-			older_than = parse_age(optarg);
-			if (older_than < 0) {
-				return usage_error("refresh ", "--older-than needs an age like 90, 30m, "
-						   "12h or 1d, not '%s'", optarg);
-			}
-			break;
-		default:
-			return usage_error("refresh ", "unknown or incomplete option '%s'",
-					   bad_option(argv, optbuf, sizeof(optbuf)));
-		}
+static const struct command_option refresh_options[] = {
+	{ "all", OPTION_ALL, 0 },
+	{ "older-than", OPTION_VALUE_WITH_ALL, OPT_OLDER_THAN },
+	{ 0 },
+};
+
+struct refresh_opts {
+	long long older_than;
+};
+
+static struct refresh_opts refresh_opts = { .older_than = -1 };
+
+static int refresh_option(void *opts, int id, const char *value)
+{
+	struct refresh_opts *o = opts;
+
+	(void)id; /* only --older-than */
+	o->older_than = parse_age(value);
+	if (o->older_than < 0) {
+		return usage_error("refresh ", "--older-than needs an age like 90, 30m, "
+				   "12h or 1d, not '%s'", value);
 	}
-	if (all) {
-		if (optind < argc) {
-			return usage_error("refresh ", "--all takes no PROFILE names");
-		}
-		return refresh_all(older_than >= 0 ? older_than : 86400);
-	}
-	if (older_than >= 0) {
-		return usage_error("refresh ", "--older-than goes with --all");
-	}
-	if (optind >= argc) {
-		return usage_error("refresh ", "name at least one PROFILE, or use --all");
-	}
-	int status = EXIT_OK;
-	for (int i = optind; i < argc; i++) {
-		int s = refresh_one(argv[i]);
-		if (status == EXIT_OK) {
-			status = s;
-		}
-	}
-	return status;
+	return 0;
 }
+
+/* Once for each PROFILE named, or once for --all. */
+static int run_refresh(const struct command_call *call)
+{
+	const struct refresh_opts *o = call->opts;
+
+	if (call->all) {
+		return refresh_all(o->older_than >= 0 ? o->older_than : 86400);
+	}
+	return refresh_profile(call->profile, -1);
+}
+
+const struct command cmd_refresh = {
+	.name = "refresh",
+	.summary = "refresh a grant now (keeps it alive)",
+	.help = refresh_help,
+	.takes = TAKES_PROFILES,
+	.options = refresh_options,
+	.opts = &refresh_opts,
+	.set_option = refresh_option,
+	.run = run_refresh,
+};

@@ -1,4 +1,3 @@
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +10,7 @@
 #include "report.h"
 #include "tenants.h"
 
-const char status_help[] =
+static const char status_help[] =
 	"Usage: sparekey status [PROFILE] [--json]\n"
 	"\n"
 	"Show each profile (or only PROFILE): provider, organisation (tenant), how\n"
@@ -111,31 +110,34 @@ static void print_row(const struct row *row, int64_t now)
 	       refresh, r->store, r->account ? r->account : "-");
 }
 
-int cmd_status(int argc, char **argv)
-{
-	enum { OPT_JSON = 256 };
-	static const struct option options[] = {
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ 0 },
-	};
-	bool json = false;
-	int c;
-	char optbuf[64];
+enum { OPT_JSON };
 
-	opterr = 0;
-	while ((c = getopt_exact(argc, argv, "", options)) != -1) {
-		switch (c) {
-		case OPT_JSON:
-			json = true;
-			break;
-		default:
-			return usage_error("status ", "unknown option '%s'", bad_option(argv, optbuf, sizeof(optbuf)));
-		}
-	}
-	if (argc - optind > 1) {
-		return usage_error("status ", "status takes at most one PROFILE");
-	}
-	const char *only = optind < argc ? argv[optind] : NULL;
+static const struct command_option status_options[] = {
+	{ "json", OPTION_FLAG, OPT_JSON },
+	{ 0 },
+};
+
+struct status_opts {
+	bool json;
+};
+
+static struct status_opts status_opts;
+
+static int status_option(void *opts, int id, const char *value)
+{
+	struct status_opts *o = opts;
+
+	(void)id; /* only --json */
+	(void)value;
+	o->json = true;
+	return 0;
+}
+
+static int run_status(const struct command_call *call)
+{
+	const struct status_opts *o = call->opts;
+	bool json = o->json;
+	const char *only = call->name;
 	struct spk_error err = { 0 };
 	struct spk_config *cfg = NULL;
 
@@ -193,3 +195,14 @@ int cmd_status(int argc, char **argv)
 	spk_config_free(cfg);
 	return status;
 }
+
+const struct command cmd_status = {
+	.name = "status",
+	.summary = "show profiles and the state of their grants",
+	.help = status_help,
+	.takes = TAKES_OPTIONAL_WORD,
+	.options = status_options,
+	.opts = &status_opts,
+	.set_option = status_option,
+	.run = run_status,
+};

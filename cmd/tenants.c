@@ -1,4 +1,3 @@
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -7,7 +6,7 @@
 #include "output.h"
 #include "tenants.h"
 
-const char tenants_help[] =
+static const char tenants_help[] =
 	"Usage: sparekey tenants PROFILE [--refresh]\n"
 	"\n"
 	"List the organisations (Xero tenants) PROFILE's grant may act on: id,\n"
@@ -19,50 +18,48 @@ const char tenants_help[] =
 	"      --refresh  ask the provider again (after connecting organisations)\n"
 	"  -h, --help     show this help\n";
 
-int cmd_tenants(int argc, char **argv)
-{
-	enum { OPT_REFRESH = 256 };
-	static const struct option options[] = {
-		{ "refresh", no_argument, NULL, OPT_REFRESH },
-		{ 0 },
-	};
-	bool refresh = false;
-	int c;
-	char optbuf[64];
+enum { OPT_REFRESH };
 
-	opterr = 0;
-	while ((c = getopt_exact(argc, argv, "", options)) != -1) {
-		switch (c) {
-		case OPT_REFRESH:
-			refresh = true;
-			break;
-		default:
-			return usage_error("tenants ", "unknown option '%s'", bad_option(argv, optbuf, sizeof(optbuf)));
-		}
-	}
-	if (optind + 1 != argc) {
-		return usage_error("tenants ", "tenants takes exactly one PROFILE name");
-	}
-	const char *name = argv[optind];
+static const struct command_option tenants_options[] = {
+	{ "refresh", OPTION_FLAG, OPT_REFRESH },
+	{ 0 },
+};
+
+struct tenants_opts {
+	bool refresh;
+};
+
+static struct tenants_opts tenants_opts;
+
+static int tenants_option(void *opts, int id, const char *value)
+{
+	struct tenants_opts *o = opts;
+
+	(void)id; /* only --refresh */
+	(void)value;
+	o->refresh = true;
+	return 0;
+}
+
+static int run_tenants(const struct command_call *call)
+{
+	const struct tenants_opts *o = call->opts;
+	bool refresh = o->refresh;
+	const struct spk_profile *p = call->profile;
+	const char *name = call->name;
 	struct spk_error err = { 0 };
-	struct spk_profile p = SPK_PROFILE_INIT;
 	struct spk_grant g = { 0 };
 
-	int r = read_profile(name, &p, &err);
-	if (r == 0) {
-		r = refresh ? spk_flow_tenants_refresh(&p, &g, &err) : spk_flow_load(&p, &g, &err);
-	}
+	int r = refresh ? spk_flow_tenants_refresh(p, &g, &err) : spk_flow_load(p, &g, &err);
 	if (r < 0) {
-		int status = fail(name, &err);
-		spk_profile_done(&p);
-		return status;
+		return fail(name, &err);
 	}
 	if (g.n_tenants == 0) {
 		note("%s: the grant has no organisations%s", name,
 		     refresh ? "" : " (try --refresh after connecting one)");
 	}
 	const char *def = NULL;
-	int status = spk_tenant_for_api(&p, &g, &def, &err) < 0 ? EXIT_CONFIG : EXIT_OK;
+	int status = spk_tenant_for_api(p, &g, &def, &err) < 0 ? EXIT_CONFIG : EXIT_OK;
 	for (size_t i = 0; i < g.n_tenants; i++) {
 		const struct spk_tenant *t = &g.tenants[i];
 		printf("%s %-36s  %-14s  %s\n", def && strcmp(def, t->id) == 0 ? "*" : " ", t->id,
@@ -73,6 +70,16 @@ int cmd_tenants(int argc, char **argv)
 		status = fail(name, &err);
 	}
 	spk_grant_done(&g);
-	spk_profile_done(&p);
 	return status;
 }
+
+const struct command cmd_tenants = {
+	.name = "tenants",
+	.summary = "list the organisations (Xero tenants) of a grant",
+	.help = tenants_help,
+	.takes = TAKES_PROFILE,
+	.options = tenants_options,
+	.opts = &tenants_opts,
+	.set_option = tenants_option,
+	.run = run_tenants,
+};

@@ -1,6 +1,5 @@
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +10,7 @@
 #include "commands.h"
 #include "output.h"
 
-const char timer_help[] =
+static const char timer_help[] =
 	"Usage: sparekey timer install [--every INTERVAL]\n"
 	"       sparekey timer remove\n"
 	"\n"
@@ -219,41 +218,57 @@ static int timer_remove(void)
 	return status;
 }
 
-int cmd_timer(int argc, char **argv)
-{
-	enum { OPT_EVERY = 256 };
-	static const struct option options[] = {
-		{ "every", required_argument, NULL, OPT_EVERY },
-		{ 0 },
-	};
-	long long every = 86400;
-	int c;
-	char optbuf[64];
+enum { OPT_EVERY };
 
-	opterr = 0;
-	while ((c = getopt_exact(argc, argv, "", options)) != -1) {
-		switch (c) {
-		case OPT_EVERY:
-			every = parse_age(optarg);
-			if (every < 60) {
-				return usage_error("timer ", "--every needs an interval of at least a "
-						   "minute, like 30m, 6h or 1d, not '%s'", optarg);
-			}
-			break;
-		default:
-			return usage_error("timer ", "unknown or incomplete option '%s'",
-					   bad_option(argv, optbuf, sizeof(optbuf)));
-		}
+static const struct command_option timer_options[] = {
+	{ "every", OPTION_VALUE, OPT_EVERY },
+	{ 0 },
+};
+
+struct timer_opts {
+	long long every;
+};
+
+static struct timer_opts timer_opts = { .every = 86400 };
+
+static int timer_option(void *opts, int id, const char *value)
+{
+	struct timer_opts *o = opts;
+
+	(void)id; /* only --every */
+	o->every = parse_age(value);
+	if (o->every < 60) {
+		return usage_error("timer ", "--every needs an interval of at least a "
+				   "minute, like 30m, 6h or 1d, not '%s'", value);
 	}
-	if (optind + 1 != argc) {
+	return 0;
+}
+
+/* The words are install or remove. */
+static int run_timer(const struct command_call *call)
+{
+	const struct timer_opts *o = call->opts;
+
+	if (call->n_args != 1) {
 		return usage_error("timer ", "say 'timer install' or 'timer remove'");
 	}
-	if (strcmp(argv[optind], "install") == 0) {
-		return timer_install(every);
+	if (strcmp(call->args[0], "install") == 0) {
+		return timer_install(o->every);
 	}
-	if (strcmp(argv[optind], "remove") == 0) {
+	if (strcmp(call->args[0], "remove") == 0) {
 		return timer_remove();
 	}
 	return usage_error("timer ", "say 'timer install' or 'timer remove', not '%s'",
-			   argv[optind]);
+			   call->args[0]);
 }
+
+const struct command cmd_timer = {
+	.name = "timer",
+	.summary = "install or remove the systemd timer that runs refresh --all",
+	.help = timer_help,
+	.takes = TAKES_WORDS,
+	.options = timer_options,
+	.opts = &timer_opts,
+	.set_option = timer_option,
+	.run = run_timer,
+};

@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,7 +9,7 @@
 #include "secret.h"
 #include "tenants.h"
 
-const char token_help[] =
+static const char token_help[] =
 	"Usage: sparekey token PROFILE [--min-valid SECS] [--header | --json]\n"
 	"\n"
 	"Print a valid access token for PROFILE on stdout, alone on its line.\n"
@@ -34,65 +33,73 @@ const char token_help[] =
 	"  curl -H \"Authorization: Bearer $(sparekey token xero)\" https://api.xero.com/...\n"
 	"  sparekey token xero --header | curl -H @- https://api.xero.com/api.xro/2.0/Invoices\n";
 
-int cmd_token(int argc, char **argv)
-{
-	enum { OPT_MIN_VALID = 256, OPT_HEADER, OPT_JSON };
-	static const struct option options[] = {
-		{ "min-valid", required_argument, NULL, OPT_MIN_VALID },
-		{ "header", no_argument, NULL, OPT_HEADER },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ 0 },
-	};
-	long long min_valid = -1;
-	bool header = false, json = false;
-	int c;
-	char optbuf[64];
+enum { OPT_MIN_VALID, OPT_HEADER, OPT_JSON };
 
-	opterr = 0;
-	while ((c = getopt_exact(argc, argv, "", options)) != -1) {
-		switch (c) {
-		case OPT_MIN_VALID:
-			min_valid = parse_seconds(optarg, 86400);
-			if (min_valid < 0) {
-				return usage_error("token ", "--min-valid needs seconds (0-86400), not '%s'",
-						   optarg);
-			}
-			break;
-		case OPT_HEADER:
-			header = true;
-			break;
-		case OPT_JSON:
-			json = true;
-			break;
-		default:
-			return usage_error("token ", "unknown or incomplete option '%s'",
-					   bad_option(argv, optbuf, sizeof(optbuf)));
+static const struct command_option token_options[] = {
+	{ "min-valid", OPTION_VALUE, OPT_MIN_VALID },
+	{ "header", OPTION_FLAG, OPT_HEADER },
+	{ "json", OPTION_FLAG, OPT_JSON },
+	{ 0 },
+};
+
+struct token_opts {
+	long long min_valid;
+	bool header, json;
+};
+
+static struct token_opts token_opts = { .min_valid = -1 };
+
+static int token_option(void *opts, int id, const char *value)
+{
+	struct token_opts *o = opts;
+
+	switch (id) {
+	case OPT_MIN_VALID:
+		o->min_valid = parse_seconds(value, 86400);
+		if (o->min_valid < 0) {
+			return usage_error("token ", "--min-valid needs seconds (0-86400), not '%s'",
+					   value);
 		}
+		break;
+	case OPT_HEADER:
+		o->header = true;
+		break;
+	case OPT_JSON:
+		o->json = true;
+		break;
 	}
-	if (optind + 1 != argc) {
-		return usage_error("token ", "token takes exactly one PROFILE name");
-	}
-	if (header && json) {
+	return 0;
+}
+
+static int token_check(const void *opts)
+{
+	const struct token_opts *o = opts;
+
+	if (o->header && o->json) {
 		return usage_error("token ", "choose --header or --json");
 	}
-	const char *name = argv[optind];
+	return 0;
+}
+
+static int run_token(const struct command_call *call)
+{
+	const struct token_opts *o = call->opts;
+	const struct spk_profile *p = call->profile;
+	const char *name = call->name;
 	struct spk_error err = { 0 };
-	struct spk_profile p = SPK_PROFILE_INIT;
 	struct spk_grant g = { 0 };
 
-	int r = profile_token(name, min_valid, &p, &g);
+	int r = profile_token(p, o->min_valid, &g);
 	if (r != EXIT_OK) {
 		return r;
 	}
 	const char *tenant = NULL;
-	if ((header || json) && spk_tenant_for_api(&p, &g, &tenant, &err) < 0) {
+	if ((o->header || o->json) && spk_tenant_for_api(p, &g, &tenant, &err) < 0) {
 		spk_grant_done(&g);
-		int status = fail(name, &err);
-		spk_profile_done(&p);
-		return status;
+		return fail(name, &err);
 	}
 	int status = EXIT_OK;
-	if (json) {
+	if (o->json) {
 		char *text = NULL;
 		if (spk_grant_public_json(&g, tenant, &text) < 0) {
 			status = EXIT_INTERNAL;
@@ -100,9 +107,9 @@ int cmd_token(int argc, char **argv)
 			printf("%s\n", text);
 			spk_secret_free(text);
 		}
-	} else if (header) {
+	} else if (o->header) {
 		printf("Authorization: %s %s\n", spk_grant_token_type(&g), g.access_token);
-		const char *tenant_header = spk_provider_tenant_header(&p);
+		const char *tenant_header = spk_provider_tenant_header(p);
 		if (tenant_header && tenant) {
 			printf("%s: %s\n", tenant_header, tenant);
 		}
@@ -110,6 +117,17 @@ int cmd_token(int argc, char **argv)
 		printf("%s\n", g.access_token);
 	}
 	spk_grant_done(&g);
-	spk_profile_done(&p);
 	return status;
 }
+
+const struct command cmd_token = {
+	.name = "token",
+	.summary = "print a valid access token",
+	.help = token_help,
+	.takes = TAKES_PROFILE,
+	.options = token_options,
+	.opts = &token_opts,
+	.set_option = token_option,
+	.check = token_check,
+	.run = run_token,
+};
