@@ -81,6 +81,9 @@ struct command {
 	int (*run)(const struct command_call *call);
 };
 
+/* set_option() for a command whose one option is a flag: opts is a bool, set true. */
+int set_flag_option(void *opts, int id, const char *value);
+
 /* The table's rows, one per cmd/<name>.c. */
 extern const struct command cmd_doctor;
 extern const struct command cmd_exec;

@@ -180,26 +180,11 @@ static const struct command_option doctor_options[] = {
 	{ 0 },
 };
 
-struct doctor_opts {
-	bool cron;
-};
-
-static struct doctor_opts doctor_opts;
-
-static int doctor_option(void *opts, int id, const char *value)
-{
-	struct doctor_opts *o = opts;
-
-	(void)id; /* only --cron */
-	(void)value;
-	o->cron = true;
-	return 0;
-}
+static bool doctor_cron; /* its one option */
 
 static int run_doctor(const struct command_call *call)
 {
-	const struct doctor_opts *o = call->opts;
-	bool cron = o->cron;
+	bool cron = *(const bool *)call->opts;
 	const char *only = call->name;
 	struct spk_error err = { 0 };
 	struct spk_config *cfg = NULL;
@@ -236,7 +221,7 @@ const struct command cmd_doctor = {
 	.help = doctor_help,
 	.takes = TAKES_OPTIONAL_NAME,
 	.options = doctor_options,
-	.opts = &doctor_opts,
-	.set_option = doctor_option,
+	.opts = &doctor_cron,
+	.set_option = set_flag_option,
 	.run = run_doctor,
 };

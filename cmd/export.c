@@ -32,27 +32,12 @@ static const struct command_option export_options[] = {
 	{ 0 },
 };
 
-struct export_opts {
-	bool copy;
-};
-
-static struct export_opts export_opts;
-
-static int export_option(void *opts, int id, const char *value)
-{
-	struct export_opts *o = opts;
-
-	(void)id; /* only --copy */
-	(void)value;
-	o->copy = true;
-	return 0;
-}
+static bool export_copy; /* its one option */
 
 /* The profile is read here, not by main.c: the export needs the open config. */
 static int run_export(const struct command_call *call)
 {
-	const struct export_opts *o = call->opts;
-	bool copy = o->copy;
+	bool copy = *(const bool *)call->opts;
 	const char *name = call->name;
 	struct spk_error err = { 0 };
 	struct spk_config *cfg = NULL;
@@ -100,7 +85,7 @@ const struct command cmd_export = {
 	.help = export_help,
 	.takes = TAKES_NAME,
 	.options = export_options,
-	.opts = &export_opts,
-	.set_option = export_option,
+	.opts = &export_copy,
+	.set_option = set_flag_option,
 	.run = run_export,
 };

@@ -29,26 +29,11 @@ static const struct command_option logout_options[] = {
 	{ 0 },
 };
 
-struct logout_opts {
-	bool keep_remote;
-};
-
-static struct logout_opts logout_opts;
-
-static int logout_option(void *opts, int id, const char *value)
-{
-	struct logout_opts *o = opts;
-
-	(void)id; /* only --keep-remote */
-	(void)value;
-	o->keep_remote = true;
-	return 0;
-}
+static bool logout_keep_remote; /* its one option */
 
 static int run_logout(const struct command_call *call)
 {
-	const struct logout_opts *o = call->opts;
-	bool keep_remote = o->keep_remote;
+	bool keep_remote = *(const bool *)call->opts;
 	const struct spk_profile *p = call->profile;
 	const char *name = call->name;
 	struct spk_error err = { 0 };
@@ -81,7 +66,7 @@ const struct command cmd_logout = {
 	.help = logout_help,
 	.takes = TAKES_PROFILE,
 	.options = logout_options,
-	.opts = &logout_opts,
-	.set_option = logout_option,
+	.opts = &logout_keep_remote,
+	.set_option = set_flag_option,
 	.run = run_logout,
 };

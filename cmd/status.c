@@ -117,26 +117,11 @@ static const struct command_option status_options[] = {
 	{ 0 },
 };
 
-struct status_opts {
-	bool json;
-};
-
-static struct status_opts status_opts;
-
-static int status_option(void *opts, int id, const char *value)
-{
-	struct status_opts *o = opts;
-
-	(void)id; /* only --json */
-	(void)value;
-	o->json = true;
-	return 0;
-}
+static bool status_json; /* its one option */
 
 static int run_status(const struct command_call *call)
 {
-	const struct status_opts *o = call->opts;
-	bool json = o->json;
+	bool json = *(const bool *)call->opts;
 	const char *only = call->name;
 	struct spk_error err = { 0 };
 	struct spk_config *cfg = NULL;
@@ -202,7 +187,7 @@ const struct command cmd_status = {
 	.help = status_help,
 	.takes = TAKES_OPTIONAL_WORD,
 	.options = status_options,
-	.opts = &status_opts,
-	.set_option = status_option,
+	.opts = &status_json,
+	.set_option = set_flag_option,
 	.run = run_status,
 };

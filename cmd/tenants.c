@@ -25,26 +25,11 @@ static const struct command_option tenants_options[] = {
 	{ 0 },
 };
 
-struct tenants_opts {
-	bool refresh;
-};
-
-static struct tenants_opts tenants_opts;
-
-static int tenants_option(void *opts, int id, const char *value)
-{
-	struct tenants_opts *o = opts;
-
-	(void)id; /* only --refresh */
-	(void)value;
-	o->refresh = true;
-	return 0;
-}
+static bool tenants_refresh; /* its one option */
 
 static int run_tenants(const struct command_call *call)
 {
-	const struct tenants_opts *o = call->opts;
-	bool refresh = o->refresh;
+	bool refresh = *(const bool *)call->opts;
 	const struct spk_profile *p = call->profile;
 	const char *name = call->name;
 	struct spk_error err = { 0 };
@@ -79,7 +64,7 @@ const struct command cmd_tenants = {
 	.help = tenants_help,
 	.takes = TAKES_PROFILE,
 	.options = tenants_options,
-	.opts = &tenants_opts,
-	.set_option = tenants_option,
+	.opts = &tenants_refresh,
+	.set_option = set_flag_option,
 	.run = run_tenants,
 };
