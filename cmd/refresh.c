@@ -134,7 +134,15 @@ struct batch {
 	pthread_mutex_t lock;
 	size_t next;     /* the next profile to take, under lock */
 	int stopped_by;  /* the signal that asked us to stop, under lock */
+	bool finished;   /* every refresh is done: the watcher may go, under lock */
 };
+
+/*
+ * How the watcher is told the refreshes are done: this signal, sent to its
+ * thread alone with finished set. Not pthread_cancel: unwinding a thread
+ * out of sigwait is what sanitizers (and some libcs) handle worst.
+ */
+#define WATCHER_WAKE SIGUSR2
 
 static void *refresh_worker(void *arg)
 {
@@ -163,14 +171,25 @@ static void *refresh_worker(void *arg)
 static void *stop_watcher(void *arg)
 {
 	struct batch *b = arg;
+	sigset_t wait_for = b->stop_signals;
 	int sig;
 
-	if (sigwait(&b->stop_signals, &sig) == 0) {
+	sigaddset(&wait_for, WATCHER_WAKE);
+	while (sigwait(&wait_for, &sig) == 0) {
 		pthread_mutex_lock(&b->lock);
-		b->stopped_by = sig;
+		bool finished = b->finished;
+		if (sig != WATCHER_WAKE) {
+			b->stopped_by = sig;
+		}
 		pthread_mutex_unlock(&b->lock);
-		note("stopping: finishing the refreshes in flight first, so that no rotated token is "
-		     "lost");
+		if (sig != WATCHER_WAKE) {
+			note("stopping: finishing the refreshes in flight first, so that no rotated "
+			     "token is lost");
+			return NULL;
+		}
+		if (finished) {
+			return NULL;
+		}
 	}
 	return NULL;
 }
@@ -242,8 +261,10 @@ static int refresh_all(long long older_than)
 	sigaddset(&b.stop_signals, SIGINT);
 	sigaddset(&b.stop_signals, SIGTERM);
 	sigaddset(&b.stop_signals, SIGHUP);
+	sigset_t blocked = b.stop_signals;
+	sigaddset(&blocked, WATCHER_WAKE);
 	/* Before any thread exists: they all inherit it. */
-	pthread_sigmask(SIG_BLOCK, &b.stop_signals, &old_mask);
+	pthread_sigmask(SIG_BLOCK, &blocked, &old_mask);
 	pthread_t watcher;
 	bool watching = pthread_create(&watcher, NULL, stop_watcher, &b) == 0;
 	size_t threads = threads_for(n);
@@ -262,7 +283,10 @@ static int refresh_all(long long older_than)
 		spk_flow_refresh_many_end();
 	}
 	if (watching) {
-		pthread_cancel(watcher); /* sigwait is a cancellation point */
+		pthread_mutex_lock(&b.lock);
+		b.finished = true;
+		pthread_mutex_unlock(&b.lock);
+		pthread_kill(watcher, WATCHER_WAKE);
 		pthread_join(watcher, NULL);
 	}
 	pthread_mutex_destroy(&b.lock);
