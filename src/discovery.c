@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "discovery.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
-#include "oauth.h"
 #include "secret.h"
 
 static size_t trimmed_len(const char *s)
@@ -20,7 +20,7 @@ static size_t trimmed_len(const char *s)
 	return n > 0 && s[n - 1] == '/' ? n - 1 : n;
 }
 
-int spk_oauth_parse_discovery(const char *issuer, const char *body, size_t len,
+int spk_discovery_parse(const char *issuer, const char *body, size_t len,
 			      struct spk_endpoints *ret, struct spk_error *err)
 {
 	_cleanup_json_ struct spk_json *doc = NULL;
@@ -67,7 +67,7 @@ int spk_oauth_parse_discovery(const char *issuer, const char *body, size_t len,
 	return 0;
 }
 
-int spk_oauth_discovery_url(const char *issuer, unsigned i, char **ret_url)
+int spk_discovery_url(const char *issuer, unsigned i, char **ret_url)
 {
 	const char *host = strstr(issuer, "://");
 	if (!host || strpbrk(issuer, "?#")) {
@@ -114,7 +114,7 @@ int spk_oauth_discovery_url(const char *issuer, unsigned i, char **ret_url)
 	return 0;
 }
 
-int spk_oauth_discover(const char *issuer, const char *cacert, struct spk_endpoints *ret,
+int spk_discovery_fetch(const char *issuer, const char *cacert, struct spk_endpoints *ret,
 		       struct spk_error *err)
 {
 	struct spk_error first = { 0 };
@@ -125,7 +125,7 @@ int spk_oauth_discover(const char *issuer, const char *cacert, struct spk_endpoi
 	for (unsigned i = 0;; i++) {
 		_cleanup_free_ char *url = NULL;
 		struct spk_http_response resp = { 0 };
-		r = spk_oauth_discovery_url(issuer, i, &url);
+		r = spk_discovery_url(issuer, i, &url);
 		if (r == -ENOENT) {
 			break;
 		}
@@ -150,7 +150,7 @@ int spk_oauth_discover(const char *issuer, const char *cacert, struct spk_endpoi
 			 * document. The first such refusal is the one reported.
 			 */
 			struct spk_error e = { 0 };
-			r = spk_oauth_parse_discovery(issuer, resp.body, resp.len, ret, &e);
+			r = spk_discovery_parse(issuer, resp.body, resp.len, ret, &e);
 			spk_http_response_done(&resp);
 			if (r == 0) {
 				return 0;

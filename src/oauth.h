@@ -2,8 +2,8 @@
  * The OAuth 2.0 / OpenID Connect protocol: PKCE (RFC 7636), the authorize
  * URL (RFC 6749 §4.1.1), the token endpoint for code exchange and refresh
  * (§4.1.3, §6) with its error responses mapped to what the user must do
- * (§5.2), and discovery (OpenID Connect Discovery, RFC 8414). Requests
- * are built in oauth.c, answers read in answer.c, discovery in discovery.c.
+ * (§5.2). Requests are built in oauth.c, answers read in answer.c;
+ * discovery is discovery.h.
  */
 #pragma once
 
@@ -127,25 +127,3 @@ int spk_oauth_parse_token_response(const struct spk_http_response *resp, const c
 /* Read a refusal (any status but 200) from an OAuth endpoint as the error above. */
 int spk_oauth_parse_error(const struct spk_http_response *resp, const char *host,
 			  struct spk_error *err);
-
-/*
- * Fetch and read issuer's discovery document, trying the places
- * spk_oauth_discovery_url() names in their order: the first 200 answer that
- * holds a document naming this issuer wins; a 5xx ends the search.
- */
-int spk_oauth_discover(const char *issuer, const char *cacert, struct spk_endpoints *ret,
-		       struct spk_error *err);
-/*
- * The i-th place (from 0) where issuer's metadata may be, in the order they
- * are tried, a terminating "/" of the issuer removed first:
- *   0  ISSUER/.well-known/openid-configuration (OpenID Connect Discovery §4)
- *   1  ORIGIN/.well-known/oauth-authorization-server/PATH (RFC 8414 §3.1)
- *   2  ORIGIN/.well-known/openid-configuration/PATH (RFC 8414 §5)
- *   3  ISSUER/.well-known/oauth-authorization-server (servers before RFC 8414)
- * An issuer without a path has only 0 and 1 (2 and 3 would repeat them).
- * 0 with *ret_url; -ENOENT past the last; -EINVAL for an issuer that is no
- * URL or has a query or fragment (RFC 8414 §2); -ENOMEM.
- */
-int spk_oauth_discovery_url(const char *issuer, unsigned i, char **ret_url);
-int spk_oauth_parse_discovery(const char *issuer, const char *body, size_t len,
-			      struct spk_endpoints *ret, struct spk_error *err);

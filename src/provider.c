@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "discovery.h"
 #include "oauth.h"
 
 static const unsigned xero_ports[] = { 8749, 8750, 8751 };
@@ -169,7 +170,7 @@ int spk_provider_resolve(const struct spk_profile *p, const struct spk_endpoints
 		if (known_enough && !need_authorize) {
 			base = *known;
 		} else if (!overridden) {
-			r = spk_oauth_discover(o->issuer, p->cacert, &discovered, err);
+			r = spk_discovery_fetch(o->issuer, p->cacert, &discovered, err);
 			if (r < 0) {
 				return r;
 			}

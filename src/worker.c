@@ -95,6 +95,19 @@ static int spawn_worker(int sock, int lock_fd, pid_t *ret_pid)
 }
 
 /*
+ * The one line for a worker that could not be started: nothing was sent,
+ * so the grant is as it was. A program that will not start is a broken
+ * install; a socketpair that cannot be had is the system's limits.
+ */
+static int start_failed(struct spk_error *err, const char *profile, int r, bool spawning)
+{
+	return spk_error_set(err, SPK_ERR_INTERNAL, r,
+			     "%s%scannot start sparekey-worker (%s)%s", profile ? profile : "",
+			     profile ? ": " : "", strerror(-r),
+			     spawning ? "; nothing was sent. Reinstall sparekey" : "");
+}
+
+/*
  * The shared worker of refresh --all (spk_worker_share_begin): a
  * SOCK_SEQPACKET to it, each message one job's socket and lock. Set and
  * cleared only while no exchange runs; read by the exchanges' threads.
@@ -109,17 +122,13 @@ int spk_worker_share_begin(struct spk_error *err)
 	int sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		int r = -errno;
-		return spk_error_set(err, SPK_ERR_INTERNAL, r, "cannot start sparekey-worker (%s)",
-				     strerror(-r));
+		return start_failed(err, NULL, -errno, false);
 	}
 	int r = spawn_worker(sv[1], -1, &shared.pid);
 	close(sv[1]);
 	if (r < 0) {
 		close(sv[0]);
-		return spk_error_set(err, SPK_ERR_INTERNAL, r,
-				     "cannot start sparekey-worker (%s); nothing was sent. Reinstall "
-				     "sparekey", strerror(-r));
+		return start_failed(err, NULL, r, true);
 	}
 	shared.control = sv[0];
 	spk_log("worker: shared, pid %d", (int)shared.pid);
@@ -154,8 +163,7 @@ int spk_worker_exchange(const struct spk_profile *p, const struct spk_worker_job
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		int r = -errno;
 		free(w);
-		return spk_error_set(err, SPK_ERR_INTERNAL, r, "cannot start sparekey-worker (%s)",
-				     strerror(-r));
+		return start_failed(err, p->name, r, false);
 	}
 	/* Should the shared worker be gone, a worker of its own still carries the job. */
 	int r = shared.control >= 0 ? spk_wire_send_job_fds(shared.control, sv[1], lock_fd) : -1;
@@ -166,9 +174,7 @@ int spk_worker_exchange(const struct spk_profile *p, const struct spk_worker_job
 	if (r < 0) {
 		close(sv[0]);
 		free(w);
-		return spk_error_set(err, SPK_ERR_INTERNAL, r,
-				     "%s: cannot start sparekey-worker (%s); nothing was sent. "
-				     "Reinstall sparekey", p->name, strerror(-r));
+		return start_failed(err, p->name, r, true);
 	}
 	w->sock = sv[0];
 	spk_log("worker %s: %s started, pid %d", p->name, spk_wire_op_name(job->op), (int)w->pid);

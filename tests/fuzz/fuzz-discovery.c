@@ -1,11 +1,11 @@
 /*
  * An issuer's discovery document (OpenID Connect Discovery §3, RFC 8414):
- * spk_oauth_parse_discovery() for an issuer with and without a trailing
+ * spk_discovery_parse() for an issuer with and without a trailing
  * slash (first input byte). The same bytes as an issuer: the places
- * spk_oauth_discovery_url() names are at most four, each a well-known URL.
+ * spk_discovery_url() names are at most four, each a well-known URL.
  */
 #include "fuzz.h"
-#include "oauth.h"
+#include "discovery.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size--;
 	}
 	body = fuzz_str(data, size);
-	if (spk_oauth_parse_discovery(issuer, body, size, &e, &err) == 0) {
+	if (spk_discovery_parse(issuer, body, size, &e, &err) == 0) {
 		FUZZ_ASSERT(e.issuer && e.authorization && e.token);
 		spk_endpoints_done(&e);
 	} else {
@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	unsigned i = 0;
 	char *url = NULL;
-	while (spk_oauth_discovery_url(body, i, &url) == 0) {
+	while (spk_discovery_url(body, i, &url) == 0) {
 		FUZZ_ASSERT(strstr(url, "/.well-known/") != NULL);
 		free(url);
 		i++;

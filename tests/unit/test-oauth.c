@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "discovery.h"
 #include "oauth.h"
 #include "secret.h"
 
@@ -400,7 +401,7 @@ static void test_discovery(void)
 			  "\"revocation_endpoint\":\"https://id.example.com/revoke\","
 			  "\"userinfo_endpoint\":\"https://id.example.com/me\"}";
 
-	g_assert_cmpint(spk_oauth_parse_discovery("https://id.example.com/", doc, strlen(doc), &e, &err), ==, 0);
+	g_assert_cmpint(spk_discovery_parse("https://id.example.com/", doc, strlen(doc), &e, &err), ==, 0);
 	g_assert_cmpstr(e.authorization, ==, "https://id.example.com/auth");
 	g_assert_cmpstr(e.token, ==, "https://id.example.com/token");
 	g_assert_cmpstr(e.revocation, ==, "https://id.example.com/revoke");
@@ -409,13 +410,13 @@ static void test_discovery(void)
 	spk_endpoints_done(&e);
 
 	/* Another issuer's document is refused (OpenID Connect Discovery §4.3). */
-	g_assert_cmpint(spk_oauth_parse_discovery("https://evil.example.com", doc, strlen(doc), &e, &err), <, 0);
+	g_assert_cmpint(spk_discovery_parse("https://evil.example.com", doc, strlen(doc), &e, &err), <, 0);
 	g_assert_cmpint(err.kind, ==, SPK_ERR_CONFIG);
 	spk_error_clear(&err);
 	const char *no_token = "{\"issuer\":\"https://id.example.com\",\"authorization_endpoint\":\"https://x/a\"}";
-	g_assert_cmpint(spk_oauth_parse_discovery("https://id.example.com", no_token, strlen(no_token), &e, &err), <, 0);
+	g_assert_cmpint(spk_discovery_parse("https://id.example.com", no_token, strlen(no_token), &e, &err), <, 0);
 	spk_error_clear(&err);
-	g_assert_cmpint(spk_oauth_parse_discovery("https://id.example.com", "<html>", 6, &e, &err), <, 0);
+	g_assert_cmpint(spk_discovery_parse("https://id.example.com", "<html>", 6, &e, &err), <, 0);
 }
 
 /* Where discovery looks, in order: OpenID Connect Discovery §4, RFC 8414 §3.1 and §5. */
@@ -460,18 +461,18 @@ static void test_discovery_urls(void)
 	for (size_t c = 0; c < G_N_ELEMENTS(cases); c++) {
 		unsigned i = 0;
 		for (; cases[c].urls[i]; i++) {
-			g_assert_cmpint(spk_oauth_discovery_url(cases[c].issuer, i, &url), ==, 0);
+			g_assert_cmpint(spk_discovery_url(cases[c].issuer, i, &url), ==, 0);
 			g_assert_cmpstr(url, ==, cases[c].urls[i]);
 			free(url);
 		}
 		url = (char *)"untouched";
-		g_assert_cmpint(spk_oauth_discovery_url(cases[c].issuer, i, &url), ==, -ENOENT);
+		g_assert_cmpint(spk_discovery_url(cases[c].issuer, i, &url), ==, -ENOENT);
 		g_assert_cmpstr(url, ==, "untouched");
 	}
 	/* An issuer has no query or fragment (RFC 8414 §2). */
-	g_assert_cmpint(spk_oauth_discovery_url("https://id.example/as?x=1", 0, &url), ==, -EINVAL);
-	g_assert_cmpint(spk_oauth_discovery_url("https://id.example/#as", 0, &url), ==, -EINVAL);
-	g_assert_cmpint(spk_oauth_discovery_url("id.example", 0, &url), ==, -EINVAL);
+	g_assert_cmpint(spk_discovery_url("https://id.example/as?x=1", 0, &url), ==, -EINVAL);
+	g_assert_cmpint(spk_discovery_url("https://id.example/#as", 0, &url), ==, -EINVAL);
+	g_assert_cmpint(spk_discovery_url("id.example", 0, &url), ==, -EINVAL);
 	g_assert_cmpstr(url, ==, "untouched");
 }
 
