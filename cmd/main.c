@@ -10,8 +10,8 @@
 
 #include "commands.h"
 #include "config.h"
+#include "flow.h"
 #include "harden.h"
-#include "lock.h"
 #include "log.h"
 #include "output.h"
 
@@ -338,7 +338,7 @@ int main(int argc, char **argv)
 	char optbuf[64];
 
 	spk_harden();
-	spk_lock_receive();
+	spk_flow_receive_handover();
 	opterr = 0;
 	while ((c = getopt_exact(argc, argv, "+vh", options)) != -1) {
 		switch (c) {

@@ -15,6 +15,7 @@
 #include "flow-internal.h"
 #include "health.h"
 #include "http.h"
+#include "lock.h"
 #include "log.h"
 #include "oauth.h"
 #include "provider.h"
@@ -188,6 +189,11 @@ void spk_flow_health(const struct spk_profile *p, const struct spk_grant *g, int
 {
 	spk_health_of(p, g, now, -1, ret);
 	spk_health_cut_off(ret, spk_flow_cut_off(p, g, err));
+}
+
+void spk_flow_receive_handover(void)
+{
+	spk_lock_receive();
 }
 
 int spk_flow_open_network(struct spk_error *err)

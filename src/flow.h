@@ -122,6 +122,12 @@ void spk_flow_health(const struct spk_profile *p, const struct spk_grant *g, int
 		     struct spk_health *ret, struct spk_error *err);
 
 /*
+ * First thing in the full program's main(): take over the refresh lock the
+ * front handed over with the command (SPAREKEY_LOCK_FD), if it did.
+ */
+void spk_flow_receive_handover(void);
+
+/*
  * Load and initialise the HTTP client now, before threads start: a process
  * about to run many refreshes (refresh --all) then pays for it once.
  */
