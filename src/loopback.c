@@ -18,6 +18,7 @@
 
 #include "dl.h"
 #include "log.h"
+#include "page.h"
 #include "secret.h"
 
 /* Room for a browser's many speculative sockets and a few stuck ones. */
@@ -86,50 +87,12 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	spk_log("loopback: %s", line);
 }
 
-static char *html_escape(const char *s)
-{
-	size_t n = 0;
-	for (const char *p = s; *p; p++) {
-		n += strchr("<>&\"'", *p) ? 6 : 1;
-	}
-	char *out = malloc(n + 1), *o = out;
-	if (!out) {
-		return NULL;
-	}
-	for (const char *p = s; *p; p++) {
-		switch (*p) {
-		case '<': o = stpcpy(o, "&lt;"); break;
-		case '>': o = stpcpy(o, "&gt;"); break;
-		case '&': o = stpcpy(o, "&amp;"); break;
-		case '"': o = stpcpy(o, "&quot;"); break;
-		case '\'': o = stpcpy(o, "&#39;"); break;
-		default: *o++ = (char)((unsigned char)*p < 0x20 ? ' ' : *p); break;
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
-static const char page_head[] =
-	"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-	"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-	"<title>%s</title><style>"
-	"body{font:16px/1.5 system-ui,sans-serif;margin:0;display:flex;min-height:100vh;"
-	"align-items:center;justify-content:center;background:#f6f7f9;color:#1b1f24}"
-	"main{max-width:32rem;padding:2rem 2.5rem;background:#fff;border-radius:12px;"
-	"box-shadow:0 1px 4px rgba(0,0,0,.12)}h1{font-size:1.4rem;margin:0 0 .5rem}"
-	"p{margin:.5rem 0}code{background:#eef0f3;padding:0 .3em;border-radius:4px}"
-	"</style></head><body><main>";
-static const char page_tail[] = "</main></body></html>";
-
 static enum MHD_Result answer(struct MHD_Connection *conn, unsigned status, const char *title,
 			      const char *body_html)
 {
-	char *page = NULL;
-	char head[sizeof(page_head) + 128];
+	char *page = spk_page_render(title, body_html);
 
-	snprintf(head, sizeof(head), page_head, title);
-	if (asprintf(&page, "%s<h1>%s</h1>%s%s", head, title, body_html, page_tail) < 0) {
+	if (!page) {
 		return MHD_NO;
 	}
 	struct MHD_Response *resp =
@@ -236,7 +199,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		goto out;
 	}
 	char body[1024];
-	profile = html_escape(lb->profile);
+	profile = spk_page_escape(lb->profile);
 	if (r == 0) {
 		lb->outcome = GOT_CODE;
 		lb->result = w.cb;
@@ -249,7 +212,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	} else {
 		lb->outcome = GOT_ERROR;
 		lb->result_err = e;
-		_cleanup_free_ char *msg = html_escape(e.msg);
+		_cleanup_free_ char *msg = spk_page_escape(e.msg);
 		snprintf(body, sizeof(body),
 			 "<p>The provider did not grant access for profile <code>%s</code>:</p>"
 			 "<p><code>%s</code></p><p>Nothing was stored. You can close this tab; "
