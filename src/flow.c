@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
+#include <time.h>
 
 #include "cache.h"
 #include "flow-internal.h"
@@ -177,6 +178,35 @@ int spk_flow_lock_profile(const struct spk_profile *p, int *ret_lock, struct spk
 		return r;
 	}
 	return 0;
+}
+
+int spk_flow_token_spent(const struct spk_profile *p, const char *token, struct spk_error *err)
+{
+	struct spk_grant g = { 0 };
+	int lock = -1;
+	int r = spk_flow_lock_profile(p, &lock, err);
+
+	if (r < 0) {
+		return r;
+	}
+	r = spk_store_load(p, &g, err);
+	bool same = r == 0 && (!token || spk_memeq_ct(token, strlen(token), g.access_token,
+						       strlen(g.access_token)));
+	bool renewable = g.refresh_token || p->grant == SPK_GRANT_CLIENT_CREDENTIALS;
+	int64_t now = (int64_t)time(NULL);
+	if (same && renewable) {
+		/* Expired as of now: the next token call renews it, and status says when. */
+		if (g.expires_at == 0 || g.expires_at > now) {
+			g.expires_at = now;
+			r = spk_store_save(p, &g, err);
+		}
+		if (r == 0) {
+			spk_flow_cache_drop(p);
+		}
+	}
+	spk_store_unlock(p, lock);
+	spk_grant_done(&g);
+	return r < 0 ? r : same && renewable ? 0 : 1;
 }
 
 int spk_flow_load(const struct spk_profile *p, struct spk_grant *ret, struct spk_error *err)

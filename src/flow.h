@@ -62,6 +62,17 @@ int spk_flow_token(const struct spk_profile *p, int64_t min_valid, struct spk_gr
 		   struct spk_error *err);
 
 /*
+ * The access token was refused where it was sent (git's erase): mark it
+ * spent so that the next spk_flow_token() refreshes, and drop it from the
+ * runtime cache. token: the one refused; when it is no longer the stored
+ * one (a refresh came since), nothing changes. NULL: whichever is stored.
+ * A grant nothing can renew (no refresh token, no client credentials) is
+ * left as it is: marking its token spent would end it. 0 marked; 1 nothing
+ * to do; negative on failure (err).
+ */
+int spk_flow_token_spent(const struct spk_profile *p, const char *token, struct spk_error *err);
+
+/*
  * Refresh now and store the result: 0 with the new grant in *ret. With
  * older_than >= 0, only a refresh token at least that many seconds old is
  * spent: a younger one, or none, returns 1 with the stored grant in *ret.

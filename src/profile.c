@@ -145,6 +145,22 @@ static bool is_env_name(const char *v)
 	return ok;
 }
 
+/* git_hosts: host or host:port words (git's "host" value), no URL or user. */
+static bool is_host_list(const char *v)
+{
+	for (const char *c = v; *c; c++) {
+		if (!g_ascii_isalnum(*c) && !strchr(" \t.-_:[]", *c)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool is_one_line(const char *v)
+{
+	return !strpbrk(v, "\r\n");
+}
+
 #define STRING(key, member, is_local, fn, text)                                            \
 	{ .name = key, .type = KEY_STRING, .offset = offsetof(struct spk_profile, member),  \
 	  .local = is_local, .check = fn, .must = text }
@@ -173,6 +189,9 @@ static const struct profile_key profile_keys[] = {
 	STRING("tenant", tenant, false, NULL, NULL),
 	STRING("exec_token_env", exec_token_env, true, is_env_name, ENV_MUST),
 	STRING("exec_tenant_env", exec_tenant_env, true, is_env_name, ENV_MUST),
+	STRING("git_hosts", git_hosts, false, is_host_list,
+	       "git_hosts must be host names or host:port, separated by spaces (no URL)"),
+	STRING("git_username", git_username, false, is_one_line, "git_username must be one line"),
 	{ .name = "client_auth", .type = KEY_CLIENT_AUTH,
 	  .must = "client_auth must be none, post or basic" },
 	{ .name = "grant", .type = KEY_GRANT,

@@ -87,6 +87,8 @@ struct spk_profile {
 	char *tenant;        /* xero: the organisation (name or id); microsoft: the directory */
 	char *exec_token_env;  /* exec: variable for the access token, NULL = SPAREKEY_ACCESS_TOKEN */
 	char *exec_tenant_env; /* exec: variable for the tenant id, NULL = the preset's */
+	char *git_hosts;     /* git-credential: hosts (host or host:port) it answers, space separated */
+	char *git_username;  /* git-credential: the user name sent to git, NULL = "oauth2" */
 	struct spk_endpoints endpoints; /* issuer and overrides */
 };
 
