@@ -88,6 +88,7 @@ int set_flag_option(void *opts, int id, const char *value);
 extern const struct command cmd_doctor;
 extern const struct command cmd_exec;
 extern const struct command cmd_export;
+extern const struct command cmd_git_credential;
 extern const struct command cmd_import;
 extern const struct command cmd_login;
 extern const struct command cmd_logout;

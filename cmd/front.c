@@ -4,6 +4,8 @@
  * that links libc alone: no keyring, TLS, GLib or HTTP server is loaded.
  * Everything else — a stale or missing cache entry, any other command or
  * option — is handed, argv untouched, to the full program, sparekey-cli.
+ * Run as git-credential-sparekey (a link to it, git's name for the helper
+ * `sparekey`), it hands over `sparekey git-credential ARGS` instead.
  *
  * MUST: never print a token the full program would not print: the cache
  * entry must be ours and private, made from the config file as it is now,
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/file.h>
 #include <time.h>
@@ -36,6 +39,30 @@ static void exec_full(char **argv)
 	fprintf(stderr, "sparekey: cannot run %s (%s). Reinstall sparekey\n", path,
 		strerror(errno));
 	exit(70);
+}
+
+/* Called by the name git gives the credential helper `sparekey`? */
+static bool is_git_helper(const char *argv0)
+{
+	const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
+	const char *base = slash ? slash + 1 : argv0;
+	return base && strcmp(base, "git-credential-sparekey") == 0;
+}
+
+/* git-credential-sparekey ARGS: the full program's `sparekey git-credential ARGS`. */
+static void exec_git_helper(int argc, char **argv)
+{
+	char **args = calloc((size_t)argc + 2, sizeof(char *));
+	if (!args) {
+		fprintf(stderr, "sparekey: out of memory\n");
+		exit(70);
+	}
+	args[0] = (char *)"sparekey";
+	args[1] = (char *)"git-credential";
+	for (int i = 1; i < argc; i++) {
+		args[i + 1] = argv[i];
+	}
+	exec_full(args);
 }
 
 /* "token PROFILE" or "token PROFILE --min-valid N": the one shape served here. */
@@ -159,6 +186,9 @@ int main(int argc, char **argv)
 
 	/* The same hardening as the full program: a token passes through here. */
 	spk_harden();
+	if (is_git_helper(argv[0])) {
+		exec_git_helper(argc, argv);
+	}
 
 	_cleanup_free_ char *dir = spk_path_runtime_dir();
 	if (dir && parse(argc, argv, &profile, &min_valid) == 0) {

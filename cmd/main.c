@@ -17,8 +17,8 @@
 
 /* Sorted by name. Each row is in its command's file. */
 static const struct command *const commands[] = {
-	&cmd_doctor, &cmd_exec, &cmd_export, &cmd_import, &cmd_login, &cmd_logout,
-	&cmd_refresh, &cmd_status, &cmd_tenants, &cmd_timer, &cmd_token,
+	&cmd_doctor, &cmd_exec, &cmd_export, &cmd_git_credential, &cmd_import, &cmd_login,
+	&cmd_logout, &cmd_refresh, &cmd_status, &cmd_tenants, &cmd_timer, &cmd_token,
 };
 
 static const char main_help[] =
@@ -29,7 +29,7 @@ static const char main_help[] =
 	"\n"
 	"Commands:\n"
 	"%s"
-	"  help CMD   show the help of a command\n"
+	"  help CMD        show the help of a command\n"
 	"\n"
 	"Options:\n"
 	"  -v, --verbose      diagnostics on stderr (never a secret)\n"
@@ -50,7 +50,7 @@ static void print_main_help(FILE *f)
 	char list[2048] = "";
 	size_t o = 0;
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
-		o += (size_t)snprintf(list + o, sizeof(list) - o, "  %-10s %s\n", commands[i]->name,
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "  %-15s %s\n", commands[i]->name,
 				      commands[i]->summary);
 	}
 	fprintf(f, main_help, list);

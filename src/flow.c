@@ -3,7 +3,7 @@
  * the refresh lock from the store (with a leftover journal completed under
  * it), storing a new grant, and the client for the token endpoint. And what
  * cmd/ reads of a grant without refreshing it: the stored record and its
- * health.
+ * health. And marking an access token spent when a server refused it.
  */
 #include "flow.h"
 

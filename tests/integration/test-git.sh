@@ -8,7 +8,8 @@
 #  - `sparekey git-credential [PROFILE] get` answers username (git_username,
 #    default oauth2), password (the access token) and password_expiry_utc;
 #    store is accepted and ignored; erase drops the cached access token, so
-#    the next get refreshes;
+#    the next get refreshes (erasing a token refreshed since changes
+#    nothing); a malformed request gets one line, without its text;
 #  - with the access token expired between two fetches, the second works,
 #    with one refresh at the provider;
 #  - a host no profile lists: the helper answers nothing, and git takes the
@@ -100,6 +101,27 @@ assert_stdout_empty "erase: answers nothing"
 gc "$P" get <<<"$(request "$GIT_HOST")"
 assert_new "$(field password)" "$PW1" "get after erase: a new access token"
 assert_eq "$(refresh_ok_since "$mark")" 1 "get after erase: one refresh at the provider"
+# git erases the password it was refused; one refreshed since is kept.
+PW2=$(field password)
+mark=$(events_mark)
+gc "$P" erase <<<"$(request "$GIT_HOST")username=oauth2
+password=$PW1"
+assert_rc 0 "erase of an older token: exits 0"
+gc "$P" get <<<"$(request "$GIT_HOST")"
+assert_eq "$(field password)" "$PW2" "get after erasing an older token: the current one"
+assert_eq "$(refresh_grants_since "$mark")" 0 "get after erasing an older token: no refresh"
+
+# A malformed request: one line that names the line, never its text.
+gc "$P" erase <<<"protocol=http
+host=$GIT_HOST
+password=$PW2
+$PW2"
+assert_rc 64 "a request line without '=': exits 64 (usage)"
+assert_stdout_empty "a malformed request: answers nothing"
+assert_stderr_one_line "a malformed request: one line on stderr"
+assert_contains "$(cat "$SPK_TMP/sk.err")" "line 4 of the request is not key=value" \
+    "... which names the line"
+assert_not_contains "$(cat "$SPK_TMP/sk.err")" "$PW2" "... and never shows a token"
 
 # ---------------------------------------------------------------- real git
 BINDIR=$(dirname -- "$SPAREKEY")
