@@ -7,7 +7,7 @@
 # line, else $XDG_CONFIG_HOME/sparekey/config, else ~/.config/sparekey/config.
 # Needs nothing from the bash-completion package.
 
-_sparekey_commands='doctor exec export help import login logout refresh status tenants timer token'
+_sparekey_commands='doctor exec export git-credential help import login logout refresh status tenants timer token'
 
 # _sparekey_options COMMAND: its long options, as 'sparekey help COMMAND' lists them.
 _sparekey_options()
@@ -16,6 +16,7 @@ _sparekey_options()
 	doctor) echo --cron --help ;;
 	exec) echo --min-valid --help ;;
 	export) echo --copy --help ;;
+	git-credential) echo --help ;;
 	import) echo --store --help ;;
 	login)
 		echo --provider --issuer --client-id --client-secret-file --client-auth \
@@ -182,6 +183,15 @@ _sparekey()
 		;;
 	timer)
 		((npos == 0)) && COMPREPLY=($(compgen -W $'install\nremove' -- "$cur"))
+		;;
+	git-credential)
+		# [PROFILE] get|store|erase
+		local ops=$'get\nstore\nerase'
+		if ((npos == 0)); then
+			COMPREPLY=($(compgen -W "$(_sparekey_profiles "$config")"$'\n'"$ops" -- "$cur"))
+		elif ((npos == 1)); then
+			COMPREPLY=($(compgen -W "$ops" -- "$cur"))
+		fi
 		;;
 	refresh)
 		# Any number of profiles, unless --all.

@@ -56,6 +56,8 @@ function __sparekey_wants_profile
             not contains -- --all (commandline -opc)
         case doctor exec export import login logout status tenants token
             test (count $args) -eq 1
+        case git-credential
+            test (count $args) -eq 1
         case '*'
             return 1
     end
@@ -111,6 +113,7 @@ complete -c sparekey -n __sparekey_needs_command -l version -d 'Show the version
 complete -c sparekey -n __sparekey_needs_command -a doctor -d 'Check config, store, lock, clock and tokens'
 complete -c sparekey -n __sparekey_needs_command -a exec -d 'Run a command with the token in its environment'
 complete -c sparekey -n __sparekey_needs_command -a export -d 'Move a grant to another machine (to stdout)'
+complete -c sparekey -n __sparekey_needs_command -a git-credential -d 'Answer git as its credential helper'
 complete -c sparekey -n __sparekey_needs_command -a help -d 'Show the help of a command'
 complete -c sparekey -n __sparekey_needs_command -a import -d 'Store a grant exported on another machine'
 complete -c sparekey -n __sparekey_needs_command -a login -d 'Sign in through the browser and store the grant'
@@ -126,7 +129,7 @@ complete -c sparekey -n 'not __sparekey_needs_command; and not __sparekey_using 
 complete -c sparekey -n __sparekey_wants_profile -a '(__sparekey_profiles)' -d Profile
 
 complete -c sparekey -n '__sparekey_using help; and test (count (__sparekey_args)) -eq 1' \
-    -a 'doctor exec export import login logout refresh status tenants timer token'
+    -a 'doctor exec export git-credential import login logout refresh status tenants timer token'
 
 complete -c sparekey -n '__sparekey_using doctor' -l cron -d "Check again in an environment like cron's"
 
@@ -135,6 +138,18 @@ complete -c sparekey -n '__sparekey_using exec; and test (count (__sparekey_args
 complete -c sparekey -n '__sparekey_using exec; and contains -- -- (__sparekey_args)' -a '(__sparekey_complete_command)'
 
 complete -c sparekey -n '__sparekey_using export' -l copy -d 'Keep the local grant too'
+
+# git-credential [PROFILE] get|store|erase
+function __sparekey_wants_git_op
+    set -l args (__sparekey_args)
+    test (count $args) -eq 1
+    or begin
+        test (count $args) -eq 2; and not contains -- $args[2] get store erase
+    end
+end
+complete -c sparekey -n '__sparekey_using git-credential; and __sparekey_wants_git_op' -a get -d 'Answer a token'
+complete -c sparekey -n '__sparekey_using git-credential; and __sparekey_wants_git_op' -a store -d 'Ignored'
+complete -c sparekey -n '__sparekey_using git-credential; and __sparekey_wants_git_op' -a erase -d 'Mark the token spent'
 
 complete -c sparekey -n '__sparekey_using import login' -l store -x -a 'secret file' -d 'Where to keep the grant'
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # 'meson install --destdir' from this build lays out what a package needs:
-# the front in bindir, sparekey-cli and sparekey-worker in
-# libexecdir/sparekey (where the front and sparekey-cli look for them), both man pages, the three shell completions and the
-# systemd user units, whose ExecStart names the installed front. Nothing
-# lands outside the prefix.
+# the front in bindir with git-credential-sparekey linked to it (git's name
+# for the helper `sparekey`), sparekey-cli and sparekey-worker in
+# libexecdir/sparekey (where the front and sparekey-cli look for them), both
+# man pages, the three shell completions and the systemd user units, whose
+# ExecStart names the installed front. Nothing lands outside the prefix.
 #
 # Usage: test-install.sh BUILD_DIR SOURCE_DIR
 # Environment (from tests/meson.build): SPK_PREFIX, SPK_BINDIR,
@@ -34,6 +35,9 @@ installed() {
 	else not_ok "$2: $1" "$(ls -l "$f" 2>&1)"; fi
 }
 installed "$SPK_BINDIR/sparekey" "the front" -x
+installed "$SPK_BINDIR/git-credential-sparekey" "git's credential helper (credential.helper sparekey)" -x
+assert_eq "$(readlink "$dest$SPK_BINDIR/git-credential-sparekey")" sparekey \
+	"git-credential-sparekey is a link to the front beside it"
 installed "$SPK_LIBEXECDIR/sparekey/sparekey-cli" "sparekey-cli" -x
 installed "$SPK_LIBEXECDIR/sparekey/sparekey-worker" "sparekey-worker (carries refreshes through)" -x
 installed "$SPK_MANDIR/man1/sparekey.1" "sparekey(1)"
