@@ -165,6 +165,18 @@ int spk_env_put_lock_fd(int fd)
 	return setenv("SPAREKEY_LOCK_FD", v, 1) < 0 ? -errno : 0;
 }
 
+char *spk_path_token_file_name(const char *profile, long pid)
+{
+	char *out = NULL;
+	return asprintf(&out, "%s.%ld.token", profile, pid) < 0 ? NULL : out;
+}
+
+const char *spk_env_kube_exec_info(void)
+{
+	const char *v = secure_getenv("KUBERNETES_EXEC_INFO");
+	return v && *v ? v : NULL;
+}
+
 bool spk_profile_name_valid(const char *name)
 {
 	size_t n = name ? strlen(name) : 0;

@@ -62,5 +62,17 @@ int spk_env_take_lock_fd(void);
 /* The front's side: name fd in $SPAREKEY_LOCK_FD for the program it execs. */
 int spk_env_put_lock_fd(int fd);
 
+/*
+ * exec --keep-fresh's token file, in the runtime directory: "PROFILE.PID.token"
+ * (one per run, so that runs side by side never share one). NULL on out-of-memory.
+ */
+char *spk_path_token_file_name(const char *profile, long pid);
+
+/*
+ * KUBERNETES_EXEC_INFO, the JSON document kubectl gives its exec plugins
+ * (borrowed from the environment), or NULL when unset or empty.
+ */
+const char *spk_env_kube_exec_info(void);
+
 /* Profile names: 1..64 of [A-Za-z0-9._-], not starting with '.' or '-'. */
 bool spk_profile_name_valid(const char *name);
