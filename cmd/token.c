@@ -4,13 +4,15 @@
 
 #include "commands.h"
 #include "flow.h"
+#include "kube.h"
 #include "output.h"
+#include "paths.h"
 #include "provider.h"
 #include "secret.h"
 #include "tenants.h"
 
 static const char token_help[] =
-	"Usage: sparekey token PROFILE [--min-valid SECS] [--header | --json]\n"
+	"Usage: sparekey token PROFILE [--min-valid SECS] [--header | --json | --exec-credential]\n"
 	"\n"
 	"Print a valid access token for PROFILE on stdout, alone on its line.\n"
 	"If the stored token expires within the margin, refresh it first (the\n"
@@ -27,24 +29,30 @@ static const char token_help[] =
 	"      --json            print access_token, expires_at, token_type, scope and\n"
 	"                        tenant_id as JSON, null where unknown (never the\n"
 	"                        refresh token)\n"
+	"      --exec-credential print a Kubernetes ExecCredential (kubectl's exec plugin):\n"
+	"                        the token and its expiry, in the apiVersion\n"
+	"                        KUBERNETES_EXEC_INFO asks for (v1 when unset)\n"
 	"  -h, --help            show this help\n"
 	"\n"
 	"Examples:\n"
 	"  curl -H \"Authorization: Bearer $(sparekey token xero)\" https://api.xero.com/...\n"
-	"  sparekey token xero --header | curl -H @- https://api.xero.com/api.xro/2.0/Invoices\n";
+	"  sparekey token xero --header | curl -H @- https://api.xero.com/api.xro/2.0/Invoices\n"
+	"  kubeconfig user: exec: {command: sparekey, args: [token, kube, --exec-credential],\n"
+	"      apiVersion: client.authentication.k8s.io/v1, interactiveMode: Never}\n";
 
-enum { OPT_MIN_VALID, OPT_HEADER, OPT_JSON };
+enum { OPT_MIN_VALID, OPT_HEADER, OPT_JSON, OPT_EXEC_CREDENTIAL };
 
 static const struct command_option token_options[] = {
 	{ "min-valid", OPTION_VALUE, OPT_MIN_VALID },
 	{ "header", OPTION_FLAG, OPT_HEADER },
 	{ "json", OPTION_FLAG, OPT_JSON },
+	{ "exec-credential", OPTION_FLAG, OPT_EXEC_CREDENTIAL },
 	{ 0 },
 };
 
 struct token_opts {
 	long long min_valid;
-	bool header, json;
+	bool header, json, exec_credential;
 };
 
 static struct token_opts token_opts = { .min_valid = -1 };
@@ -67,6 +75,9 @@ static int token_option(void *opts, int id, const char *value)
 	case OPT_JSON:
 		o->json = true;
 		break;
+	case OPT_EXEC_CREDENTIAL:
+		o->exec_credential = true;
+		break;
 	}
 	return 0;
 }
@@ -75,8 +86,9 @@ static int token_check(const void *opts)
 {
 	const struct token_opts *o = opts;
 
-	if (o->header && o->json) {
-		return usage_error("token ", "choose --header or --json");
+	if (o->header + o->json + o->exec_credential > 1) {
+		return usage_error("token ",
+				   "choose one of --header, --json and --exec-credential");
 	}
 	return 0;
 }
@@ -89,6 +101,12 @@ static int run_token(const struct command_call *call)
 	struct spk_error err = { 0 };
 	struct spk_grant g = { 0 };
 
+	/* Before any refresh: a version we cannot answer in must not spend a token. */
+	const char *kube_version = NULL;
+	if (o->exec_credential &&
+	    spk_kube_api_version(spk_env_kube_exec_info(), &kube_version, &err) < 0) {
+		return fail(name, &err);
+	}
 	int r = profile_token(p, o->min_valid, &g);
 	if (r != EXIT_OK) {
 		return r;
@@ -99,7 +117,17 @@ static int run_token(const struct command_call *call)
 		return fail(name, &err);
 	}
 	int status = EXIT_OK;
-	if (o->json) {
+	if (o->exec_credential) {
+		char *text = NULL;
+		r = spk_kube_exec_credential(kube_version, g.access_token, g.expires_at, &text);
+		if (r < 0) {
+			note("%s: out of memory", name);
+			status = EXIT_INTERNAL;
+		} else {
+			printf("%s\n", text);
+			spk_secret_free(text);
+		}
+	} else if (o->json) {
 		char *text = NULL;
 		if (spk_grant_public_json(&g, tenant, &text) < 0) {
 			status = EXIT_INTERNAL;

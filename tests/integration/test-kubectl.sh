@@ -65,6 +65,20 @@ check_doc "--exec-credential without KUBERNETES_EXEC_INFO" v1
 if ! grep -qF refresh_token <<<"$SK_OUT"; then ok "--exec-credential: no refresh token in the document"
 else not_ok "--exec-credential: no refresh token in the document"; fi
 
+# A version sparekey does not speak is the kubeconfig's to fix (78), said
+# before any refresh: --min-valid 7200 would otherwise spend the token.
+mark=$(events_mark)
+KUBERNETES_EXEC_INFO=$(exec_info v1alpha1) sk token "$P" --exec-credential --min-valid 7200
+assert_failure 78 "--exec-credential, KUBERNETES_EXEC_INFO v1alpha1"
+assert_contains "$SK_ERR" "client.authentication.k8s.io/v1alpha1" "... names the version asked for"
+assert_eq "$(refresh_grants_since "$mark")" 0 "... no refresh was spent"
+KUBERNETES_EXEC_INFO='not json' sk token "$P" --exec-credential
+assert_failure 78 "--exec-credential, KUBERNETES_EXEC_INFO not JSON"
+sk token "$P" --exec-credential --json
+assert_failure 64 "--exec-credential with --json"
+sk token "$P" --header --exec-credential
+assert_failure 64 "--exec-credential with --header"
+
 # ---------------------------------------------------------------- real kubectl (v1beta1)
 
 kubeconfig_exec "$SPK_TMP/kubeconfig" "$P" v1beta1
