@@ -135,6 +135,16 @@ int profile_token(const struct spk_profile *p, long long min_valid, struct spk_g
 /* Read profile name from the config file (--config or the default). */
 int read_profile(const char *name, struct spk_profile *ret, struct spk_error *err);
 
+/*
+ * exec --keep-fresh: run argv (COMMAND...) as a child with g's token in a
+ * file the parent keeps fresh ($SPAREKEY_ACCESS_TOKEN_FILE and
+ * $BEARER_TOKEN_FILE) until the child ends; g is replaced as it goes.
+ * Returns the child's exit status (128 + N for signal N), or sparekey's
+ * own after it was reported.
+ */
+int exec_keep_fresh(const struct spk_profile *p, struct spk_grant *g, long long min_valid,
+		    char **argv);
+
 /* Run the profile's notify_cmd, if any, for an event (never with a secret). */
 void notify_event(const struct spk_profile *p, const char *event, const char *message);
 /* needs-login or refresh-failed, from err's kind. */

@@ -11,7 +11,7 @@
 #include "provider.h"
 
 static const char exec_help[] =
-	"Usage: sparekey exec PROFILE [--min-valid SECS] -- COMMAND [ARG...]\n"
+	"Usage: sparekey exec PROFILE [--min-valid SECS] [--keep-fresh] -- COMMAND [ARG...]\n"
 	"\n"
 	"Run COMMAND with a valid access token in its environment, so the token\n"
 	"never appears in argv or shell history:\n"
@@ -23,24 +23,41 @@ static const char exec_help[] =
 	"The refresh token is never exported. COMMAND replaces sparekey, so its\n"
 	"exit status is the result; 126 or 127 when it cannot be run.\n"
 	"\n"
+	"With --keep-fresh, for jobs that outlive a token, sparekey stays as COMMAND's\n"
+	"parent and also gives it:\n"
+	"\n"
+	"  SPAREKEY_ACCESS_TOKEN_FILE  a 0600 file in $XDG_RUNTIME_DIR/sparekey holding\n"
+	"                              the token (no newline), replaced whole before\n"
+	"                              the token comes within the margin of its end\n"
+	"  BEARER_TOKEN_FILE           the same file (the WLCG bearer-token convention)\n"
+	"\n"
+	"Read the token from the file each time it is used. A failed refresh is\n"
+	"said on stderr, sent to notify_cmd and tried again; COMMAND runs on.\n"
+	"SIGINT, SIGTERM and SIGHUP are passed on to COMMAND; the exit status is\n"
+	"COMMAND's (128 + N if signal N ended it), and the file is removed.\n"
+	"\n"
 	"Options:\n"
 	"      --min-valid SECS  the token must stay valid this long (default: the\n"
 	"                        profile's min_valid, else 60)\n"
+	"      --keep-fresh      stay, and keep the token in the file fresh (above)\n"
 	"  -h, --help            show this help\n"
 	"\n"
 	"Example:\n"
 	"  sparekey exec xero -- sh -c 'curl -H \"Authorization: Bearer $SPAREKEY_ACCESS_TOKEN\" \\\n"
-	"      -H \"Xero-Tenant-Id: $XERO_TENANT_ID\" https://api.xero.com/api.xro/2.0/Invoices'\n";
+	"      -H \"Xero-Tenant-Id: $XERO_TENANT_ID\" https://api.xero.com/api.xro/2.0/Invoices'\n"
+	"  sparekey exec --keep-fresh xero -- ./sync-for-hours.sh\n";
 
-enum { OPT_MIN_VALID };
+enum { OPT_MIN_VALID, OPT_KEEP_FRESH };
 
 static const struct command_option exec_options[] = {
 	{ "min-valid", OPTION_VALUE, OPT_MIN_VALID },
+	{ "keep-fresh", OPTION_FLAG, OPT_KEEP_FRESH },
 	{ 0 },
 };
 
 struct exec_opts {
 	long long min_valid;
+	bool keep_fresh;
 };
 
 static struct exec_opts exec_opts = { .min_valid = -1 };
@@ -49,7 +66,10 @@ static int exec_option(void *opts, int id, const char *value)
 {
 	struct exec_opts *o = opts;
 
-	(void)id; /* only --min-valid */
+	if (id == OPT_KEEP_FRESH) {
+		o->keep_fresh = true;
+		return 0;
+	}
 	o->min_valid = parse_seconds(value, 86400);
 	if (o->min_valid < 0) {
 		return usage_error("exec ", "--min-valid needs seconds (0-86400), "
@@ -86,11 +106,17 @@ static int run_exec(const struct command_call *call)
 			r = setenv(env.tenant_alias, tenant, 1);
 		}
 	}
-	spk_grant_done(&g);
 	if (r < 0) {
 		note("%s: cannot set up the environment (%s)", name, strerror(errno));
+		spk_grant_done(&g);
 		return EXIT_INTERNAL;
 	}
+	if (o->keep_fresh) {
+		int status = exec_keep_fresh(p, &g, o->min_valid, argv);
+		spk_grant_done(&g);
+		return status;
+	}
+	spk_grant_done(&g);
 	fflush(stdout);
 	execvp(argv[0], argv);
 	int e = errno;

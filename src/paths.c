@@ -168,7 +168,7 @@ int spk_env_put_lock_fd(int fd)
 char *spk_path_token_file_name(const char *profile, long pid)
 {
 	char *out = NULL;
-	return asprintf(&out, "%s.%ld.token", profile, pid) < 0 ? NULL : out;
+	return asprintf(&out, "%s.%ld.bearer", profile, pid) < 0 ? NULL : out;
 }
 
 const char *spk_env_kube_exec_info(void)

@@ -63,8 +63,9 @@ int spk_env_take_lock_fd(void);
 int spk_env_put_lock_fd(int fd);
 
 /*
- * exec --keep-fresh's token file, in the runtime directory: "PROFILE.PID.token"
- * (one per run, so that runs side by side never share one). NULL on out-of-memory.
+ * exec --keep-fresh's token file, in the runtime directory: "PROFILE.PID.bearer"
+ * (one per run, so that runs side by side never share one; not ".token",
+ * which the cache of profile "PROFILE.PID" would be). NULL on out-of-memory.
  */
 char *spk_path_token_file_name(const char *profile, long pid);
 
