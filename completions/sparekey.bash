@@ -14,7 +14,7 @@ _sparekey_options()
 {
 	case $1 in
 	doctor) echo --cron --help ;;
-	exec) echo --min-valid --help ;;
+	exec) echo --min-valid --keep-fresh --help ;;
 	export) echo --copy --help ;;
 	git-credential) echo --help ;;
 	import) echo --store --help ;;
@@ -28,7 +28,7 @@ _sparekey_options()
 	status) echo --json --help ;;
 	tenants) echo --refresh --help ;;
 	timer) echo --every --help ;;
-	token) echo --min-valid --header --json --help ;;
+	token) echo --min-valid --header --json --exec-credential --help ;;
 	esac
 }
 

@@ -134,6 +134,7 @@ complete -c sparekey -n '__sparekey_using help; and test (count (__sparekey_args
 complete -c sparekey -n '__sparekey_using doctor' -l cron -d "Check again in an environment like cron's"
 
 complete -c sparekey -n '__sparekey_using exec token' -l min-valid -x -d 'The token must stay valid this long (seconds)'
+complete -c sparekey -n '__sparekey_using exec' -l keep-fresh -d 'Stay, and keep the token in a file fresh'
 complete -c sparekey -n '__sparekey_using exec; and test (count (__sparekey_args)) -eq 2' -a -- -d 'Then the command'
 complete -c sparekey -n '__sparekey_using exec; and contains -- -- (__sparekey_args)' -a '(__sparekey_complete_command)'
 
@@ -183,3 +184,4 @@ complete -c sparekey -n '__sparekey_using timer' -l every -x -d 'How often: N, o
 
 complete -c sparekey -n '__sparekey_using token' -l header -d 'Print HTTP headers for curl -H @-'
 complete -c sparekey -n '__sparekey_using token' -l json -d 'Print the token as JSON'
+complete -c sparekey -n '__sparekey_using token' -l exec-credential -d 'Print a Kubernetes ExecCredential for kubectl'
