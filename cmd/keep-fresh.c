@@ -79,7 +79,8 @@ static void forward_signals(void)
 		if (sigaction(forwarded[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) {
 			continue; /* the child inherits the ignoring, as it would from exec */
 		}
-		struct sigaction sa = { .sa_sigaction = forward, .sa_flags = SA_SIGINFO | SA_RESTART };
+		struct sigaction sa = { .sa_sigaction = forward };
+		sa.sa_flags = SA_SIGINFO | SA_RESTART;
 		sigemptyset(&sa.sa_mask);
 		sigaction(forwarded[i], &sa, NULL);
 	}
@@ -120,8 +121,9 @@ static void keep(struct keeper *k, int64_t now)
 		warning(name, fresh.warning);
 		r = token_file_write(k->file, fresh.access_token);
 		if (r < 0) {
-			spk_error_set(&err, SPK_ERR_INTERNAL, r, "cannot rewrite the token file %s (%s)",
-				      k->file->path, strerror(-r));
+			spk_error_set(&err, SPK_ERR_INTERNAL, r,
+				      "cannot rewrite the token file %s (%s)", k->file->path,
+				      strerror(-r));
 		}
 	}
 	if (r == 0) {
@@ -160,6 +162,7 @@ static int supervise(struct keeper *k, pid_t pid)
 	for (;;) {
 		pid_t w = waitpid(pid, &status, WNOHANG);
 		if (w == pid) {
+			child_pid = 0; /* its pid may be another process's from now on */
 			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 		}
 		if (w < 0 && errno != EINTR) {

@@ -21,8 +21,8 @@ int spk_kube_api_version(const char *exec_info, const char **ret, struct spk_err
 	if (spk_json_parse_object(exec_info, strlen(exec_info), &doc) < 0 ||
 	    spk_json_get_string(doc, "apiVersion", &v) < 0) {
 		return spk_error_set(err, SPK_ERR_CONFIG, -EBADMSG,
-				     "KUBERNETES_EXEC_INFO is no ExecCredential with an apiVersion; "
-				     "run sparekey from kubectl, or unset the variable");
+				     "KUBERNETES_EXEC_INFO is no ExecCredential with an "
+				     "apiVersion; run sparekey from kubectl, or unset it");
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(versions); i++) {
 		if (strcmp(v, versions[i]) == 0) {

@@ -120,21 +120,28 @@ else not_ok "refresh failing under the child: the token file is gone after exit"
 cfg_unset "$P" token_endpoint
 
 # ---------------------------------------------------------------- other ways out
+# (The children's variables are theirs to expand: SC2016.)
 # A child killed by a signal: 128 + N, as a shell says it; the file is gone.
-sk exec --keep-fresh "$P" -- sh -c 'printf %s "$SPAREKEY_ACCESS_TOKEN_FILE" >"$0"; kill -KILL $$' "$SPK_TMP/d.file"
+# shellcheck disable=SC2016
+sk exec --keep-fresh "$P" -- \
+    sh -c 'printf %s "$SPAREKEY_ACCESS_TOKEN_FILE" >"$0"; kill -KILL $$' "$SPK_TMP/d.file"
 assert_rc 137 "a child killed by SIGKILL: sparekey exits 128 + 9"
 F=$(cat "$SPK_TMP/d.file" 2>/dev/null)
 if [ -n "$F" ] && [ ! -e "$F" ]; then ok "a child killed by SIGKILL: the token file is gone"
 else not_ok "a child killed by SIGKILL: the token file is gone" "file: $F"; fi
 # The token alone in the file, as BEARER_TOKEN_FILE readers take it.
-sk exec --keep-fresh "$P" -- sh -c 'cat -- "$BEARER_TOKEN_FILE"; echo; printf %s "$SPAREKEY_ACCESS_TOKEN"'
+# shellcheck disable=SC2016
+sk exec --keep-fresh "$P" -- \
+    sh -c 'cat -- "$BEARER_TOKEN_FILE"; echo; printf %s "$SPAREKEY_ACCESS_TOKEN"'
 assert_rc 0 "a child printing the file and the variable: exits 0"
-assert_eq "$(sed -n 1p <<<"$SK_OUT")" "$(sed -n 2p <<<"$SK_OUT")" "the file holds the token (as SPAREKEY_ACCESS_TOKEN)"
+assert_eq "$(sed -n 1p <<<"$SK_OUT")" "$(sed -n 2p <<<"$SK_OUT")" \
+    "the file holds the token (as SPAREKEY_ACCESS_TOKEN)"
 # A command that does not exist: 127, as today's exec; nothing left behind.
 sk exec --keep-fresh "$P" -- "$SPK_TMP/no-such-command"
 assert_failure 127 "exec --keep-fresh of a missing command"
 # No runtime directory: no file can be private there; one line, 78.
-(unset XDG_RUNTIME_DIR; sk exec --keep-fresh "$P" -- true; declare -p SK_RC SK_OUT SK_ERR >"$SPK_TMP/noruntime.sh")
+(unset XDG_RUNTIME_DIR; sk exec --keep-fresh "$P" -- true
+ declare -p SK_RC SK_OUT SK_ERR >"$SPK_TMP/noruntime.sh")
 # shellcheck source=/dev/null
 . "$SPK_TMP/noruntime.sh"
 assert_failure 78 "exec --keep-fresh without XDG_RUNTIME_DIR"
@@ -142,8 +149,12 @@ assert_contains "$SK_ERR" XDG_RUNTIME_DIR "... says what is missing"
 left=$(find "$XDG_RUNTIME_DIR" -name '*.bearer' 2>/dev/null)
 assert_eq "$left" "" "no token file is left in \$XDG_RUNTIME_DIR"
 # Without --keep-fresh, exec is what it was: no file, the token in the environment.
-sk exec "$P" -- sh -c 'echo "${SPAREKEY_ACCESS_TOKEN_FILE-unset} ${BEARER_TOKEN_FILE-unset} ${#SPAREKEY_ACCESS_TOKEN}"'
+# shellcheck disable=SC2016
+sk exec "$P" -- \
+    sh -c 'echo "${SPAREKEY_ACCESS_TOKEN_FILE-unset} ${BEARER_TOKEN_FILE-unset}" \
+        "${#SPAREKEY_ACCESS_TOKEN}"'
 assert_rc 0 "exec without --keep-fresh: exits 0"
-assert_match "$SK_OUT" '^unset unset [1-9][0-9]*$' "exec without --keep-fresh: no token file, the token in SPAREKEY_ACCESS_TOKEN"
+assert_match "$SK_OUT" '^unset unset [1-9][0-9]*$' \
+    "exec without --keep-fresh: no token file, the token in SPAREKEY_ACCESS_TOKEN"
 
 spk_done

@@ -31,8 +31,8 @@ static void test_version(void)
 	g_assert_cmpstr(version_of(NULL, 0), ==, SPK_KUBE_API_V1);
 	/* As kubectl sets it. */
 	g_assert_cmpstr(version_of("{\"kind\":\"ExecCredential\",\"apiVersion\":"
-				   "\"client.authentication.k8s.io/v1\",\"spec\":{\"interactive\":false}}",
-				   0),
+				   "\"client.authentication.k8s.io/v1\","
+				   "\"spec\":{\"interactive\":false}}", 0),
 			==, SPK_KUBE_API_V1);
 	g_assert_cmpstr(version_of("{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\","
 				   "\"kind\":\"ExecCredential\",\"spec\":{}}", 0),
@@ -45,8 +45,8 @@ static void test_version_refused(void)
 	const char *v = NULL;
 
 	/* A version sparekey does not speak: the message names it and the ones it does. */
-	g_assert_cmpint(spk_kube_api_version("{\"apiVersion\":\"client.authentication.k8s.io/v1alpha1\"}",
-					     &v, &err), ==, -EPROTONOSUPPORT);
+	const char *alpha = "{\"apiVersion\":\"client.authentication.k8s.io/v1alpha1\"}";
+	g_assert_cmpint(spk_kube_api_version(alpha, &v, &err), ==, -EPROTONOSUPPORT);
 	g_assert_cmpint(err.kind, ==, SPK_ERR_CONFIG);
 	g_assert_nonnull(strstr(err.msg, "client.authentication.k8s.io/v1alpha1"));
 	g_assert_nonnull(strstr(err.msg, SPK_KUBE_API_V1BETA1));
