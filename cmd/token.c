@@ -35,8 +35,8 @@ static const char token_help[] =
 	"  -h, --help            show this help\n"
 	"\n"
 	"Examples:\n"
-	"  curl -H \"Authorization: Bearer $(sparekey token xero)\" https://api.xero.com/...\n"
 	"  sparekey token xero --header | curl -H @- https://api.xero.com/api.xro/2.0/Invoices\n"
+	"  msmtp's passwordeval \"sparekey token gmail\" (the token on a pipe, never in argv)\n"
 	"  kubeconfig user: exec: {command: sparekey, args: [token, kube, --exec-credential],\n"
 	"      apiVersion: client.authentication.k8s.io/v1, interactiveMode: Never}\n";
 

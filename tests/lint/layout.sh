@@ -39,5 +39,10 @@ check "only json.c uses json-c" \
 # else in src/ or cmd/ uses it, so the fast program's files stay libc only.
 check "GLib only in profile.c and store-secret.c" \
 	sh -c "grep -lnE '#include <(glib|gio|libsecret)|\\bg_[a-z_]+\\(|\\bG(Error|String|Checksum|KeyFile|Strv|Cancellable)\\b' '$top'/src/*.[ch] '$top'/cmd/*.[ch] | grep -vE '/src/(profile|store-secret)\\.c$'"
+# A token in a command's argv is readable by every user (ps, /proc): no
+# example may show one there, e.g. curl -H "Authorization: Bearer $(sparekey token P)".
+check "no example puts a token in argv" \
+	grep -nE '\$\((sparekey|\S*/sparekey) token' "$top"/README.md "$top"/man/*.[0-9] \
+		"$top"/cmd/*.c
 echo "1..$n"
 exit $status
