@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cache.h"
+#include "failure.h"
 #include "flow-internal.h"
 #include "health.h"
 #include "http.h"
@@ -113,6 +114,7 @@ int spk_flow_store_login(const struct spk_profile *p, const struct spk_grant *g,
 	}
 	if (r == 0) {
 		spk_flow_cache_put(p, g);
+		(void)spk_failure_clear(p->name);
 	}
 	spk_store_unlock(p, lock);
 	return r;

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "failure.h"
 #include "fault.h"
 #include "flow-internal.h"
 #include "oauth.h"
@@ -215,6 +216,7 @@ int spk_flow_logout(const struct spk_profile *p, bool keep_remote, struct spk_er
 	int rs = spk_store_remove_client_secret(p, rg == -ENOENT || rg == 0 ? err : NULL);
 	(void)spk_store_journal_remove(p, NULL);
 	(void)spk_store_inflight_remove(p);
+	(void)spk_failure_clear(p->name);
 	spk_worker_finish(w, true);
 	spk_store_unlock(p, fd);
 	if (rg < 0 && rg != -ENOENT) {

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "failure.h"
 #include "fault.h"
 #include "flow-internal.h"
 #include "health.h"
@@ -263,6 +264,29 @@ static int refresh_locked(const struct spk_profile *p, int lock_fd, struct spk_g
 }
 
 /*
+ * Keep the outcome of a refresh that was tried for `check` (failure.h):
+ * a failure is recorded, a success clears the record. Best effort: the
+ * refresh's own result is what counts.
+ */
+static void note_outcome(const struct spk_profile *p, int r, const struct spk_error *err)
+{
+	if (r >= 0) {
+		(void)spk_failure_clear(p->name);
+		return;
+	}
+	struct spk_error e = { .kind = SPK_ERR_INTERNAL };
+	if (err && err->kind != SPK_ERR_NONE) {
+		e = *err;
+	} else {
+		snprintf(e.msg, sizeof(e.msg), "%s: the refresh failed (%s)", p->name,
+			 strerror(r < -4095 ? EIO : -r));
+	}
+	if (spk_failure_record(p->name, &e, (int64_t)time(NULL)) < 0) {
+		spk_log("refresh %s: could not record the failure for check", p->name);
+	}
+}
+
+/*
  * After invalid_grant: another process (or machine) may have rotated the
  * token in the meantime. If the store now holds another refresh token, use
  * that grant instead of giving up.
@@ -364,6 +388,7 @@ int spk_flow_token(const struct spk_profile *p, int64_t min_valid, struct spk_gr
 	r = spk_store_load(p, &g, err);
 	if (r == 0 && refresh_due(p, &g, min_valid)) {
 		r = refresh_or_reread(p, fd, &g, min_valid, false, err);
+		note_outcome(p, r, err);
 	}
 	if (r == 0) {
 		/* Before the lock goes: waiters then find the new token in the cache. */
@@ -399,6 +424,7 @@ int spk_flow_refresh(const struct spk_profile *p, int64_t older_than, struct spk
 	}
 	if (r == 0) {
 		r = refresh_or_reread(p, fd, &g, 0, true, err);
+		note_outcome(p, r, err);
 	}
 	if (r == 0) {
 		spk_flow_cache_put(p, &g);
