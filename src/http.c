@@ -36,7 +36,14 @@
 	X(easy_init) \
 	X(easy_setopt) \
 	X(easy_perform) \
-	X(easy_cleanup)
+	X(easy_cleanup) \
+	X(multi_init) \
+	X(multi_add_handle) \
+	X(multi_remove_handle) \
+	X(multi_perform) \
+	X(multi_poll) \
+	X(multi_info_read) \
+	X(multi_cleanup)
 #define LIBCURL_FIELD(name) __typeof__(curl_##name) *name;
 #define LIBCURL_ROW(name) SPK_DL_SYMBOL(curl, curl_, name),
 static struct {
@@ -351,4 +358,127 @@ void spk_http_response_done(struct spk_http_response *resp)
 		free(resp->body);
 	}
 	*resp = (struct spk_http_response){ .retry_after = -1 };
+}
+
+/* A ping's answer is read and dropped; one this large is not a ping's. */
+#define PING_MAX_BODY (64 * 1024)
+
+static size_t drop_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	size_t *seen = userdata;
+	size_t n = size * nmemb;
+
+	(void)data;
+	*seen += n;
+	return *seen > PING_MAX_BODY ? 0 : n;
+}
+
+static long elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* One ping's easy handle: a plain GET, nothing sent but the URL and the User-Agent. */
+static CURL *ping_handle(const char *url, long timeout_ms, size_t *seen)
+{
+	CURL *c = curl.easy_init();
+
+	if (!c) {
+		return NULL;
+	}
+	curl.easy_setopt(c, CURLOPT_URL, url);
+	curl.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
+	curl.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+	curl.easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl.easy_setopt(c, CURLOPT_USERAGENT, "sparekey/" SPK_VERSION);
+	curl.easy_setopt(c, CURLOPT_WRITEFUNCTION, drop_body);
+	curl.easy_setopt(c, CURLOPT_WRITEDATA, seen);
+	return c;
+}
+
+void spk_http_ping(const char *const *urls, size_t n, long timeout_ms, long *ret_status)
+{
+	CURL **handles = calloc(n ? n : 1, sizeof(*handles));
+	size_t *seen = calloc(n ? n : 1, sizeof(*seen));
+	bool *done = calloc(n ? n : 1, sizeof(*done));
+	CURLM *m = NULL;
+	struct timespec t0;
+	char host[256];
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (size_t i = 0; i < n; i++) {
+		ret_status[i] = -ECONNREFUSED;
+	}
+	if (!handles || !seen || !done || spk_http_open(NULL) < 0 || !(m = curl.multi_init())) {
+		for (size_t i = 0; i < n; i++) {
+			ret_status[i] = -ENOMEM;
+		}
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (spk_http_check_url("heartbeat_url", urls[i], NULL) < 0) {
+			ret_status[i] = -EPROTONOSUPPORT;
+			continue;
+		}
+		handles[i] = ping_handle(urls[i], timeout_ms, &seen[i]);
+		if (!handles[i] || curl.multi_add_handle(m, handles[i]) != CURLM_OK) {
+			ret_status[i] = -ENOMEM;
+			curl.easy_cleanup(handles[i]);
+			handles[i] = NULL;
+		}
+	}
+	/* All at once, under one bound: each handle's own timeout is the same. */
+	int running = 1;
+	while (running > 0 && curl.multi_perform(m, &running) == CURLM_OK && running > 0) {
+		long left = timeout_ms - elapsed_ms(&t0);
+		if (left <= 0 || curl.multi_poll(m, NULL, 0, (int)left, NULL) != CURLM_OK) {
+			break;
+		}
+	}
+	CURLMsg *msg;
+	int queued;
+	while ((msg = curl.multi_info_read(m, &queued))) {
+		for (size_t i = 0; msg->msg == CURLMSG_DONE && i < n; i++) {
+			if (handles[i] != msg->easy_handle) {
+				continue;
+			}
+			done[i] = true;
+			if (msg->data.result == CURLE_OK) {
+				curl.easy_getinfo(handles[i], CURLINFO_RESPONSE_CODE, &ret_status[i]);
+			} else {
+				ret_status[i] = msg->data.result == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT
+											 : -ECONNREFUSED;
+				spk_log("GET %s: %s after %ld ms", spk_http_host(urls[i], host, sizeof(host)),
+					curl.easy_strerror(msg->data.result), elapsed_ms(&t0));
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!handles[i]) {
+			continue;
+		}
+		if (!done[i]) {
+			ret_status[i] = -ETIMEDOUT; /* still under way when the bound came */
+			spk_log("GET %s: no answer within %ld ms", spk_http_host(urls[i], host,
+				sizeof(host)), timeout_ms);
+		} else if (ret_status[i] > 0) {
+			spk_log("GET %s: HTTP %ld, %ld ms", spk_http_host(urls[i], host, sizeof(host)),
+				ret_status[i], elapsed_ms(&t0));
+		}
+		curl.multi_remove_handle(m, handles[i]);
+		curl.easy_cleanup(handles[i]);
+	}
+out:
+	if (m) {
+		curl.multi_cleanup(m);
+	}
+	free(handles);
+	free(seen);
+	free(done);
 }

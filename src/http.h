@@ -57,3 +57,13 @@ int spk_http_send(const struct spk_http_request *req, struct spk_http_response *
 		  struct spk_error *err);
 
 void spk_http_response_done(struct spk_http_response *resp);
+
+/*
+ * GET each of urls[0..n) (heartbeat pings), all at once, and drop the
+ * answers: nothing is sent but the URL and a User-Agent (no Authorization,
+ * no body), and all of them end within timeout_ms of the call, connect
+ * included. ret_status[i]: the HTTP status, or -EPROTONOSUPPORT for a URL
+ * spk_http_check_url refuses, -ETIMEDOUT, -ECONNREFUSED for any other
+ * transport failure, -ENOMEM. Never fails as a whole.
+ */
+void spk_http_ping(const char *const *urls, size_t n, long timeout_ms, long *ret_status);

@@ -131,6 +131,15 @@ static bool is_absolute(const char *v)
 	return v[0] == '/';
 }
 
+/*
+ * The shape of a URL sparekey sends to: https, or plain http (which the
+ * HTTP layer then allows to a loopback address only, as for every URL).
+ */
+static bool is_web_url(const char *v)
+{
+	return g_ascii_strncasecmp(v, "https://", 8) == 0 || g_ascii_strncasecmp(v, "http://", 7) == 0;
+}
+
 static bool is_store(const char *v)
 {
 	return strcmp(v, "secret") == 0 || strcmp(v, "file") == 0;
@@ -185,6 +194,8 @@ static const struct profile_key profile_keys[] = {
 	{ .name = "endpoints", .type = KEY_ENDPOINTS },
 	{ .name = "redirect_ports", .type = KEY_PORTS },
 	STRING("notify_cmd", notify_cmd, true, NULL, NULL),
+	STRING("heartbeat_url", heartbeat_url, true, is_web_url,
+	       "heartbeat_url must be an https:// URL (http:// only to a loopback address)"),
 	STRING("cacert", cacert, true, is_absolute, "cacert must be an absolute path"),
 	STRING("tenant", tenant, false, NULL, NULL),
 	STRING("exec_token_env", exec_token_env, true, is_env_name, ENV_MUST),
@@ -450,14 +461,17 @@ int spk_config_import_settings(struct spk_config *cfg, const char *name, char *c
 		}
 	}
 	/* Start from the local-only keys, then take everything else from the import. */
-	g_autofree char *store = g_key_file_get_string(cfg->kf, name, "store", NULL);
-	g_autofree char *notify = g_key_file_get_string(cfg->kf, name, "notify_cmd", NULL);
-	(void)g_key_file_remove_group(cfg->kf, name, NULL);
-	if (store) {
-		g_key_file_set_string(cfg->kf, name, "store", store);
+	static const char *const kept[] = { "store", "notify_cmd", "heartbeat_url" };
+	char *values_kept[ARRAY_SIZE(kept)];
+	for (size_t i = 0; i < ARRAY_SIZE(kept); i++) {
+		values_kept[i] = g_key_file_get_string(cfg->kf, name, kept[i], NULL);
 	}
-	if (notify) {
-		g_key_file_set_string(cfg->kf, name, "notify_cmd", notify);
+	(void)g_key_file_remove_group(cfg->kf, name, NULL);
+	for (size_t i = 0; i < ARRAY_SIZE(kept); i++) {
+		if (values_kept[i]) {
+			g_key_file_set_string(cfg->kf, name, kept[i], values_kept[i]);
+		}
+		g_free(values_kept[i]);
 	}
 	for (size_t i = 0; keys[i]; i++) {
 		g_key_file_set_string(cfg->kf, name, keys[i], values[i]);

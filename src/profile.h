@@ -81,6 +81,7 @@ struct spk_profile {
 	int64_t refresh_idle_days; /* refresh token dies after this long unused; -1 = preset's */
 	int64_t refresh_reuse_grace; /* seconds a spent refresh token is taken again; -1 = preset's */
 	char *notify_cmd;    /* shell command run on events (needs-login, ...), or NULL */
+	char *heartbeat_url; /* pinged after each refresh (heartbeat.h), or NULL */
 	char *cacert;        /* CA bundle (PEM) for a provider with a private CA, or NULL */
 	bool cache_none;     /* cache = none: no runtime access-token cache */
 	char *config_path;   /* the file this profile was read from */
@@ -108,14 +109,16 @@ int spk_config_put(struct spk_config *cfg, const struct spk_profile *p, struct s
 int spk_config_save(struct spk_config *cfg, struct spk_error *err);
 /*
  * A profile's settings as key/value strings, for moving it to another
- * machine: every key but the machine-local ones (store, notify_cmd).
+ * machine: every key but the machine-local ones (store, notify_cmd,
+ * heartbeat_url, ...).
  * Both lists NULL-terminated; free with spk_strv_free().
  */
 int spk_config_export_settings(const struct spk_config *cfg, const char *name, char ***ret_keys,
 			       char ***ret_values, struct spk_error *err);
 /*
  * Replace name's settings by keys/values from another machine (keeping the
- * local store and notify_cmd), then check them as spk_config_get() would.
+ * local store, notify_cmd and heartbeat_url), then check them as
+ * spk_config_get() would.
  * Unknown or machine-local keys are refused.
  */
 int spk_config_import_settings(struct spk_config *cfg, const char *name, char *const *keys,
