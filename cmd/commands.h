@@ -85,6 +85,7 @@ struct command {
 int set_flag_option(void *opts, int id, const char *value);
 
 /* The table's rows, one per cmd/<name>.c. */
+extern const struct command cmd_check;
 extern const struct command cmd_doctor;
 extern const struct command cmd_exec;
 extern const struct command cmd_export;

@@ -17,8 +17,8 @@
 
 /* Sorted by name. Each row is in its command's file. */
 static const struct command *const commands[] = {
-	&cmd_doctor, &cmd_exec, &cmd_export, &cmd_git_credential, &cmd_import, &cmd_login,
-	&cmd_logout, &cmd_refresh, &cmd_status, &cmd_tenants, &cmd_timer, &cmd_token,
+	&cmd_check, &cmd_doctor, &cmd_exec, &cmd_export, &cmd_git_credential, &cmd_import,
+	&cmd_login, &cmd_logout, &cmd_refresh, &cmd_status, &cmd_tenants, &cmd_timer, &cmd_token,
 };
 
 static const char main_help[] =

@@ -172,7 +172,7 @@ void spk_check_grant(const struct spk_profile *p, const struct spk_health *h, in
 		say_days(days, sizeof(days), h->dies_at - h->now);
 		set(&c, SPK_CHECK_OK, "refresh token expires in %s unless used", days);
 	} else if (h->has_refresh_token) {
-		set(&c, SPK_CHECK_OK, "refresh token kept; the provider does not retire it of disuse");
+		set(&c, SPK_CHECK_OK, "refresh token present, with no idle expiry");
 	} else if (p->grant == SPK_GRANT_CLIENT_CREDENTIALS) {
 		set(&c, SPK_CHECK_OK, "client credentials: renewed with no person");
 	} else if (h->expires_at > 0) {
