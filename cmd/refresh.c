@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "flow.h"
+#include "heartbeat.h"
 #include "log.h"
 #include "output.h"
 
@@ -89,6 +90,40 @@ static int refresh_profile(const struct spk_profile *p, long long older_than)
 out:
 	spk_grant_done(&g);
 	return status;
+}
+
+/*
+ * The heartbeat_url of each profile refreshed (done[i]): URL on success,
+ * URL/fail on failure, all at once within SPK_HEARTBEAT_TIMEOUT_MS. A
+ * ping that fails changes nothing and says so under -v only (a cron job
+ * mails whatever it prints); a URL sparekey may not use gets one line,
+ * since no ping can ever go out.
+ */
+static void send_heartbeats(const struct spk_profile *profiles, const bool *done,
+			    const int *statuses, size_t n)
+{
+	struct spk_heartbeat *beats = calloc(n ? n : 1, sizeof(*beats));
+	size_t m = 0;
+
+	for (size_t i = 0; beats && i < n; i++) {
+		if (done[i] && profiles[i].heartbeat_url) {
+			beats[m++] = (struct spk_heartbeat){ .profile = &profiles[i],
+							     .failed = statuses[i] != EXIT_OK };
+		}
+	}
+	if (m > 0) {
+		spk_heartbeat_send(beats, m);
+	}
+	for (size_t k = 0; k < m; k++) {
+		if (beats[k].status == -EPROTONOSUPPORT) {
+			warning(beats[k].profile->name, "heartbeat_url must use https (plain http only "
+				"to a loopback address); no ping was sent");
+		} else if (!beats[k].sent) {
+			spk_log("%s: the heartbeat ping failed (%s)", beats[k].profile->name,
+				beats[k].status > 0 ? "an HTTP error" : strerror((int)-beats[k].status));
+		}
+	}
+	free(beats);
 }
 
 /*
@@ -294,7 +329,10 @@ static int refresh_all(long long older_than)
 		if (status == EXIT_OK) {
 			status = b.statuses[i];
 		}
+		/* Those started are done; those a signal kept from starting send nothing. */
+		b.readable[i] = b.readable[i] && i < b.next;
 	}
+	send_heartbeats(b.profiles, b.readable, b.statuses, n);
 	if (b.stopped_by) {
 		note("stopped: %zu of %zu profiles were not started", n - b.next, n);
 		signal(b.stopped_by, SIG_DFL);
@@ -340,7 +378,7 @@ static int refresh_option(void *opts, int id, const char *value)
 	return 0;
 }
 
-/* Once for each PROFILE named, or once for --all. */
+/* Once for each PROFILE named (then its heartbeat), or once for --all. */
 static int run_refresh(const struct command_call *call)
 {
 	const struct refresh_opts *o = call->opts;
@@ -348,7 +386,10 @@ static int run_refresh(const struct command_call *call)
 	if (call->all) {
 		return refresh_all(o->older_than >= 0 ? o->older_than : 86400);
 	}
-	return refresh_profile(call->profile, -1);
+	int status = refresh_profile(call->profile, -1);
+	bool done = true;
+	send_heartbeats(call->profile, &done, &status, 1);
+	return status;
 }
 
 const struct command cmd_refresh = {

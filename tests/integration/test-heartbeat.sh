@@ -72,6 +72,7 @@ if in_range "$SK_SECS" 0 "$BOUND"; then ok "refresh hb1, heartbeat server hangs:
 else not_ok "refresh hb1, heartbeat server hangs: done within ${BOUND}s" "took ${SK_SECS}s"; fi
 rm -f -- "$HEARTBEAT_HANG"
 assert_eq "$(heartbeat_count /ping/hb1)" $((n0 + 1)) "refresh hb1, heartbeat server hangs: the ping was sent"
+assert_stderr_one_line "refresh hb1, heartbeat server hangs: stderr is the refresh's one line (a failed ping is quiet, for cron)"
 
 # ---------------------------------------------------------------- nothing listens
 cfg_set hb1 heartbeat_url "http://127.0.0.1:$(free_port)/ping/hb1"
@@ -81,5 +82,8 @@ assert_rc 0 "refresh hb1, nothing listens at heartbeat_url: exits 0"
 assert_new "$(grant_field hb1 refresh_token)" "$RT" "refresh hb1, nothing listens: the rotated refresh token is stored"
 if in_range "$SK_SECS" 0 3; then ok "refresh hb1, nothing listens: no wait (${SK_SECS}s)"
 else not_ok "refresh hb1, nothing listens: no wait" "took ${SK_SECS}s"; fi
+sk -v refresh hb1
+assert_rc 0 "refresh -v hb1, nothing listens: exits 0"
+assert_contains "$SK_ERR" "hb1: the heartbeat ping failed" "refresh -v hb1, nothing listens: -v says the ping failed"
 
 spk_done
