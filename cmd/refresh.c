@@ -33,7 +33,12 @@ static const char refresh_help[] =
 	"first profile that failed; each profile gets one line on stderr. Stopped by\n"
 	"a signal, --all lets the refreshes in flight finish and store first. A\n"
 	"refresh once sent is carried through by a detached worker: killed, even by\n"
-	"SIGKILL, sparekey still stores the rotated grant.\n";
+	"SIGKILL, sparekey still stores the rotated grant.\n"
+	"\n"
+	"A profile with a heartbeat_url is pinged after its refresh: the URL on\n"
+	"success, URL/fail on failure, within 3 s (--all: all profiles' pings at\n"
+	"once after the refreshes). A ping never changes the exit status or the\n"
+	"output; one that fails shows under -v only.\n";
 
 static void warn_expiry(const struct spk_profile *p, const struct spk_grant *g, int64_t now)
 {

@@ -7,12 +7,13 @@
 # line, else $XDG_CONFIG_HOME/sparekey/config, else ~/.config/sparekey/config.
 # Needs nothing from the bash-completion package.
 
-_sparekey_commands='doctor exec export git-credential help import login logout refresh status tenants timer token'
+_sparekey_commands='check doctor exec export git-credential help import login logout refresh status tenants timer token'
 
 # _sparekey_options COMMAND: its long options, as 'sparekey help COMMAND' lists them.
 _sparekey_options()
 {
 	case $1 in
+	check) echo --all --within --json --help ;;
 	doctor) echo --cron --help ;;
 	exec) echo --min-valid --keep-fresh --help ;;
 	export) echo --copy --help ;;
@@ -38,7 +39,7 @@ _sparekey_takes_arg()
 	case $1 in
 	--config | --provider | --issuer | --client-id | --client-secret-file | --client-auth | \
 		--scope | --port | --tenant | --cacert | --store | --timeout | --min-valid | \
-		--older-than | --every)
+		--older-than | --every | --within)
 		return 0
 		;;
 	esac
@@ -193,7 +194,7 @@ _sparekey()
 			COMPREPLY=($(compgen -W "$ops" -- "$cur"))
 		fi
 		;;
-	refresh)
+	check | refresh)
 		# Any number of profiles, unless --all.
 		[[ $seen == *' --all '* ]] ||
 			COMPREPLY=($(compgen -W "$(_sparekey_profiles "$config")" -- "$cur"))

@@ -47,12 +47,12 @@ function __sparekey_using
 end
 
 # True where a profile name goes: the first argument of most commands, any
-# argument of refresh (without --all).
+# argument of check and refresh (without --all).
 function __sparekey_wants_profile
     set -l args (__sparekey_args)
     test (count $args) -gt 0; or return 1
     switch $args[1]
-        case refresh
+        case check refresh
             not contains -- --all (commandline -opc)
         case doctor exec export import login logout status tenants token
             test (count $args) -eq 1
@@ -110,6 +110,7 @@ complete -c sparekey -n __sparekey_needs_command -s v -l verbose -d 'Diagnostics
 complete -c sparekey -n __sparekey_needs_command -l config -r -F -d 'Use this config file'
 complete -c sparekey -n __sparekey_needs_command -s h -l help -d 'Show the help'
 complete -c sparekey -n __sparekey_needs_command -l version -d 'Show the version'
+complete -c sparekey -n __sparekey_needs_command -a check -d 'Will a person be needed? (a monitoring plugin)'
 complete -c sparekey -n __sparekey_needs_command -a doctor -d 'Check config, store, lock, clock and tokens'
 complete -c sparekey -n __sparekey_needs_command -a exec -d 'Run a command with the token in its environment'
 complete -c sparekey -n __sparekey_needs_command -a export -d 'Move a grant to another machine (to stdout)'
@@ -129,7 +130,11 @@ complete -c sparekey -n 'not __sparekey_needs_command; and not __sparekey_using 
 complete -c sparekey -n __sparekey_wants_profile -a '(__sparekey_profiles)' -d Profile
 
 complete -c sparekey -n '__sparekey_using help; and test (count (__sparekey_args)) -eq 1' \
-    -a 'doctor exec export git-credential import login logout refresh status tenants timer token'
+    -a 'check doctor exec export git-credential import login logout refresh status tenants timer token'
+
+complete -c sparekey -n '__sparekey_using check' -l all -d 'Every profile (the default)'
+complete -c sparekey -n '__sparekey_using check' -l within -x -d 'WARNING when a refresh token dies unless used within DAYS'
+complete -c sparekey -n '__sparekey_using check' -l json -d 'One JSON array for scripts'
 
 complete -c sparekey -n '__sparekey_using doctor' -l cron -d "Check again in an environment like cron's"
 
