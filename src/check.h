@@ -44,7 +44,8 @@ struct spk_check {
 	const char *profile;        /* borrowed */
 	enum spk_check_state state; /* also the plugin's exit status */
 	bool needs_login;           /* a person must run `sparekey login` now */
-	int64_t days_left;          /* the refresh token dies unless used in this many days; -1: never or unknown */
+	int64_t days_left;          /* whole days until the refresh token dies unless used;
+				     * -1: it does not, or nobody knows */
 	char message[384];          /* one line, never a secret; no "PROFILE: " prefix */
 };
 
