@@ -211,32 +211,39 @@ void spk_check_unconfigured(const char *profile, const struct spk_error *err,
 	*ret = c;
 }
 
+/* One check as a JSON object; NULL on out-of-memory. */
+static struct spk_json *check_object(const struct spk_check *c)
+{
+	struct spk_json *o = spk_json_new_object();
+
+	if (!o) {
+		return NULL;
+	}
+	int e = spk_json_add_nullable(o, "profile", c->profile);
+	e |= spk_json_add_string(o, "status", spk_check_state_name(c->state));
+	e |= spk_json_add_int64(o, "code", (int64_t)c->state);
+	e |= spk_json_add_string(o, "message", c->message);
+	e |= c->days_left >= 0 ? spk_json_add_int64(o, "days_left", c->days_left)
+			       : spk_json_add_null(o, "days_left");
+	e |= spk_json_add_bool(o, "needs_login", c->needs_login);
+	if (e != 0) {
+		spk_json_free(o);
+		return NULL;
+	}
+	return o;
+}
+
 int spk_check_to_json(const struct spk_check *checks, size_t n, char **ret)
 {
 	_cleanup_json_ struct spk_json *list = spk_json_new_array();
 
-	if (!list) {
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const struct spk_check *c = &checks[i];
-		struct spk_json *o = spk_json_new_object();
-		if (!o) {
-			return -ENOMEM;
-		}
-		int e = spk_json_add_nullable(o, "profile", c->profile);
-		e |= spk_json_add_string(o, "status", spk_check_state_name(c->state));
-		e |= spk_json_add_int64(o, "code", (int64_t)c->state);
-		e |= spk_json_add_string(o, "message", c->message);
-		e |= c->days_left >= 0 ? spk_json_add_int64(o, "days_left", c->days_left)
-				       : spk_json_add_null(o, "days_left");
-		e |= spk_json_add_bool(o, "needs_login", c->needs_login);
-		e |= spk_json_append(list, o);
-		if (e != 0) {
+	for (size_t i = 0; list && i < n; i++) {
+		struct spk_json *o = check_object(&checks[i]);
+		if (!o || spk_json_append(list, o) < 0) {
 			return -ENOMEM;
 		}
 	}
-	char *text = spk_json_dump(list);
+	char *text = list ? spk_json_dump(list) : NULL;
 	if (!text) {
 		return -ENOMEM;
 	}

@@ -244,6 +244,28 @@ static int transport_error(CURL *c, CURLcode cc, const char *host, struct spk_er
 	}
 }
 
+/*
+ * What every request keeps to: https, or http where spk_http_check_url
+ * allowed it; no redirects; TLS verified (against cacert when set); the
+ * timeouts; no signals; our User-Agent.
+ */
+static void set_rules(CURL *c, const char *url, const char *cacert, long connect_ms,
+		      long total_ms)
+{
+	curl.easy_setopt(c, CURLOPT_URL, url);
+	curl.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
+	curl.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (cacert) {
+		curl.easy_setopt(c, CURLOPT_CAINFO, cacert);
+	}
+	curl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+	curl.easy_setopt(c, CURLOPT_TIMEOUT_MS, total_ms);
+	curl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl.easy_setopt(c, CURLOPT_USERAGENT, "sparekey/" SPK_VERSION);
+}
+
 int spk_http_send(const struct spk_http_request *req, struct spk_http_response *ret,
 		  struct spk_error *err)
 {
@@ -281,18 +303,7 @@ int spk_http_send(const struct spk_http_request *req, struct spk_http_response *
 		goto out;
 	}
 
-	curl.easy_setopt(c, CURLOPT_URL, req->url);
-	curl.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
-	curl.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (req->cacert) {
-		curl.easy_setopt(c, CURLOPT_CAINFO, req->cacert);
-	}
-	curl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
-	curl.easy_setopt(c, CURLOPT_TIMEOUT_MS, TOTAL_TIMEOUT_MS);
-	curl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl.easy_setopt(c, CURLOPT_USERAGENT, "sparekey/" SPK_VERSION);
+	set_rules(c, req->url, req->cacert, CONNECT_TIMEOUT_MS, TOTAL_TIMEOUT_MS);
 	curl.easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 	curl.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl.easy_setopt(c, CURLOPT_WRITEDATA, &sink);
@@ -388,15 +399,7 @@ static CURL *ping_handle(const char *url, long timeout_ms, size_t *seen)
 	if (!c) {
 		return NULL;
 	}
-	curl.easy_setopt(c, CURLOPT_URL, url);
-	curl.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
-	curl.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-	curl.easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl.easy_setopt(c, CURLOPT_USERAGENT, "sparekey/" SPK_VERSION);
+	set_rules(c, url, NULL, timeout_ms, timeout_ms);
 	curl.easy_setopt(c, CURLOPT_WRITEFUNCTION, drop_body);
 	curl.easy_setopt(c, CURLOPT_WRITEDATA, seen);
 	return c;
