@@ -1,14 +1,13 @@
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "commands.h"
 #include "flow.h"
 #include "heartbeat.h"
@@ -131,117 +130,37 @@ static void send_heartbeats(const struct spk_profile *profiles, const bool *done
 	free(beats);
 }
 
-/*
- * Profiles refreshed at once by --all: their round trips overlap. Against a
- * provider 200 ms away, 100 profiles took 3.3 x one refresh in 64 threads
- * (two waves) and 2.6 x in 128 (one).
- */
-#define REFRESH_PARALLEL 128
-/*
- * A profile in flight holds its lock and the socket to its worker, and
- * briefly the other end of it and /dev/null (while the worker starts), the
- * journal, the cache file and a GLib wakeup fd. Out of fds, a thread could spend a refresh token and then fail to
- * store its successor (GLib aborts when it cannot make a wakeup fd): so no
- * more threads than RLIMIT_NOFILE has room for, after what the process
- * itself holds (the D-Bus connection, GLib's and libcurl's own).
- */
-#define FDS_PER_PROFILE 7
-#define FDS_RESERVED 32
-
-/* How many threads --all may run for n profiles; 0: none, one by one here. */
-static size_t threads_for(size_t n)
-{
-	struct rlimit fds;
-	size_t max = REFRESH_PARALLEL;
-
-	if (getrlimit(RLIMIT_NOFILE, &fds) == 0 && fds.rlim_cur != RLIM_INFINITY) {
-		size_t room = fds.rlim_cur > FDS_RESERVED
-				      ? (fds.rlim_cur - FDS_RESERVED) / FDS_PER_PROFILE
-				      : 0;
-		max = room < max ? room : max;
-	}
-	return n < max ? n : max;
-}
-
-/* The profiles of one --all run, shared by its worker threads. */
-struct batch {
-	struct spk_profile *profiles; /* read from the config file up front */
-	bool *readable;               /* false: its config failed, already reported */
+/* The profiles of one --all run, read from the config file up front. */
+struct all_run {
+	struct spk_profile *profiles;
+	bool *readable; /* false: its config failed, already reported */
 	int *statuses;
-	size_t n;
 	long long older_than;
-	sigset_t stop_signals; /* blocked in every thread; taken by stop_watcher */
-	pthread_mutex_t lock;
-	size_t next;     /* the next profile to take, under lock */
-	int stopped_by;  /* the signal that asked us to stop, under lock */
-	bool finished;   /* every refresh is done: the watcher may go, under lock */
 };
 
-/*
- * How the watcher is told the refreshes are done: this signal, sent to its
- * thread alone with finished set. Not pthread_cancel: unwinding a thread
- * out of sigwait is what sanitizers (and some libcs) handle worst.
- */
-#define WATCHER_WAKE SIGUSR2
-
-static void *refresh_worker(void *arg)
+static int refresh_one_of_all(size_t i, void *ctx)
 {
-	struct batch *b = arg;
+	struct all_run *a = ctx;
 
-	for (;;) {
-		pthread_mutex_lock(&b->lock);
-		size_t i = b->next < b->n && !b->stopped_by ? b->next++ : b->n;
-		pthread_mutex_unlock(&b->lock);
-		if (i == b->n) {
-			return NULL;
-		}
-		if (b->readable[i]) {
-			b->statuses[i] = refresh_profile(&b->profiles[i], b->older_than);
-		}
+	if (a->readable[i]) {
+		a->statuses[i] = refresh_profile(&a->profiles[i], a->older_than);
 	}
+	return a->statuses[i];
+}
+
+static void stopping(int sig, void *ctx)
+{
+	(void)sig;
+	(void)ctx;
+	note("stopping: finishing the refreshes in flight first, so that no rotated token is lost");
 }
 
 /*
- * SIGINT, SIGTERM or SIGHUP (Ctrl-C, systemd stopping the timer's unit)
- * must not kill refreshes in flight: the provider may have spent a refresh
- * token whose successor is not stored yet. No new profile is started; the
- * ones under way finish (bounded by their timeouts), then the signal is
- * raised again.
- */
-static void *stop_watcher(void *arg)
-{
-	struct batch *b = arg;
-	sigset_t wait_for = b->stop_signals;
-	int sig;
-
-	sigaddset(&wait_for, WATCHER_WAKE);
-	while (sigwait(&wait_for, &sig) == 0) {
-		pthread_mutex_lock(&b->lock);
-		bool finished = b->finished;
-		if (sig != WATCHER_WAKE) {
-			b->stopped_by = sig;
-		}
-		pthread_mutex_unlock(&b->lock);
-		if (sig != WATCHER_WAKE) {
-			note("stopping: finishing the refreshes in flight first, so that no rotated "
-			     "token is lost");
-			return NULL;
-		}
-		if (finished) {
-			return NULL;
-		}
-	}
-	return NULL;
-}
-
-/*
- * Every profile, up to REFRESH_PARALLEL at a time (fewer if the fd limit
- * is low), in threads of this one process: a refresher of many profiles
- * costs about one round trip, not one per profile, and it opens the keyring
- * (one D-Bus connection, one encrypted session) once, not once per profile.
- * One shared sparekey-worker sends their requests, each from a thread of
- * its own. Each profile still has its own lock, journal and store write. The exit status is that of the first failed profile in config-file
- * order.
+ * Every profile, many at once (src/batch.h): each still has its own lock,
+ * journal and store write. The exit status is that of the first failed
+ * profile in config-file order. Stopped by a signal, the refreshes in
+ * flight finish and are stored, their heartbeats go, then the signal ends
+ * us as it would have.
  */
 static int refresh_all(long long older_than)
 {
@@ -263,94 +182,52 @@ static int refresh_all(long long older_than)
 		spk_config_free(cfg);
 		return EXIT_OK;
 	}
-	struct batch b = {
-		.profiles = calloc(n, sizeof(*b.profiles)),
-		.readable = calloc(n, sizeof(*b.readable)),
-		.statuses = calloc(n, sizeof(*b.statuses)),
-		.n = n,
+	struct all_run a = {
+		.profiles = calloc(n, sizeof(*a.profiles)),
+		.readable = calloc(n, sizeof(*a.readable)),
+		.statuses = calloc(n, sizeof(*a.statuses)),
 		.older_than = older_than,
 	};
-	pthread_t workers[REFRESH_PARALLEL];
-	size_t started = 0;
-	if (!b.profiles || !b.readable || !b.statuses) {
+	if (!a.profiles || !a.readable || !a.statuses) {
 		spk_error_set(&err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
 		status = fail(NULL, &err);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct spk_error perr = { 0 };
-		b.profiles[i] = (struct spk_profile)SPK_PROFILE_INIT;
-		b.readable[i] = spk_config_get(cfg, names[i], &b.profiles[i], &perr) == 0;
-		if (!b.readable[i]) {
-			b.statuses[i] = fail(names[i], &perr);
+		a.profiles[i] = (struct spk_profile)SPK_PROFILE_INIT;
+		a.readable[i] = spk_config_get(cfg, names[i], &a.profiles[i], &perr) == 0;
+		if (!a.readable[i]) {
+			a.statuses[i] = fail(names[i], &perr);
 		}
 	}
-	if (spk_flow_open_network(&err) < 0) {
+	struct spk_batch batch = {
+		.n = n, .run = refresh_one_of_all, .on_stop = stopping, .ctx = &a,
+	};
+	if (spk_batch_run(&batch, &err) < 0) {
 		status = fail(NULL, &err);
 		goto out;
 	}
-	/* One worker for them all; without it, each starts its own (slower, as safe). */
-	struct spk_error share_err = { 0 };
-	bool shared = n > 1 && spk_flow_refresh_many_begin(&share_err) == 0;
-	if (n > 1 && !shared) {
-		spk_log("refresh --all: %s; one worker per profile instead", share_err.msg);
-	}
-	pthread_mutex_init(&b.lock, NULL);
-	sigset_t old_mask;
-	sigemptyset(&b.stop_signals);
-	sigaddset(&b.stop_signals, SIGINT);
-	sigaddset(&b.stop_signals, SIGTERM);
-	sigaddset(&b.stop_signals, SIGHUP);
-	sigset_t blocked = b.stop_signals;
-	sigaddset(&blocked, WATCHER_WAKE);
-	/* Before any thread exists: they all inherit it. */
-	pthread_sigmask(SIG_BLOCK, &blocked, &old_mask);
-	pthread_t watcher;
-	bool watching = pthread_create(&watcher, NULL, stop_watcher, &b) == 0;
-	size_t threads = threads_for(n);
-	for (; started < threads; started++) {
-		if (pthread_create(&workers[started], NULL, refresh_worker, &b) != 0) {
-			break;
-		}
-	}
-	if (started == 0) {
-		refresh_worker(&b); /* no threads to be had: one after another, here */
-	}
-	for (size_t i = 0; i < started; i++) {
-		pthread_join(workers[i], NULL);
-	}
-	if (shared) {
-		spk_flow_refresh_many_end();
-	}
-	if (watching) {
-		pthread_mutex_lock(&b.lock);
-		b.finished = true;
-		pthread_mutex_unlock(&b.lock);
-		pthread_kill(watcher, WATCHER_WAKE);
-		pthread_join(watcher, NULL);
-	}
-	pthread_mutex_destroy(&b.lock);
 	for (size_t i = 0; i < n; i++) {
 		if (status == EXIT_OK) {
-			status = b.statuses[i];
+			status = a.statuses[i];
 		}
 		/* Those started are done; those a signal kept from starting send nothing. */
-		b.readable[i] = b.readable[i] && i < b.next;
+		a.readable[i] = a.readable[i] && i < batch.started;
 	}
-	send_heartbeats(b.profiles, b.readable, b.statuses, n);
-	if (b.stopped_by) {
-		note("stopped: %zu of %zu profiles were not started", n - b.next, n);
-		signal(b.stopped_by, SIG_DFL);
-		raise(b.stopped_by); /* pending until the mask goes, then fatal */
+	send_heartbeats(a.profiles, a.readable, a.statuses, n);
+	if (batch.stopped_by) {
+		note("stopped: %zu of %zu profiles were not started", n - batch.started, n);
+		signal(batch.stopped_by, SIG_DFL);
+		raise(batch.stopped_by);
 	}
-	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 out:
-	for (size_t i = 0; b.profiles && i < n; i++) {
-		spk_profile_done(&b.profiles[i]);
+	for (size_t i = 0; a.profiles && i < n; i++) {
+		spk_profile_done(&a.profiles[i]);
 	}
-	free(b.profiles);
-	free(b.readable);
-	free(b.statuses);
+	free(a.profiles);
+	free(a.readable);
+	free(a.statuses);
 	spk_strv_free(names);
 	spk_config_free(cfg);
 	return status;
