@@ -9,31 +9,9 @@
 
 static void form_append(struct spk_form *f, const char *s, size_t n)
 {
-	if (f->failed) {
-		return;
+	if (!f->failed && spk_secret_append(&f->buf, &f->len, &f->cap, s, n) < 0) {
+		f->failed = true;
 	}
-	if (f->len + n + 1 > f->cap) {
-		size_t cap = f->cap ? f->cap : 256;
-		while (cap < f->len + n + 1) {
-			cap *= 2;
-		}
-		/* Grow by copying, so no stale secret stays behind in freed memory. */
-		char *nb = malloc(cap);
-		if (!nb) {
-			f->failed = true;
-			return;
-		}
-		if (f->buf) {
-			memcpy(nb, f->buf, f->len);
-			spk_wipe(f->buf, f->cap);
-			free(f->buf);
-		}
-		f->buf = nb;
-		f->cap = cap;
-	}
-	memcpy(f->buf + f->len, s, n);
-	f->len += n;
-	f->buf[f->len] = '\0';
 }
 
 static bool unreserved(unsigned char c)

@@ -149,27 +149,10 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 		s->too_big = true;
 		return 0; /* abort the transfer */
 	}
-	if (s->len + n + 1 > s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 4096;
-		while (cap < s->len + n + 1) {
-			cap *= 2;
-		}
-		/* Copy rather than realloc: the old buffer may hold a token. */
-		char *nb = malloc(cap);
-		if (!nb) {
-			return 0;
-		}
-		if (s->buf) {
-			memcpy(nb, s->buf, s->len);
-			spk_wipe(s->buf, s->cap);
-			free(s->buf);
-		}
-		s->buf = nb;
-		s->cap = cap;
+	/* The body may hold a token: grown by copying, the old copy wiped. */
+	if (spk_secret_append(&s->buf, &s->len, &s->cap, data, n) < 0) {
+		return 0;
 	}
-	memcpy(s->buf + s->len, data, n);
-	s->len += n;
-	s->buf[s->len] = '\0';
 	return n;
 }
 

@@ -269,3 +269,28 @@ void spk_sha256_hex(const char *s, char ret[2 * SPK_SHA256_LEN + 1])
 	ret[2 * SPK_SHA256_LEN] = '\0';
 	explicit_bzero(digest, sizeof(digest));
 }
+
+int spk_secret_append(char **buf, size_t *len, size_t *cap, const void *data, size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		size_t grown = *cap ? *cap : 256;
+		while (grown < *len + n + 1) {
+			grown *= 2;
+		}
+		char *nb = malloc(grown);
+		if (!nb) {
+			return -ENOMEM;
+		}
+		if (*buf) {
+			memcpy(nb, *buf, *len);
+			spk_wipe(*buf, *cap);
+			free(*buf);
+		}
+		*buf = nb;
+		*cap = grown;
+	}
+	memcpy(*buf + *len, data, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	return 0;
+}

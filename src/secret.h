@@ -29,6 +29,15 @@ char *spk_secret_dup(const char *s);
 /* Wipe len bytes of buf (used for stack buffers and response bodies). */
 void spk_wipe(void *buf, size_t len);
 
+/*
+ * Append n bytes of data to the growable buffer *buf (len bytes used, *cap
+ * allocated; both 0 and NULL at first), keeping it NUL-terminated. It grows
+ * by copying, never realloc, and wipes the old copy: a buffer that held a
+ * token leaves none behind in freed memory. Free it with spk_secret_free().
+ * -ENOMEM leaves the buffer as it was.
+ */
+int spk_secret_append(char **buf, size_t *len, size_t *cap, const void *data, size_t n);
+
 /* Constant-time comparison: time depends on the lengths only. */
 bool spk_memeq_ct(const void *a, size_t alen, const void *b, size_t blen);
 

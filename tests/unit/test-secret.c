@@ -1,4 +1,5 @@
 /* The digests and encodings of the secrets module, against GLib's and FIPS 180-4's answers. */
+#include <stdio.h>
 #include <glib.h>
 #include <string.h>
 
@@ -50,11 +51,34 @@ static void test_base64(void)
 	free(url);
 }
 
+/* Growing past the first allocation keeps every byte, in order, NUL-terminated. */
+static void test_append(void)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	GString *want = g_string_new(NULL);
+
+	for (int i = 0; i < 200; i++) {
+		char piece[16];
+		int n = snprintf(piece, sizeof(piece), "%d,", i);
+		g_assert_cmpint(spk_secret_append(&buf, &len, &cap, piece, (size_t)n), ==, 0);
+		g_string_append(want, piece);
+	}
+	g_assert_cmpuint(len, ==, want->len);
+	g_assert_cmpuint(cap, >, len);
+	g_assert_cmpstr(buf, ==, want->str);
+	g_assert_cmpint(spk_secret_append(&buf, &len, &cap, "", 0), ==, 0);
+	g_assert_cmpstr(buf, ==, want->str);
+	spk_secret_free(buf);
+	g_string_free(want, TRUE);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/secret/sha256/vectors", test_sha256_vectors);
 	g_test_add_func("/secret/sha256/lengths", test_sha256_lengths);
 	g_test_add_func("/secret/base64", test_base64);
+	g_test_add_func("/secret/append", test_append);
 	return g_test_run();
 }
