@@ -72,7 +72,8 @@ etcd_peers_stop() {
         for ((i = 1; i <= ETCD_N; i++)); do
             [ -s "$ETCD_DIR/e$i.log" ] || continue
             diag "---- last lines of etcd e$i ----"
-            tail -n 8 "$ETCD_DIR/e$i.log" >"$SPK_TMP/.tail"; diag_file "$SPK_TMP/.tail"
+            grep -v -e rafthttp -e 'not cryptographically signed' "$ETCD_DIR/e$i.log" \
+                | tail -n 8 >"$SPK_TMP/.tail"; diag_file "$SPK_TMP/.tail"
         done
     fi
     (exit "$rc")
@@ -463,3 +464,59 @@ etcd_login() {
 
 # machine_holds MACHINE STRING: does any file of MACHINE hold STRING?
 machine_holds() { grep -rqsF -- "$2" "$SPK_TMP/$1"; }
+
+# ---------------------------------------------------------------- many callers at once
+
+# fleet_burst N MACHINES ARGS...: N sparekey processes on each machine of
+# MACHINES (a space-separated list), released together by a start file;
+# $FLEET_AT_GO (a command, e.g. "sleep 0.3; etcd_kill_leader") runs in this
+# shell right after the release. Results in $SPK_TMP/burst/M.I.{out,err,rc};
+# FLEET_SECS is how long all took.
+fleet_burst() {
+    local n=$1 ms=$2 m i t0 pids=()
+    shift 2
+    rm -rf "$SPK_TMP/burst"; mkdir -p "$SPK_TMP/burst"
+    for m in $ms; do
+        for ((i = 1; i <= n; i++)); do
+            (
+                while [ ! -e "$SPK_TMP/burst/go" ]; do sleep 0.01; done
+                on "$m" timeout --kill-after=5 120 "$SPAREKEY" "$@" </dev/null \
+                    >"$SPK_TMP/burst/$m.$i.out" 2>"$SPK_TMP/burst/$m.$i.err"
+                echo $? >"$SPK_TMP/burst/$m.$i.rc"
+            ) &
+            pids+=($!)
+        done
+    done
+    sleep 0.5
+    t0=$(date +%s.%N)
+    : >"$SPK_TMP/burst/go"
+    [ -z "${FLEET_AT_GO:-}" ] || eval "$FLEET_AT_GO"
+    for i in "${pids[@]}"; do wait "$i"; done
+    FLEET_SECS=$(elapsed_between "$t0" "$(date +%s.%N)")
+}
+
+# fleet_rcs: "RC COUNT" lines over the last burst, e.g. "0 57" and "75 3"
+fleet_rcs() { cat "$SPK_TMP"/burst/*.rc | sort | uniq -c | awk '{ print $2, $1 }'; }
+
+# fleet_bad ALLOWED_RCS: the callers whose exit status is not in the
+# space-separated ALLOWED_RCS, one line each with the first line of stderr
+fleet_bad() {
+    local f rc base
+    for f in "$SPK_TMP"/burst/*.rc; do
+        base=${f%.rc}
+        rc=$(cat "$f")
+        case " $1 " in *" $rc "*) continue ;; esac
+        printf '%s: exit %s: %s\n' "${base##*/}" "$rc" "$(head -n 1 "$base.err")"
+    done
+    for base in "$SPK_TMP"/burst/*.err; do
+        [ -e "${base%.err}.rc" ] || printf '%s: no exit status\n' "${base##*/}"
+    done
+}
+
+# fleet_tokens: the distinct lines printed by callers that exited 0
+fleet_tokens() {
+    local f
+    for f in "$SPK_TMP"/burst/*.rc; do
+        [ "$(cat "$f")" = 0 ] && cat "${f%.rc}.out"
+    done | sort -u | grep .
+}

@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# store = etcd (issue 16): one grant in an etcd cluster, many machines.
+#   1. A 3-member cluster; machines m1, m2, m3 (own HOME, XDG dirs and
+#      runtime dir, no keyring) with the same [fleet] group. A browser
+#      login on m1 puts PREFIX fleet/grant and PREFIX fleet/access (the
+#      JSON `token --json` prints, never the refresh token) in the cluster;
+#      m2 and m3 get the token with no login and no copy of the refresh
+#      token on their disks; token --header, token --json, exec.
+#   2. The stampede: 20 concurrent `token` on each machine on an expired
+#      grant: all 60 exit 0 with the same new token, the provider saw
+#      exactly one refresh and no reuse, the grant keeps working.
+#   3. refresh and refresh --all from another machine; status shows the
+#      store as etcd and the endpoint that answered; doctor checks each
+#      endpoint, the leader, and read/write on the profile's keys.
+#   4. Moves: export from a laptop's keyring | import --store etcd;
+#      export out of etcd (keys gone); logout (keys gone, grant revoked).
+#
+# Peers: provider.mjs, browser, gnome-keyring (the laptop of 4), etcd.
+# Env: SPAREKEY. Exit 0 pass, 1 fail, 77 skip.
+set -u
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname -- "${BASH_SOURCE[0]}")/lib-headless.sh"
+. "$(dirname -- "${BASH_SOURCE[0]}")/lib-etcd.sh"
+trap etcd_peers_stop EXIT
+
+TTL=10
+export SPK_ACCESS_TTL=$TTL
+etcd_check_prereqs
+peers_start
+etcd_start 3
+
+P=fleet
+MACHINES="m1 m2 m3"
+for m in $MACHINES; do etcd_machine "$m" "$P"; done
+
+# ================================================================ 1. login on m1, tokens everywhere
+etcd_login m1 "$P" --issuer "$ISSUER" --client-id sparekey-native --scope "openid offline_access" \
+    || bail "login on m1 failed; nothing else can be checked"
+assert_eq "$(on m1 cfg_get "$P" store)" etcd "login kept store = etcd in m1's group"
+assert_eq "$(on m1 cfg_get "$P" etcd_endpoints)" "$ETCD_ENDPOINTS" "login kept etcd_endpoints"
+assert_eq "$(on m1 cfg_get "$P" etcd_prefix)" "$ETCD_PREFIX" "login kept etcd_prefix"
+assert_eq "$(keyring_item "$P" grant)" "" "nothing for $P in the (laptop's) keyring"
+machine_copy_profile m1 m2 "$P" && machine_copy_profile m1 m3 "$P" \
+    || bail "(harness) m1's [$P] group could not be copied"
+
+G0=$(etcd_grant "$P")
+AT0=$(json_get access_token <<<"$G0")
+RT0=$(json_get refresh_token <<<"$G0")
+EXP0=$(json_get expires_at <<<"$G0")
+A0=$(etcd_access "$P")
+assert_eq "$(json_get access_token <<<"$A0")" "$AT0" "${ETCD_PREFIX}$P/access holds the grant's access token"
+assert_eq "$(json_get expires_at <<<"$A0")" "$EXP0" "... its expires_at"
+assert_eq "$(json_type expires_at <<<"$A0")" number "... as a number"
+assert_eq "$(json_get token_type <<<"$A0")" Bearer "... token_type Bearer"
+assert_eq "$(json_type refresh_token <<<"$A0")" undefined "... and no refresh token"
+assert_not_contains "$A0" "$RT0" "the access key does not hold the refresh token anywhere"
+assert_not_contains "$(cat "$SPK_TMP/m1/home/.config/sparekey/config")" "$RT0" "m1's config holds no refresh token"
+
+for m in m2 m3; do
+    M=$(events_mark)
+    on "$m" sk token "$P" --min-valid 1
+    assert_rc 0 "$m (no login there): token exits 0"
+    assert_eq "$SK_OUT" "$AT0" "$m: token prints the access token m1's login stored"
+    assert_eq "$(refresh_grants_since "$M")" 0 "$m: no refresh was needed"
+    if machine_holds "$m" "$RT0"; then not_ok "$m: no file of $m holds the refresh token"
+    else ok "$m: no file of $m holds the refresh token"; fi
+done
+on m2 sk token "$P" --json
+assert_rc 0 "m2: token --json exits 0"
+A1=$(etcd_access "$P")
+for f in access_token expires_at token_type scope; do
+    assert_eq "$(json_get "$f" <<<"$SK_OUT")" "$(json_get "$f" <<<"$A1")" \
+        "m2: token --json's $f is the access key's"
+done
+on m3 sk token "$P" --header
+assert_rc 0 "m3: token --header exits 0"
+assert_eq "$SK_OUT" "Authorization: Bearer $AT0" "m3: token --header prints the Authorization header"
+on m3 sk exec "$P" -- sh -c 'test -n "$SPAREKEY_ACCESS_TOKEN" && echo has-token'
+assert_rc 0 "m3: exec runs a command with the token"
+assert_eq "$SK_OUT" has-token "m3: ... which sees it in SPAREKEY_ACCESS_TOKEN"
+
+# ================================================================ 2. the stampede
+diag "waiting for the access token to expire (expires_at $EXP0)"
+sleep_until "$((${EXP0%.*} + 1))"
+me "$AT0"
+assert_eq "$ME_STATUS" 401 "(harness) the stored access token has expired at the provider"
+M=$(events_mark)
+N=20
+fleet_burst "$N" "$MACHINES" token "$P" --min-valid 1
+diag "3 x $N concurrent token calls took ${FLEET_SECS}s; exit statuses: $(fleet_rcs | tr '\n' ' ')"
+BAD=$(fleet_bad 0)
+assert_eq "$BAD" "" "stampede: all $((3 * N)) token calls on 3 machines exit 0"
+assert_eq "$(cat "$SPK_TMP"/burst/*.out | grep -c .)" "$((3 * N))" "stampede: one line each on stdout"
+assert_eq "$(fleet_tokens | grep -c .)" 1 "stampede: all print the same token"
+AT1=$(fleet_tokens | head -n 1)
+assert_new "$AT1" "$AT0" "stampede: the token is a new one"
+assert_eq "$(cat "$SPK_TMP"/burst/*.err | grep -c .)" 0 "stampede: nothing on stderr"
+assert_eq "$(refresh_grants_since "$M")" 1 "stampede: the provider saw exactly one refresh_token grant"
+assert_eq "$(trouble_since "$M")" "" "stampede: no reuse, grant error or revocation at the provider"
+me "$AT1"
+assert_eq "$ME_STATUS" 200 "stampede: the provider accepts the token (GET /me)"
+G1=$(etcd_grant "$P")
+RT1=$(json_get refresh_token <<<"$G1")
+assert_eq "$(json_get access_token <<<"$G1")" "$AT1" "stampede: the cluster's grant holds the printed token"
+assert_new "$RT1" "$RT0" "stampede: ... and the rotated refresh token"
+assert_eq "$(etcd_access "$P" | json_get access_token)" "$AT1" "stampede: the access key holds it too"
+for m in $MACHINES; do
+    if machine_holds "$m" "$RT1"; then not_ok "stampede: no file of $m holds the refresh token"
+    else ok "stampede: no file of $m holds the refresh token"; fi
+    assert_eq "$(find "$SPK_TMP/$m" -name '*.rescue' | wc -l)" 0 "stampede: no rescue file left on $m"
+done
+
+# ================================================================ 3. refresh, status, doctor
+M=$(events_mark)
+on m3 sk refresh "$P"
+assert_rc 0 "m3: refresh exits 0 (the grant keeps working)"
+assert_eq "$(refresh_ok_since "$M")" 1 "m3: refresh made one successful refresh"
+RT2=$(etcd_grant "$P" | json_get refresh_token)
+assert_new "$RT2" "$RT1" "m3: the cluster holds the newly rotated refresh token"
+AT2=$(etcd_grant "$P" | json_get access_token)
+on m1 sk token "$P" --min-valid 1
+assert_eq "$SK_OUT" "$AT2" "m1: token prints the token m3's refresh stored (m1's cache is not stale)"
+M=$(events_mark)
+on m2 sk refresh --all
+assert_rc 0 "m2: refresh --all exits 0"
+assert_eq "$(refresh_ok_since "$M")" 1 "m2: refresh --all refreshed the one profile once"
+assert_eq "$(trouble_since "$M")" "" "refresh, refresh --all: no trouble at the provider"
+
+on m2 sk status "$P"
+assert_rc 0 "m2: status exits 0"
+assert_contains "$SK_OUT" etcd "m2: status shows the store as etcd"
+assert_match "$SK_OUT" "127\.0\.0\.1:(${ETCD_CLIENT_PORTS[1]}|${ETCD_CLIENT_PORTS[2]}|${ETCD_CLIENT_PORTS[3]})" \
+    "m2: status shows the endpoint that answered"
+on m2 sk status "$P" --json
+assert_eq "$(json_get store <<<"$SK_OUT")" etcd "m2: status --json: store is etcd"
+
+on m1 sk doctor "$P"
+assert_rc 0 "m1: doctor exits 0 on a healthy cluster"
+for ((i = 1; i <= 3; i++)); do
+    assert_match "$SK_OUT" "ok .*127\.0\.0\.1:${ETCD_CLIENT_PORTS[i]}" "m1: doctor: an ok line for endpoint e$i"
+done
+assert_match "$SK_OUT" "leader.* ok |ok .*leader" "m1: doctor: the cluster's leader"
+assert_match "$SK_OUT" "ok .*(read|write).*${ETCD_PREFIX}$P/" "m1: doctor: read/write on the profile's keys"
+etcd_member_stop 3
+on m1 sk doctor "$P"
+assert_ne "$SK_RC" 0 "m1: doctor with member e3 stopped: does not exit 0"
+assert_match "$SK_OUT" "FAIL .*127\.0\.0\.1:${ETCD_CLIENT_PORTS[3]}" "m1: doctor: a FAIL line names the stopped endpoint"
+M=$(events_mark)
+on m2 sk token "$P" --min-valid 1
+assert_rc 0 "m2: token with e3 stopped: exits 0 (the other endpoints answer)"
+etcd_start_all || bail "(harness) e3 did not come back"
+
+# ================================================================ 4. import, export, logout
+LP=moved
+spk_login "$LP" --issuer "$ISSUER" --client-id sparekey-native --scope "openid offline_access" \
+    || bail "login $LP on the laptop failed"
+sk export "$LP"
+assert_rc 0 "laptop: export $LP exits 0"
+DOC=$SPK_TMP/$LP.export
+cp "$SPK_TMP/sk.out" "$DOC"
+RTL=$(json_get grant <<<"$(cat "$DOC")" | json_get refresh_token)
+etcd_machine m1 "$LP"
+on m1 skx --stdin "$DOC" -- import "$LP" --store etcd
+assert_rc 0 "m1: import $LP --store etcd exits 0"
+assert_eq "$(on m1 cfg_get "$LP" store)" etcd "m1: import kept store = etcd"
+assert_eq "$(on m1 cfg_get "$LP" etcd_endpoints)" "$ETCD_ENDPOINTS" "m1: import kept etcd_endpoints"
+assert_eq "$(etcd_grant "$LP" | json_get refresh_token)" "$RTL" "import: the cluster holds the exported refresh token"
+assert_eq "$(etcd_access "$LP" | json_get access_token)" "$(etcd_grant "$LP" | json_get access_token)" \
+    "import: ... and its access token in ${ETCD_PREFIX}$LP/access"
+if machine_holds m1 "$RTL"; then not_ok "import: no file of m1 holds the refresh token"
+else ok "import: no file of m1 holds the refresh token"; fi
+machine_copy_profile m1 m2 "$LP"
+M=$(events_mark)
+on m2 sk refresh "$LP"
+assert_rc 0 "m2: refresh $LP (imported on m1) exits 0"
+assert_eq "$(trouble_since "$M")" "" "m2: no trouble at the provider"
+RTL2=$(etcd_grant "$LP" | json_get refresh_token)
+
+on m1 sk export "$LP"
+assert_rc 0 "m1: export $LP out of etcd exits 0"
+cp "$SPK_TMP/sk.out" "$DOC"
+assert_eq "$(json_get grant <<<"$(cat "$DOC")" | json_get refresh_token)" "$RTL2" \
+    "export: the document holds the cluster's current refresh token"
+assert_eq "$(etcd_keys "${ETCD_PREFIX}$LP/")" "" "export: no key is left under ${ETCD_PREFIX}$LP/"
+on m2 sk token "$LP" --min-valid 1
+assert_failure 77 "m2: token $LP after the export"
+skx --stdin "$DOC" -- import "$LP"
+assert_rc 0 "laptop: import $LP back into the keyring exits 0"
+M=$(events_mark)
+sk refresh "$LP"
+assert_rc 0 "laptop: refresh $LP works"
+assert_eq "$(trouble_since "$M")" "" "laptop: no trouble at the provider"
+
+RTF=$(etcd_grant "$P" | json_get refresh_token)
+ATF=$(etcd_grant "$P" | json_get access_token)
+M=$(events_mark)
+on m2 sk logout "$P"
+assert_rc 0 "m2: logout $P exits 0"
+assert_eq "$(etcd_keys "${ETCD_PREFIX}$P/")" "" "logout: no key is left under ${ETCD_PREFIX}$P/"
+token_post "grant_type=refresh_token&client_id=sparekey-native&refresh_token=$(urlencode "$RTF")"
+assert_eq "$(json_get error <<<"$TP_BODY")" invalid_grant "logout: the provider no longer takes the refresh token"
+on m1 sk token "$P" --min-valid 1
+assert_failure 77 "m1: token $P after logout"
+
+spk_done
