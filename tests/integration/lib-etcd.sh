@@ -520,3 +520,24 @@ fleet_tokens() {
         [ "$(cat "$f")" = 0 ] && cat "${f%.rc}.out"
     done | sort -u | grep .
 }
+
+# ---------------------------------------------------------------- a machine's processes
+
+# proc_ppid PID
+proc_ppid() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f2; }
+
+# sparekeys_under PID: the sparekey and sparekey-worker processes that
+# descend from PID (a worker's parent is its caller), one per line
+sparekeys_under() {
+    local d pid p comm
+    for d in /proc/[0-9]*; do
+        pid=${d#/proc/}
+        comm=$(cat "$d/comm" 2>/dev/null) || continue
+        case $comm in sparekey | sparekey-worke*) ;; *) continue ;; esac
+        p=$pid
+        while [ -n "$p" ] && [ "$p" -gt 1 ]; do
+            if [ "$p" = "$1" ]; then echo "$pid"; break; fi
+            p=$(proc_ppid "$p")
+        done
+    done
+}
