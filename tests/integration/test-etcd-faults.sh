@@ -103,7 +103,6 @@ done < <(fleet_tokens)
 diag "leader killed: $NT distinct tokens printed"
 assert_eq "$(trouble_since "$M")" "" "leader killed: no reuse, grant error or revocation at the provider"
 etcd_start_all || bail "(harness) the killed member did not come back"
-M2=$(events_mark)
 on m2 sk refresh "$P"
 assert_rc 0 "after the leader kill: refresh on m2 exits 0 (no grant lost)"
 assert_eq "$(trouble_since "$M")" "" "after the leader kill: still no trouble at the provider"
@@ -175,7 +174,7 @@ if [ -z "$STOPPED" ]; then
     wait "$HOLDER"
     spk_done
 fi
-ok "stop-after-send: a sparekey process of m1 stopped itself (pid $(echo $STOPPED))"
+ok "stop-after-send: a sparekey process of m1 stopped itself (pid ${STOPPED//$'\n'/ })"
 # The whole machine stops: its caller and worker, whichever keeps the lease.
 FROZEN=$(sparekeys_under "$HOLDER" | tr '\n' ' ')
 # shellcheck disable=SC2086

@@ -193,7 +193,6 @@ assert_rc 0 "laptop: refresh $LP works"
 assert_eq "$(trouble_since "$M")" "" "laptop: no trouble at the provider"
 
 RTF=$(etcd_grant "$P" | json_get refresh_token)
-ATF=$(etcd_grant "$P" | json_get access_token)
 M=$(events_mark)
 on m2 sk logout "$P"
 assert_rc 0 "m2: logout $P exits 0"
