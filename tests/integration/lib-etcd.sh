@@ -4,7 +4,7 @@
 # for the tests of issue 16 (store = etcd). Source it after lib.sh:
 #
 #   . "$(dirname "$0")/lib.sh"; . "$(dirname "$0")/lib-etcd.sh"
-#   trap etcd_peers_stop EXIT
+#   etcd_begin                       # the EXIT trap; skip if etcd is missing
 #   peers_start                      # or etcd_tmp_start: only the temp dir
 #   etcd_start 3 [--tls]             # ETCD_ENDPOINTS, ETCD_PIDS, ...
 #   etcd_auth_setup PROFILE          # optional: root, refresher, reader
@@ -49,6 +49,13 @@ etcd_check_prereqs() {
     for c in openssl curl base64 node; do
         command -v "$c" >/dev/null || spk_skip "$c is not installed"
     done
+}
+
+# etcd_begin: the test's EXIT trap (etcd_peers_stop), and a skip (77) now,
+# before any peer starts, if etcd, etcdctl or another tool is missing
+etcd_begin() {
+    trap etcd_peers_stop EXIT
+    etcd_check_prereqs
 }
 
 # etcd_tmp_start: what peers_start does for the temp dir and nothing else
@@ -540,4 +547,28 @@ sparekeys_under() {
             p=$(proc_ppid "$p")
         done
     done
+}
+
+# ---------------------------------------------------------------- checks
+
+# assert_machine_clean WHAT MACHINE RT: no file of MACHINE holds the
+# refresh token RT, and no rescue file is left there
+assert_machine_clean() {
+    if machine_holds "$2" "$3"; then not_ok "$1: no file of $2 holds the refresh token"
+    else ok "$1: no file of $2 holds the refresh token"; fi
+    assert_eq "$(find "$SPK_TMP/$2" -name '*.rescue' | wc -l)" 0 "$1: no rescue file is left on $2"
+}
+
+# assert_shared_token WHAT PROFILE TOKEN OLD_TOKEN OLD_RT: TOKEN is new, the
+# provider accepts it, and the cluster holds it (grant and access key)
+# with a refresh token rotated from OLD_RT
+assert_shared_token() {
+    local what=$1 p=$2 t=$3 g
+    assert_new "$t" "$4" "$what: the token is a new one"
+    me "$t"
+    assert_eq "$ME_STATUS" 200 "$what: the provider accepts it (GET /me)"
+    g=$(etcd_grant "$p")
+    assert_eq "$(json_get access_token <<<"$g")" "$t" "$what: the cluster's grant holds it"
+    assert_new "$(json_get refresh_token <<<"$g")" "$5" "$what: ... with the rotated refresh token"
+    assert_eq "$(etcd_access "$p" | json_get access_token)" "$t" "$what: the access key holds it"
 }

@@ -21,8 +21,7 @@ set -u
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib-etcd.sh"
-trap etcd_peers_stop EXIT
-etcd_check_prereqs
+etcd_begin
 etcd_tmp_start
 
 P=fleet

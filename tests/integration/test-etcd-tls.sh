@@ -21,12 +21,9 @@ set -u
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib-etcd.sh"
-trap etcd_peers_stop EXIT
-
-TTL=10
-export SPK_ACCESS_TTL=$TTL
+etcd_begin
+export SPK_ACCESS_TTL=10
 ETCD_PREFIX=/acme/sparekey/
-etcd_check_prereqs
 peers_start
 etcd_start 3 --tls
 P=tls
