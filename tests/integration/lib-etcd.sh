@@ -288,14 +288,14 @@ etcd_thaw() {
 # proc_state PID: R, S, T (stopped), Z, ... ("" when gone)
 proc_state() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1; }
 
-# stopped_sparekeys: the pids of stopped (state T) sparekey and
-# sparekey-worker processes, one per line
+# stopped_sparekeys: the pids of stopped (state T) sparekey processes
+# (sparekey, the sparekey-cli it execs, sparekey-worker), one per line
 stopped_sparekeys() {
     local d pid comm
     for d in /proc/[0-9]*; do
         pid=${d#/proc/}
         comm=$(cat "$d/comm" 2>/dev/null) || continue
-        case $comm in sparekey | sparekey-worke*) ;; *) continue ;; esac
+        case $comm in sparekey*) ;; *) continue ;; esac
         [ "$(proc_state "$pid")" = T ] && echo "$pid"
     done
 }
@@ -533,14 +533,15 @@ fleet_tokens() {
 # proc_ppid PID
 proc_ppid() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f2; }
 
-# sparekeys_under PID: the sparekey and sparekey-worker processes that
-# descend from PID (a worker's parent is its caller), one per line
+# sparekeys_under PID: the sparekey processes (sparekey, sparekey-cli,
+# sparekey-worker, forks of them) that descend from PID (a worker's parent
+# is its caller), one per line
 sparekeys_under() {
     local d pid p comm
     for d in /proc/[0-9]*; do
         pid=${d#/proc/}
         comm=$(cat "$d/comm" 2>/dev/null) || continue
-        case $comm in sparekey | sparekey-worke*) ;; *) continue ;; esac
+        case $comm in sparekey*) ;; *) continue ;; esac
         p=$pid
         while [ -n "$p" ] && [ "$p" -gt 1 ]; do
             if [ "$p" = "$1" ]; then echo "$pid"; break; fi

@@ -25,7 +25,9 @@ set -u
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib-etcd.sh"
 etcd_begin
-export SPK_ACCESS_TTL=8
+# Long enough that the token a holder frozen for 20 s brings back is
+# still valid when it prints it.
+export SPK_ACCESS_TTL=30
 peers_start
 unset SPAREKEY_FAULT
 etcd_start 3
@@ -105,7 +107,8 @@ assert_rc 0 "after the leader kill: refresh on m2 exits 0 (no grant lost)"
 assert_eq "$(trouble_since "$M")" "" "after the leader kill: still no trouble at the provider"
 on m3 sk token "$P" --min-valid 1
 assert_rc 0 "after the leader kill: token on m3 exits 0"
-assert_eq "$SK_OUT" "$(etcd_access "$P" | json_get access_token)" "... with the shared access token"
+me "$SK_OUT"
+assert_eq "$ME_STATUS" 200 "... with a token the provider accepts"
 assert_eq "$(logins_since "$M")" 0 "after the leader kill: nobody had to log in"
 
 # ================================================================ 3. the cluster down
