@@ -273,6 +273,9 @@ int spk_http_send(const struct spk_http_request *req, struct spk_http_response *
 	}
 
 	headers = curl.slist_append(headers, "Accept: application/json");
+	if (req->json && !req->form) {
+		headers = curl.slist_append(headers, "Content-Type: application/json");
+	}
 	if (req->authorization) {
 		if (asprintf(&auth_header, "Authorization: %s", req->authorization) < 0) {
 			auth_header = NULL;
@@ -286,15 +289,26 @@ int spk_http_send(const struct spk_http_request *req, struct spk_http_response *
 		goto out;
 	}
 
-	set_rules(c, req->url, req->cacert, CONNECT_TIMEOUT_MS, TOTAL_TIMEOUT_MS);
+	set_rules(c, req->url, req->cacert, req->connect_timeout_ms > 0 ? req->connect_timeout_ms
+								    : CONNECT_TIMEOUT_MS,
+		  req->timeout_ms > 0 ? req->timeout_ms : TOTAL_TIMEOUT_MS);
+	if (req->cert) {
+		curl.easy_setopt(c, CURLOPT_SSLCERT, req->cert);
+		curl.easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+	}
+	if (req->key) {
+		curl.easy_setopt(c, CURLOPT_SSLKEY, req->key);
+		curl.easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+	}
 	curl.easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 	curl.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl.easy_setopt(c, CURLOPT_WRITEDATA, &sink);
 	curl.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl.easy_setopt(c, CURLOPT_HEADERDATA, &sink);
-	if (req->form) {
-		curl.easy_setopt(c, CURLOPT_POSTFIELDS, req->form);
-		curl.easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(req->form));
+	const char *body = req->form ? req->form : req->json;
+	if (body) {
+		curl.easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl.easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
 	}
 
 	struct timespec t0, t1;
@@ -304,14 +318,14 @@ int spk_http_send(const struct spk_http_request *req, struct spk_http_response *
 	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 
 	if (sink.too_big) {
-		spk_log("%s %s: answer over %d bytes, dropped", req->form ? "POST" : "GET", host,
+		spk_log("%s %s: answer over %d bytes, dropped", body ? "POST" : "GET", host,
 			SPK_HTTP_MAX_BODY);
 		r = spk_error_set(err, SPK_ERR_TEMPFAIL, -EFBIG,
 				  "%s sent an answer larger than %d bytes", host, SPK_HTTP_MAX_BODY);
 		goto out;
 	}
 	if (cc != CURLE_OK) {
-		spk_log("%s %s: %s after %ld ms", req->form ? "POST" : "GET", host,
+		spk_log("%s %s: %s after %ld ms", body ? "POST" : "GET", host,
 			curl.easy_strerror(cc), ms);
 		r = transport_error(c, cc, host, err);
 		goto out;
@@ -332,7 +346,7 @@ int spk_http_send(const struct spk_http_request *req, struct spk_http_response *
 	}
 	ret->body = TAKE_PTR(sink.buf);
 	ret->len = sink.len;
-	spk_log("%s %s: HTTP %ld, %zu bytes, %ld ms", req->form ? "POST" : "GET", host,
+	spk_log("%s %s: HTTP %ld, %zu bytes, %ld ms", body ? "POST" : "GET", host,
 		ret->status, ret->len, ms);
 	r = 0;
 out:

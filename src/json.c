@@ -222,6 +222,20 @@ int spk_json_get_int64(const struct spk_json *obj, const char *key, int64_t *ret
 	return -EINVAL;
 }
 
+int spk_json_get_bool(const struct spk_json *obj, const char *key, bool *ret)
+{
+	json_object *v = member(obj, key);
+
+	if (!v) {
+		return -ENOENT;
+	}
+	if (!json_object_is_type(v, json_type_boolean)) {
+		return -EINVAL;
+	}
+	*ret = json_object_get_boolean(v);
+	return 0;
+}
+
 /* "3600" or "3599.5": the whole seconds; -EINVAL for anything else. */
 static int seconds_of_string(const char *s, int64_t *ret)
 {

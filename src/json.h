@@ -62,6 +62,7 @@ bool spk_json_has(const struct spk_json *obj, const char *key);
 /* The getters: -ENOENT when absent or null (or obj is no object), -EINVAL when of another type. */
 int spk_json_get_string(const struct spk_json *obj, const char *key, char **ret);
 int spk_json_get_int64(const struct spk_json *obj, const char *key, int64_t *ret);
+int spk_json_get_bool(const struct spk_json *obj, const char *key, bool *ret);
 /* An object or array member, borrowed. */
 int spk_json_get_object(const struct spk_json *obj, const char *key, struct spk_json **ret);
 int spk_json_get_array(const struct spk_json *obj, const char *key, struct spk_json **ret);

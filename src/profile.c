@@ -140,9 +140,32 @@ static bool is_web_url(const char *v)
 	return g_ascii_strncasecmp(v, "https://", 8) == 0 || g_ascii_strncasecmp(v, "http://", 7) == 0;
 }
 
+static bool is_one_line(const char *v);
+
 static bool is_store(const char *v)
 {
-	return strcmp(v, "secret") == 0 || strcmp(v, "file") == 0;
+	return strcmp(v, "secret") == 0 || strcmp(v, "file") == 0 || strcmp(v, "etcd") == 0;
+}
+
+/* etcd_prefix: a key prefix of one line that starts and ends with '/'. */
+static bool is_key_prefix(const char *v)
+{
+	size_t len = strlen(v);
+	return v[0] == '/' && v[len - 1] == '/' && is_one_line(v);
+}
+
+/* etcd_endpoints: URLs (checked again, with the loopback rule, when used). */
+static bool is_url_list(const char *v)
+{
+	g_auto(GStrv) parts = g_strsplit_set(v, " \t", -1);
+	bool any = false;
+	for (char **s = parts; *s; s++) {
+		if (**s && !is_web_url(*s)) {
+			return false;
+		}
+		any = any || **s;
+	}
+	return any;
 }
 
 static bool is_env_name(const char *v)
@@ -190,7 +213,17 @@ static const struct profile_key profile_keys[] = {
 	       "redirect_host must be localhost, 127.0.0.1 or [::1]"),
 	STRING("redirect_path", redirect_path, false, is_absolute,
 	       "redirect_path must start with '/'"),
-	STRING("store", store, true, is_store, "store must be 'secret' or 'file'"),
+	STRING("store", store, true, is_store, "store must be 'secret', 'file' or 'etcd'"),
+	STRING("etcd_endpoints", etcd_endpoints, true, is_url_list,
+	       "etcd_endpoints must be https:// URLs separated by spaces"),
+	STRING("etcd_prefix", etcd_prefix, true, is_key_prefix,
+	       "etcd_prefix must start and end with '/'"),
+	STRING("etcd_cacert", etcd_cacert, true, is_absolute, "etcd_cacert must be an absolute path"),
+	STRING("etcd_cert", etcd_cert, true, is_absolute, "etcd_cert must be an absolute path"),
+	STRING("etcd_key", etcd_key, true, is_absolute, "etcd_key must be an absolute path"),
+	STRING("etcd_user", etcd_user, true, is_one_line, "etcd_user must be one line"),
+	STRING("etcd_password_file", etcd_password_file, true, is_absolute,
+	       "etcd_password_file must be an absolute path"),
 	{ .name = "endpoints", .type = KEY_ENDPOINTS },
 	{ .name = "redirect_ports", .type = KEY_PORTS },
 	STRING("notify_cmd", notify_cmd, true, NULL, NULL),
@@ -461,7 +494,10 @@ int spk_config_import_settings(struct spk_config *cfg, const char *name, char *c
 		}
 	}
 	/* Start from the local-only keys, then take everything else from the import. */
-	static const char *const kept[] = { "store", "notify_cmd", "heartbeat_url" };
+	static const char *const kept[] = { "store", "notify_cmd", "heartbeat_url",
+					    "etcd_endpoints", "etcd_prefix", "etcd_cacert",
+					    "etcd_cert", "etcd_key", "etcd_user",
+					    "etcd_password_file" };
 	char *values_kept[ARRAY_SIZE(kept)];
 	for (size_t i = 0; i < ARRAY_SIZE(kept); i++) {
 		values_kept[i] = g_key_file_get_string(cfg->kf, name, kept[i], NULL);

@@ -72,7 +72,14 @@ struct spk_profile {
 	char *scopes;        /* space separated */
 	char *redirect_host; /* "127.0.0.1" or "localhost"; NULL = the preset's */
 	char *redirect_path; /* NULL = the preset's ("/callback") */
-	char *store;         /* "secret"; NULL = default */
+	char *store;         /* "secret", "file" or "etcd"; NULL = default */
+	char *etcd_endpoints; /* store = etcd: the cluster's URLs, separated by spaces */
+	char *etcd_prefix;   /* store = etcd: where the profiles' keys are; NULL = "/sparekey/" */
+	char *etcd_cacert;   /* store = etcd: CA (PEM) the endpoints are verified against */
+	char *etcd_cert;     /* store = etcd: client certificate (PEM), or NULL */
+	char *etcd_key;      /* store = etcd: its key (PEM), or NULL */
+	char *etcd_user;     /* store = etcd: the etcd user, or NULL (no auth) */
+	char *etcd_password_file; /* store = etcd: its password, one line in a 0600 file */
 	unsigned ports[SPK_MAX_PORTS];
 	size_t n_ports;      /* 0 = the preset's list, or ephemeral */
 	bool ports_set;      /* redirect_ports present in the file (maybe empty) */
