@@ -10,15 +10,16 @@
 #include "transfer.h"
 
 static const char import_help[] =
-	"Usage: sparekey import PROFILE [--store secret|file]\n"
+	"Usage: sparekey import PROFILE [--store secret|file|etcd]\n"
 	"\n"
 	"Read a document written by 'sparekey export' from stdin and store it as\n"
 	"PROFILE: its settings go to the config file (a new profile is created),\n"
 	"its grant and client secret to the store.\n"
 	"\n"
 	"Options:\n"
-	"      --store secret|file  where to keep the grant here (default: the\n"
-	"                           profile's store, else the keyring)\n"
+	"      --store secret|file|etcd  where to keep the grant here (default: the\n"
+	"                           profile's store, else the keyring; etcd: the\n"
+	"                           cluster of the profile's etcd_endpoints)\n"
 	"  -h, --help               show this help\n"
 	"\n"
 	"Example:\n"
@@ -42,8 +43,9 @@ static int import_option(void *opts, int id, const char *value)
 	struct import_opts *o = opts;
 
 	(void)id; /* only --store */
-	if (strcmp(value, "secret") != 0 && strcmp(value, "file") != 0) {
-		return usage_error("import ", "--store is secret or file, not '%s'", value);
+	if (strcmp(value, "secret") != 0 && strcmp(value, "file") != 0 &&
+	    strcmp(value, "etcd") != 0) {
+		return usage_error("import ", "--store is secret, file or etcd, not '%s'", value);
 	}
 	o->store = value;
 	return 0;

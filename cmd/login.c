@@ -45,8 +45,9 @@ static const char login_help[] =
 	"                              are connected; kept in the profile\n"
 	"      --cacert FILE           trust this CA bundle (PEM) for the provider, for\n"
 	"                              private CAs; kept in the profile\n"
-	"      --store secret|file     keep the grant in the keyring (default) or in a\n"
-	"                              0600 file under $XDG_STATE_HOME/sparekey\n"
+	"      --store secret|file|etcd  keep the grant in the keyring (default), in a\n"
+	"                              0600 file under $XDG_STATE_HOME/sparekey, or in\n"
+	"                              the etcd cluster of the profile's etcd_endpoints\n"
 	"      --no-browser            do not open a browser; print the URL (over SSH,\n"
 	"                              also the ssh -L line that forwards the port)\n"
 	"      --paste                 also read the address the browser ended on (or\n"
@@ -118,8 +119,10 @@ static int login_value_option(struct login_opts *o, int id, const char *value)
 		}
 		break;
 	case OPT_STORE:
-		if (strcmp(value, "secret") != 0 && strcmp(value, "file") != 0) {
-			return usage_error("login ", "--store is secret or file, not '%s'", value);
+		if (strcmp(value, "secret") != 0 && strcmp(value, "file") != 0 &&
+		    strcmp(value, "etcd") != 0) {
+			return usage_error("login ", "--store is secret, file or etcd, not '%s'",
+					   value);
 		}
 		o->store = value;
 		break;
@@ -318,7 +321,8 @@ static int save_profile(struct spk_config *cfg, const struct spk_profile *p,
 
 	int r = spk_store_check(p, &err);
 	if (r < 0) {
-		bool file_store = p->store && strcmp(p->store, "file") == 0;
+		bool file_store = p->store && (strcmp(p->store, "file") == 0 ||
+					       strcmp(p->store, "etcd") == 0);
 		return file_store ? fail(name, &err)
 				  : login_store_unreachable(name, &err, call->n_options, call->argv,
 							    login_options);

@@ -18,3 +18,10 @@ void spk_fault_kill(const char *name)
 		raise(SIGKILL);
 	}
 }
+
+void spk_fault_stop(const char *name)
+{
+	if (spk_fault(name)) {
+		raise(SIGSTOP);
+	}
+}

@@ -9,6 +9,9 @@
  *                       provider answered (a power cut, for the worker)
  *   kill-after-revoke   SIGKILL in logout once the worker's revocation was
  *                       answered, before the grant is deleted here
+ *   stop-after-send     the refresh worker stops itself (SIGSTOP) right after
+ *                       the provider answered, before the answer is journaled
+ *                       (a machine cut off; the test sends SIGCONT)
  */
 #pragma once
 
@@ -26,3 +29,6 @@ static inline bool spk_fault(const char *name)
 
 /* A kill-* point: the process dies here when it is the active fault. */
 void spk_fault_kill(const char *name);
+
+/* A stop-* point: the process stops itself (SIGSTOP) here when it is the active fault. */
+void spk_fault_stop(const char *name);

@@ -19,6 +19,13 @@
 struct spk_inflight {
 	int64_t sent_at;        /* epoch seconds, just before the request went out */
 	char token_sha256[65];  /* hex SHA-256 of the refresh token it spends */
+	/*
+	 * Another machine's record (a store shared by many: store = etcd),
+	 * whose holder is gone; its host and pid, for messages. "" and 0 for
+	 * this machine's.
+	 */
+	char elsewhere[64];
+	long pid;
 };
 
 /* Record that a request spending token is about to be sent. */

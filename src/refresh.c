@@ -113,6 +113,14 @@ static enum inflight_state inflight_state(const struct spk_profile *p, const str
 	}
 	char when[64];
 	local_time(rec.sent_at, when);
+	if (rec.elsewhere[0]) {
+		/* Another machine sharing the store sent it and may yet store its answer. */
+		spk_error_set(err, SPK_ERR_TEMPFAIL, -EINPROGRESS,
+			      "%s: %s (pid %ld) sent a refresh at %s and has not stored its answer; "
+			      "it does when it is back. If that machine is gone for good, run: "
+			      "sparekey login %s", p->name, rec.elsewhere, rec.pid, when, p->name);
+		return INFLIGHT_LOST;
+	}
 	if (grace > 0) {
 		spk_error_set(err, SPK_ERR_LOGIN, -ESTALE,
 			      "%s: a refresh sent at %s was cut off before its answer was stored, "

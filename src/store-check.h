@@ -21,3 +21,5 @@ int spk_store_check(const struct spk_profile *p, struct spk_error *err);
 /* The two halves, in the module of each backend. */
 int spk_store_secret_check(const char *profile, struct spk_error *err);
 int spk_store_file_check(const char *profile, struct spk_error *err);
+/* The cluster answers a read of p's grant key (there or not). */
+int spk_store_etcd_check(const struct spk_profile *p, struct spk_error *err);

@@ -52,9 +52,10 @@ static const char *login_args(const char *kind)
 	return strcmp(kind, "client_secret") == 0 ? " --client-secret-file FILE" : "";
 }
 
-static int file_load(const char *profile, const char *kind, char **ret_value,
+static int file_load(const struct spk_profile *p, const char *kind, char **ret_value,
 		     struct spk_error *err)
 {
+	const char *profile = p->name;
 	_cleanup_free_ char *dir = NULL, *name = NULL, *path = NULL;
 	int r = item_path(profile, kind, &dir, &name, &path, err);
 
@@ -92,9 +93,10 @@ static int file_load(const char *profile, const char *kind, char **ret_value,
 	return 0;
 }
 
-static int file_save(const char *profile, const char *kind, const char *value,
+static int file_save(const struct spk_profile *p, const char *kind, const char *value,
 		     struct spk_error *err)
 {
+	const char *profile = p->name;
 	_cleanup_free_ char *dir = NULL, *name = NULL, *path = NULL;
 	int r = item_path(profile, kind, &dir, &name, &path, err);
 
@@ -110,8 +112,9 @@ static int file_save(const char *profile, const char *kind, const char *value,
 	return 0;
 }
 
-static int file_remove(const char *profile, const char *kind, struct spk_error *err)
+static int file_remove(const struct spk_profile *p, const char *kind, struct spk_error *err)
 {
+	const char *profile = p->name;
 	_cleanup_free_ char *dir = NULL, *name = NULL, *path = NULL;
 	int r = item_path(profile, kind, &dir, &name, &path, err);
 

@@ -300,9 +300,10 @@ static int load_newest(struct keyring *k, GHashTable *attrs, const char *profile
 	return 0;
 }
 
-static int secret_load(const char *profile, const char *kind, char **ret_value,
+static int secret_load(const struct spk_profile *p, const char *kind, char **ret_value,
 		       struct spk_error *err)
 {
+	const char *profile = p->name;
 	struct keyring k;
 	GError *gerr = NULL;
 	g_auto(GStrv) unlocked = NULL, locked = NULL;
@@ -374,9 +375,10 @@ static gboolean set_secret_at(struct keyring *k, const char *path, SecretValue *
 	return reply != NULL;
 }
 
-static int secret_save(const char *profile, const char *kind, const char *value,
+static int secret_save(const struct spk_profile *p, const char *kind, const char *value,
 		       struct spk_error *err)
 {
+	const char *profile = p->name;
 	struct keyring k;
 	GError *gerr = NULL;
 	g_auto(GStrv) unlocked = NULL, locked = NULL;
@@ -413,8 +415,9 @@ out:
 	return r;
 }
 
-static int secret_remove(const char *profile, const char *kind, struct spk_error *err)
+static int secret_remove(const struct spk_profile *p, const char *kind, struct spk_error *err)
 {
+	const char *profile = p->name;
 	struct keyring k;
 	GError *gerr = NULL;
 	int r = keyring_open(profile, &k, err);

@@ -9,13 +9,16 @@
 static const struct spk_store_backend *backend_of(const struct spk_profile *p)
 {
 	/* profile.c accepts only known store names. */
+	if (p->store && strcmp(p->store, "etcd") == 0) {
+		return &spk_store_etcd;
+	}
 	return p->store && strcmp(p->store, "file") == 0 ? &spk_store_file : &spk_store_secret;
 }
 
 int spk_store_load(const struct spk_profile *p, struct spk_grant *ret, struct spk_error *err)
 {
 	_cleanup_secret_ char *json = NULL;
-	int r = backend_of(p)->load(p->name, "grant", &json, err);
+	int r = backend_of(p)->load(p, "grant", &json, err);
 
 	if (r == -ENOENT) {
 		return spk_error_set(err, SPK_ERR_LOGIN, r,
@@ -46,28 +49,28 @@ int spk_store_save(const struct spk_profile *p, const struct spk_grant *g, struc
 		return spk_error_set(err, SPK_ERR_TEMPFAIL, -EIO,
 				     "%s: cannot write to the keyring (fault injected)", p->name);
 	}
-	return backend_of(p)->save(p->name, "grant", json, err);
+	return backend_of(p)->save(p, "grant", json, err);
 }
 
 int spk_store_remove(const struct spk_profile *p, struct spk_error *err)
 {
-	return backend_of(p)->remove(p->name, "grant", err);
+	return backend_of(p)->remove(p, "grant", err);
 }
 
 int spk_store_load_client_secret(const struct spk_profile *p, char **ret, struct spk_error *err)
 {
-	return backend_of(p)->load(p->name, "client_secret", ret, err);
+	return backend_of(p)->load(p, "client_secret", ret, err);
 }
 
 int spk_store_save_client_secret(const struct spk_profile *p, const char *secret,
 				 struct spk_error *err)
 {
-	return backend_of(p)->save(p->name, "client_secret", secret, err);
+	return backend_of(p)->save(p, "client_secret", secret, err);
 }
 
 int spk_store_remove_client_secret(const struct spk_profile *p, struct spk_error *err)
 {
-	return backend_of(p)->remove(p->name, "client_secret", err);
+	return backend_of(p)->remove(p, "client_secret", err);
 }
 
 int spk_store_lock(const struct spk_profile *p, int timeout_ms, int *ret_lock,

@@ -92,10 +92,12 @@ struct spk_store_guard {
 struct spk_store_backend {
 	const char *name;
 	/* The item's value (a secret, free with spk_secret_free), or -ENOENT. */
-	int (*load)(const char *profile, const char *kind, char **ret_value, struct spk_error *err);
-	int (*save)(const char *profile, const char *kind, const char *value, struct spk_error *err);
+	int (*load)(const struct spk_profile *p, const char *kind, char **ret_value,
+		    struct spk_error *err);
+	int (*save)(const struct spk_profile *p, const char *kind, const char *value,
+		    struct spk_error *err);
 	/* -ENOENT when there was nothing to delete. */
-	int (*remove)(const char *profile, const char *kind, struct spk_error *err);
+	int (*remove)(const struct spk_profile *p, const char *kind, struct spk_error *err);
 	/* The lock, the journal and the in-flight record of its profiles. */
 	const struct spk_store_guard *guard;
 };
@@ -104,6 +106,9 @@ struct spk_store_backend {
 extern const struct spk_store_guard spk_store_local_guard;
 extern const struct spk_store_backend spk_store_secret;
 extern const struct spk_store_backend spk_store_file;
+extern const struct spk_store_backend spk_store_etcd;
+/* The lock and in-flight record in an etcd cluster, the journal here (store-etcd-guard.c). */
+extern const struct spk_store_guard spk_store_etcd_guard;
 
 /* The client secret of p: -ENOENT (no error set) when none is stored. */
 int spk_store_load_client_secret(const struct spk_profile *p, char **ret, struct spk_error *err);

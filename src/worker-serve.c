@@ -124,6 +124,7 @@ static int do_refresh(struct job *j, struct spk_grant *ret, struct spk_error *er
 	}
 	r = call_refresh(j, &fresh, err);
 	spk_fault_kill("kill-worker-after-send");
+	spk_fault_stop("stop-after-send");
 	if (r == 0) {
 		r = spk_flow_merge_journal(p, &j->grant, &fresh, &merged, err);
 	}

@@ -1,0 +1,466 @@
+/*
+ * The etcd backend's guard (store.h): the refresh lock and the in-flight
+ * record live in the cluster; the rescue journal stays on this machine
+ * (store-local.c's), and comes first.
+ *
+ * The lock: this machine's flock (store-local.c's, so the machine's own
+ * callers queue there, not in the cluster), then a lease of LEASE_TTL
+ * seconds and etcd's lock service on PREFIX PROFILE/lock, then the holder
+ * record PROFILE/holder on the lease. A keeper process renews the lease
+ * and holds the flock for as long as any copy of the lock's handle, one
+ * end of a pipe, is open: the caller's, and the worker's it is handed to
+ * (store.h, lock_is_fd). When the last copy closes, the keeper revokes the
+ * lease at once; when the machine dies or is cut off, etcd lets the lease
+ * expire.
+ *
+ * The in-flight record PROFILE/inflight names this machine (its holder id)
+ * and outlives the lease: a machine cut off after its request was sent
+ * finds it still its own when it comes back, and stores its answer (the
+ * store's transaction checks that); any other machine that meets it does
+ * not spend the token (refresh.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "inflight.h"
+#include "json.h"
+#include "lock.h"
+#include "log.h"
+#include "paths.h"
+#include "secret.h"
+#include "store-etcd.h"
+#include "store.h"
+
+#define LEASE_TTL 15
+#define KEEPALIVE_MS 4000
+#define KEEPER_WAIT_MS 2000
+#define MAX_KEEPERS 64
+
+/* The keepers this process started, by the handle it gave out, to reap them on unlock. */
+static struct {
+	int fd;
+	pid_t pid;
+} keepers[MAX_KEEPERS];
+
+static char *lock_dir(void)
+{
+	char *dir = spk_path_runtime_dir();
+	return dir ? dir : spk_path_state_dir();
+}
+
+static long remaining_ms(const struct timespec *t0, int timeout_ms)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long spent = (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+	return timeout_ms - spent > 1 ? timeout_ms - spent : 1;
+}
+
+/* "HOST (pid N) since TIME" of the holder record, for messages; "another machine" if none. */
+static void holder_words(struct spk_etcd *e, const struct spk_profile *p, char *buf, size_t n)
+{
+	_cleanup_free_ char *key = spk_etcd_key(p, "holder"), *host = NULL;
+	_cleanup_json_ struct spk_json *j = NULL;
+	struct spk_etcd_kv kv = { 0 };
+	int64_t pid = 0, since = 0;
+
+	snprintf(buf, n, "another machine");
+	if (!key || spk_etcd_get(e, key, &kv, NULL) < 0) {
+		return;
+	}
+	if (spk_json_parse_object(kv.value, kv.len, &j) == 0 &&
+	    spk_json_get_string(j, "host", &host) == 0) {
+		(void)spk_json_get_int64(j, "pid", &pid);
+		(void)spk_json_get_int64(j, "since", &since);
+		time_t t = (time_t)since;
+		struct tm tm;
+		char when[32] = "?";
+		if (localtime_r(&t, &tm)) {
+			strftime(when, sizeof(when), "%H:%M:%S", &tm);
+		}
+		snprintf(buf, n, "%s (pid %lld, since %s)", host, (long long)pid, when);
+	}
+	spk_etcd_kv_done(&kv);
+}
+
+static int reader_stale(const struct spk_profile *p, struct spk_error *err)
+{
+	return spk_error_set(err, SPK_ERR_TEMPFAIL, -EACCES,
+			     "%s: the shared access token is too old and no machine with refresh "
+			     "rights has refreshed it (this etcd user may read it only). Try again "
+			     "later, or run sparekey refresh %s on a machine that may",
+			     p->name, p->name);
+}
+
+static int put_holder(struct spk_etcd *e, const struct spk_profile *p, int64_t lease,
+		      struct spk_error *err)
+{
+	_cleanup_free_ char *key = spk_etcd_key(p, "holder"), *text = NULL;
+	_cleanup_json_ struct spk_json *o = spk_json_new_object();
+	char me[33], host[64] = "?";
+	bool ok;
+
+	(void)gethostname(host, sizeof(host) - 1);
+	int r = spk_store_etcd_holder_id(me, err);
+	if (r < 0) {
+		return r;
+	}
+	if (!key || !o || spk_json_add_string(o, "id", me) < 0 ||
+	    spk_json_add_string(o, "host", host) < 0 ||
+	    spk_json_add_int64(o, "pid", (int64_t)getpid()) < 0 ||
+	    spk_json_add_int64(o, "since", (int64_t)time(NULL)) < 0 || !(text = spk_json_dump(o))) {
+		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
+	struct spk_etcd_op op = { key, text, lease };
+	return spk_etcd_txn(e, NULL, 0, &op, 1, NULL, 0, &ok, err);
+}
+
+/* The keeper: renew the lease until every copy of the pipe's other end is closed. */
+static _Noreturn void keep(struct spk_etcd *e, int pipe_r, int local_fd, int64_t lease)
+{
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	(void)setsid();
+	if (devnull >= 0) {
+		(void)dup2(devnull, STDIN_FILENO);
+		(void)dup2(devnull, STDOUT_FILENO);
+		(void)dup2(devnull, STDERR_FILENO);
+	}
+	/* Hold nothing of the caller's (a pipe a shell waits on) but the lock. */
+	for (int fd = 3; fd < 1024; fd++) {
+		if (fd != pipe_r && fd != local_fd) {
+			(void)close(fd);
+		}
+	}
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	for (;;) {
+		struct pollfd pfd = { .fd = pipe_r, .events = POLLIN };
+		int n = poll(&pfd, 1, KEEPALIVE_MS);
+		if (n > 0 || (n < 0 && errno != EINTR)) {
+			break; /* every writer closed its end: released */
+		}
+		if (n == 0 && spk_etcd_lease_keepalive(e, lease, NULL) == -ENOENT) {
+			break; /* the lease is gone: nothing left to hold */
+		}
+	}
+	(void)spk_etcd_lease_revoke(e, lease, NULL);
+	_exit(0);
+}
+
+static int start_keeper(struct spk_etcd *e, int local_fd, int64_t lease, int *ret_lock,
+			struct spk_error *err)
+{
+	int fds[2];
+
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		return spk_error_set(err, SPK_ERR_INTERNAL, -errno, "cannot make a pipe (%s)",
+				     strerror(errno));
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		int r = -errno;
+		close(fds[0]);
+		close(fds[1]);
+		return spk_error_set(err, SPK_ERR_INTERNAL, r, "cannot start the lease keeper");
+	}
+	if (pid == 0) {
+		close(fds[1]);
+		keep(e, fds[0], local_fd, lease);
+	}
+	close(fds[0]);
+	for (size_t i = 0; i < MAX_KEEPERS; i++) {
+		if (keepers[i].pid == 0) {
+			keepers[i].fd = fds[1];
+			keepers[i].pid = pid;
+			break;
+		}
+	}
+	*ret_lock = fds[1];
+	return 0;
+}
+
+static int lock_take(const struct spk_profile *p, int timeout_ms, int *ret_lock,
+		     struct spk_error *err)
+{
+	_cleanup_free_ char *dir = lock_dir(), *name = spk_etcd_key(p, "lock");
+	_cleanup_free_ char *lock_key = NULL;
+	struct spk_etcd *e = spk_store_etcd_conn(p, err);
+	struct spk_error lock_err = { 0 };
+	struct timespec t0;
+	int local = -1;
+	int64_t lease = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (!e) {
+		return -EIO;
+	}
+	if (spk_store_etcd_is_reader(p)) {
+		return reader_stale(p, err);
+	}
+	if (!dir || !name) {
+		return spk_error_set(err, SPK_ERR_CONFIG, -ENOENT,
+				     "no directory for the refresh lock: set XDG_RUNTIME_DIR or HOME");
+	}
+	int r = spk_lock_take(dir, p->name, timeout_ms, &local, err);
+	if (r < 0) {
+		return r;
+	}
+	r = spk_etcd_lease_grant(e, LEASE_TTL, &lease, &lock_err);
+	if (r == 0) {
+		r = spk_etcd_lock(e, name, lease, remaining_ms(&t0, timeout_ms), &lock_key,
+				  &lock_err);
+	}
+	if (r == 0) {
+		r = put_holder(e, p, lease, &lock_err);
+	}
+	if (r == 0) {
+		r = start_keeper(e, local, lease, ret_lock, &lock_err);
+	}
+	spk_lock_release(local);
+	if (r == 0) {
+		spk_log("etcd %s: holding the cluster's refresh lock", p->name);
+		return 0;
+	}
+	if (r == -ETIMEDOUT) {
+		char who[160];
+		holder_words(e, p, who, sizeof(who));
+		r = spk_error_set(err, SPK_ERR_TEMPFAIL, -ETIMEDOUT,
+				  "%s: %s holds the refresh lock in etcd and did not let go within "
+				  "%d s. Try again later", p->name, who, timeout_ms / 1000);
+	} else if (r == -EACCES) {
+		/* Refused the lock: a reader, if it may read the access token. */
+		_cleanup_free_ char *access = spk_etcd_key(p, "access");
+		struct spk_etcd_kv kv = { 0 };
+		if (access && spk_etcd_get(e, access, &kv, NULL) == 0) {
+			spk_etcd_kv_done(&kv);
+			r = reader_stale(p, err);
+		} else {
+			r = spk_error_set(err, lock_err.kind, r, "%s: %s", p->name, lock_err.msg);
+		}
+	} else {
+		r = spk_error_set(err, lock_err.kind, r, "%s: %s", p->name, lock_err.msg);
+	}
+	if (lease) {
+		(void)spk_etcd_lease_revoke(e, lease, NULL);
+	}
+	return r;
+}
+
+static int lock_adopt(const struct spk_profile *p, int *ret_lock)
+{
+	_cleanup_free_ char *dir = lock_dir();
+	int fd;
+
+	(void)ret_lock;
+	/* The front's flock is the machine's half only: let it go, take both below. */
+	if (dir && spk_lock_inherited(dir, p->name, &fd) == 0) {
+		spk_lock_release(fd);
+	}
+	return -ENOENT;
+}
+
+static bool lock_handed_over(const struct spk_profile *p)
+{
+	(void)p;
+	return spk_lock_handed_over();
+}
+
+static void unlock(int lock)
+{
+	pid_t pid = 0;
+
+	if (lock < 0) {
+		return;
+	}
+	for (size_t i = 0; i < MAX_KEEPERS; i++) {
+		if (keepers[i].pid && keepers[i].fd == lock) {
+			pid = keepers[i].pid;
+			keepers[i].pid = 0;
+		}
+	}
+	close(lock);
+	/* The keeper revokes the lease now: wait a moment, so that the lock is free on return. */
+	for (int waited = 0; pid > 0 && waited < KEEPER_WAIT_MS; waited += 5) {
+		if (waitpid(pid, NULL, WNOHANG) != 0) {
+			return;
+		}
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int inflight_write(const struct spk_profile *p, const char *token, struct spk_error *err)
+{
+	_cleanup_free_ char *key = spk_etcd_key(p, "inflight"), *text = NULL;
+	_cleanup_json_ struct spk_json *o = spk_json_new_object();
+	struct spk_etcd *e = spk_store_etcd_conn(p, err);
+	char me[33], host[64] = "?", hex[65];
+	bool ok;
+
+	if (!e) {
+		return -EIO;
+	}
+	int r = spk_store_etcd_holder_id(me, err);
+	if (r < 0) {
+		return r;
+	}
+	(void)gethostname(host, sizeof(host) - 1);
+	spk_sha256_hex(token, hex);
+	if (!key || !o || spk_json_add_string(o, "holder", me) < 0 ||
+	    spk_json_add_string(o, "host", host) < 0 ||
+	    spk_json_add_int64(o, "pid", (int64_t)getpid()) < 0 ||
+	    spk_json_add_int64(o, "sent_at", (int64_t)time(NULL)) < 0 ||
+	    spk_json_add_string(o, "token_sha256", hex) < 0 || !(text = spk_json_dump(o))) {
+		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
+	/* No lease: the record outlives its holder's, until its answer is stored. */
+	struct spk_etcd_op op = { key, text, 0 };
+	r = spk_etcd_txn(e, NULL, 0, &op, 1, NULL, 0, &ok, err);
+	if (r == 0) {
+		spk_log("etcd %s: in-flight record written", p->name);
+	}
+	return r;
+}
+
+static int inflight_read(const struct spk_profile *p, struct spk_inflight *ret)
+{
+	_cleanup_free_ char *key = spk_etcd_key(p, "inflight"), *holder = NULL, *host = NULL;
+	_cleanup_free_ char *sha = NULL;
+	_cleanup_json_ struct spk_json *j = NULL;
+	struct spk_etcd *e = spk_store_etcd_conn(p, NULL);
+	struct spk_etcd_kv kv = { 0 };
+	struct spk_inflight rec = { 0 };
+	char me[33];
+	int64_t pid = 0;
+
+	if (!e || !key) {
+		return -EIO;
+	}
+	int r = spk_etcd_get(e, key, &kv, NULL);
+	if (r < 0) {
+		return r;
+	}
+	r = spk_json_parse_object(kv.value, kv.len, &j);
+	spk_etcd_kv_done(&kv);
+	if (r < 0 || spk_json_get_int64(j, "sent_at", &rec.sent_at) < 0 ||
+	    spk_json_get_string(j, "token_sha256", &sha) < 0 || strlen(sha) != 64 ||
+	    spk_json_get_string(j, "holder", &holder) < 0) {
+		return -EBADMSG;
+	}
+	snprintf(rec.token_sha256, sizeof(rec.token_sha256), "%s", sha);
+	if (spk_store_etcd_holder_id(me, NULL) < 0 || strcmp(me, holder) != 0) {
+		(void)spk_json_get_string(j, "host", &host);
+		(void)spk_json_get_int64(j, "pid", &pid);
+		snprintf(rec.elsewhere, sizeof(rec.elsewhere), "%s", host ? host : "another machine");
+		rec.pid = (long)pid;
+	}
+	*ret = rec;
+	return 0;
+}
+
+/* Remove the record if it is this machine's: another's is not ours to drop. */
+static int inflight_remove(const struct spk_profile *p)
+{
+	_cleanup_free_ char *key = spk_etcd_key(p, "inflight");
+	struct spk_etcd *e = spk_store_etcd_conn(p, NULL);
+	char me[33], holder[33];
+	int64_t rev = 0;
+	bool ok;
+
+	if (!e || !key || spk_store_etcd_holder_id(me, NULL) < 0) {
+		return -EIO;
+	}
+	int r = spk_store_etcd_inflight_of(p, holder, &rev, NULL);
+	if (r == -ENOENT) {
+		return 0;
+	}
+	if (r < 0 || strcmp(holder, me) != 0) {
+		return r < 0 ? r : 0;
+	}
+	struct spk_etcd_cmp cmp = { key, SPK_ETCD_MOD, rev };
+	struct spk_etcd_op op = { key, NULL, 0 };
+	return spk_etcd_txn(e, &cmp, 1, &op, 1, NULL, 0, &ok, NULL);
+}
+
+static bool inflight_pending(const struct spk_profile *p)
+{
+	char holder[33];
+	int64_t rev;
+	/* Cannot tell: say yes, so that nothing is spent on a guess. */
+	int r = spk_store_etcd_inflight_of(p, holder, &rev, NULL);
+	return r != -ENOENT;
+}
+
+/*
+ * The local journal, stored into the cluster. One that the cluster moved
+ * past (another machine refreshed after this one's record was overtaken
+ * within the provider's grace) can never be stored: it goes.
+ */
+static int journal_complete(const struct spk_profile *p, struct spk_error *err)
+{
+	struct spk_error e = { 0 };
+	int r = spk_store_local_guard.journal_complete(p, &e);
+
+	if (r == SPK_STORE_ETCD_MOVED_ON) {
+		spk_log("etcd %s: the cluster moved past the rescued grant; dropped", p->name);
+		return spk_store_local_guard.journal_remove(p, err);
+	}
+	if (r < 0) {
+		return spk_error_set(err, e.kind, r, "%s", e.msg);
+	}
+	return r;
+}
+
+static int journal_write(const struct spk_profile *p, const struct spk_grant *g,
+			 struct spk_error *err)
+{
+	return spk_store_local_guard.journal_write(p, g, err);
+}
+
+static int journal_remove(const struct spk_profile *p, struct spk_error *err)
+{
+	return spk_store_local_guard.journal_remove(p, err);
+}
+
+static bool journal_pending(const struct spk_profile *p)
+{
+	return spk_store_local_guard.journal_pending(p);
+}
+
+static char *journal_where(const struct spk_profile *p)
+{
+	return spk_store_local_guard.journal_where(p);
+}
+
+static bool refresh_pending(const struct spk_profile *p)
+{
+	return spk_store_local_guard.refresh_pending(p);
+}
+
+const struct spk_store_guard spk_store_etcd_guard = {
+	.lock = lock_take,
+	.lock_adopt = lock_adopt,
+	.lock_handed_over = lock_handed_over,
+	.unlock = unlock,
+	.lock_is_fd = true,
+	.journal_write = journal_write,
+	.journal_complete = journal_complete,
+	.journal_remove = journal_remove,
+	.journal_pending = journal_pending,
+	.journal_where = journal_where,
+	.inflight_write = inflight_write,
+	.inflight_read = inflight_read,
+	.inflight_remove = inflight_remove,
+	.inflight_pending = inflight_pending,
+	.refresh_pending = refresh_pending,
+};

@@ -1,0 +1,45 @@
+/*
+ * Between the two halves of the etcd backend (store-etcd.c: the items;
+ * store-etcd-guard.c: the lock and the in-flight record in the cluster):
+ * one connection per profile and process, what this process learnt of
+ * each profile's keys, and this machine's holder id.
+ *
+ * The keys of profile P under the prefix (etcd_prefix, "/sparekey/"):
+ *   P/grant          the grant document, as the other stores hold it
+ *   P/access         the access token as `token --json` prints it (no refresh token)
+ *   P/client_secret  the client secret, if any
+ *   P/holder         who holds the refresh lock: {id, host, pid, since}, on its lease
+ *   P/inflight       a refresh sent whose answer is not stored yet
+ *   P/lock/…         etcd's lock service's keys
+ * grant and access are always written together, in one transaction.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "etcd.h"
+#include "profile.h"
+
+/* p's connection (kept for the process), or NULL with err set. */
+struct spk_etcd *spk_store_etcd_conn(const struct spk_profile *p, struct spk_error *err);
+
+/* Did etcd refuse this process p's grant but give it p's access token (a reader)? */
+bool spk_store_etcd_is_reader(const struct spk_profile *p);
+
+/* The grant's mod_revision this process read last, or 0. */
+int64_t spk_store_etcd_grant_revision(const struct spk_profile *p);
+
+/*
+ * This machine's holder id: random, made once and kept in the state
+ * directory (hostnames repeat, and pids). Into ret (33 bytes).
+ */
+int spk_store_etcd_holder_id(char ret[33], struct spk_error *err);
+
+/* The in-flight record's key as read: its holder id and mod_revision; -ENOENT when none. */
+int spk_store_etcd_inflight_of(const struct spk_profile *p, char ret_holder[33],
+			       int64_t *ret_revision, struct spk_error *err);
+
+/* Save's answer when the cluster's grant moved on (another holder): the journal is moot. */
+#define SPK_STORE_ETCD_MOVED_ON (-ESTALE)

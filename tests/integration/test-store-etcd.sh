@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# store = etcd on one etcd member started here (the 3-member cluster,
+# TLS and roles are test-etcd-*'s): login stores grant and access in the
+# cluster, token answers from it, two "machines" (separate state and
+# runtime directories) on an expired grant refresh once between them,
+# logout deletes the keys; an http:// endpoint off loopback is refused
+# before any connection, and a cluster that is down is 69.
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-headless.sh"
+command -v etcd >/dev/null && command -v etcdctl >/dev/null ||
+    spk_skip "etcd and etcdctl are not installed (apt-get install etcd-server etcd-client)"
+ETCD_PID=
+etcd_stop() { [ -n "$ETCD_PID" ] && stop_pid "$ETCD_PID"; ETCD_PID=; }
+trap 'etcd_stop; peers_stop' EXIT
+export SPK_ACCESS_TTL=6
+peers_start
+
+CPORT=$(free_port); PPORT=$(free_port)
+EP=http://127.0.0.1:$CPORT
+etcd_start() {
+    etcd --name solo --data-dir "$SPK_TMP/etcd" --listen-client-urls "$EP" \
+        --advertise-client-urls "$EP" --listen-peer-urls "http://127.0.0.1:$PPORT" \
+        --initial-advertise-peer-urls "http://127.0.0.1:$PPORT" \
+        --initial-cluster "solo=http://127.0.0.1:$PPORT" >"$SPK_TMP/etcd.log" 2>&1 &
+    ETCD_PID=$!
+    for _ in $(seq 50); do
+        etcdctl --endpoints "$EP" endpoint health >/dev/null 2>&1 && return 0
+        sleep 0.2
+    done
+    bail "etcd did not start: $(tail -3 "$SPK_TMP/etcd.log")"
+}
+etcd_start
+ectl() { ETCDCTL_API=3 etcdctl --endpoints "$EP" "$@"; }
+etcd_value() { ectl get --print-value-only "/sparekey/$1"; }
+
+cfg_set ed store etcd
+cfg_set ed etcd_endpoints "http://127.0.0.1:1 $EP"
+cfg_set ed cache none
+
+# ---------------------------------------------------------------- login into the cluster
+browser_reset
+sk --timeout 90 login ed --issuer "$ISSUER" --client-id sparekey-native --store etcd --timeout 60
+assert_rc 0 "login ed --store etcd (first endpoint refuses): exits 0"
+G=$(etcd_value ed/grant); A=$(etcd_value ed/access)
+AT0=$(printf %s "$G" | json_get access_token)
+RT0=$(printf %s "$G" | json_get refresh_token)
+assert_ne "$RT0" "" "etcd holds /sparekey/ed/grant with a refresh token"
+assert_eq "$(printf %s "$A" | json_get access_token)" "$AT0" \
+    "/sparekey/ed/access holds the same access token"
+assert_not_contains "$A" "$RT0" "... and never the refresh token"
+assert_eq "$(keyring_item ed grant)" "" "nothing for ed is in the keyring"
+assert_eq "$(ls "$XDG_STATE_HOME/sparekey" 2>/dev/null | grep -c '^ed\.grant$')" 0 \
+    "no grant file on this machine"
+
+sk token ed --min-valid 1
+assert_rc 0 "token ed: exits 0"
+assert_eq "$SK_OUT" "$AT0" "... the access token in the cluster"
+
+# ---------------------------------------------------------------- two machines, one refresh
+machine() {   # N: its own state and runtime directories (the config holds no secret)
+    mkdir -p "$SPK_TMP/m$1/state" "$SPK_TMP/m$1/run"; chmod 700 "$SPK_TMP/m$1/run"
+    echo "XDG_STATE_HOME=$SPK_TMP/m$1/state XDG_RUNTIME_DIR=$SPK_TMP/m$1/run"
+}
+EXP0=$(printf %s "$G" | json_get expires_at)
+sleep_until "$((${EXP0%.*} + 1))"
+M=$(events_mark)
+PIDS=()
+for m in 1 2; do
+    for i in 1 2 3 4 5; do
+        ( env $(machine $m) timeout 60 "$SPAREKEY" token ed >"$SPK_TMP/t$m.$i.out" \
+            2>"$SPK_TMP/t$m.$i.err"; echo $? >"$SPK_TMP/t$m.$i.rc" ) &
+        PIDS+=($!)
+    done
+done
+wait "${PIDS[@]}"
+fails=0; toks=$(cat "$SPK_TMP"/t*.out | sort -u | wc -l)
+for f in "$SPK_TMP"/t*.rc; do [ "$(cat "$f")" = 0 ] || { fails=$((fails + 1)); diag_file "${f%.rc}.err"; }; done
+assert_eq "$fails" 0 "10 token calls on 2 machines on an expired grant: all exit 0"
+assert_eq "$toks" 1 "... all print the same token"
+assert_eq "$(refresh_grants_since "$M")" 1 "... after exactly one refresh at the provider"
+assert_eq "$(trouble_since "$M")" "" "... and no reused token"
+AT1=$(etcd_value ed/grant | json_get access_token)
+assert_eq "$(cat "$SPK_TMP/t1.1.out")" "$AT1" "the cluster holds the new access token"
+assert_eq "$(etcd_value ed/access | json_get access_token)" "$AT1" "... in access as well"
+assert_eq "$(ectl get --prefix --keys-only /sparekey/ed/lock | grep -c .)" 0 \
+    "the lock is free again (its lease revoked)"
+assert_eq "$(ectl get --keys-only /sparekey/ed/inflight | grep -c .)" 0 "no in-flight record is left"
+me "$AT1"
+assert_eq "$ME_STATUS" 200 "the provider accepts the new token"
+
+# ---------------------------------------------------------------- failures
+cfg_set bad store etcd
+cfg_set bad etcd_endpoints "http://192.0.2.1:2379"
+sk token bad
+assert_failure 78 "token with an http:// endpoint off loopback"
+assert_contains "$SK_ERR" "https" "... the line says https"
+
+etcd_stop
+sk token ed --min-valid 99999
+case $SK_RC in
+    69|75) ok "token ed with the cluster down: exit $SK_RC" ;;
+    *) not_ok "token ed with the cluster down: 69 or 75" "exit $SK_RC" ;;
+esac
+assert_stderr_one_line "... one line"
+etcd_start
+assert_eq "$(etcd_value ed/grant | json_get access_token)" "$AT1" "the grant is intact"
+
+# ---------------------------------------------------------------- logout
+M=$(events_mark)
+sk logout ed
+assert_rc 0 "logout ed: exits 0"
+assert_eq "$(ectl get --prefix --keys-only /sparekey/ed/ | grep -c .)" 0 "the profile's keys are gone"
+
+spk_done
