@@ -12,6 +12,7 @@
 #include "output.h"
 #include "probe.h"
 #include "provider.h"
+#include "store-probe.h"
 
 static const char doctor_help[] =
 	"Usage: sparekey doctor [PROFILE] [--cron]\n"
@@ -79,7 +80,15 @@ static void doctor_profile(struct spk_config *cfg, const char *name, struct chec
 	spk_error_clear(&err);
 	bool have_grant = spk_flow_load(&p, &g, &err) == 0;
 	const bool file = p.store && strcmp(p.store, "file") == 0;
-	check_line(c, "store", &err, "grant found in %s", file ? "the file store" : "the keyring");
+	const bool etcd = p.store && strcmp(p.store, "etcd") == 0;
+	check_line(c, "store", &err, "grant found in %s", file ? "the file store"
+							  : etcd ? "the etcd cluster"
+								 : "the keyring");
+	struct spk_store_probe probes[24];
+	size_t n_probes = spk_store_probe(&p, probes, ARRAY_SIZE(probes));
+	for (size_t i = 0; i < n_probes; i++) {
+		check_line(c, probes[i].what, &probes[i].err, "%s", probes[i].detail);
+	}
 
 	spk_error_clear(&err);
 	spk_flow_probe_lock(&p, &err);

@@ -206,7 +206,9 @@ void login_view_logged_in(const struct spk_profile *p, const struct spk_grant *g
 	const char *name = p->name;
 	char until[32], left[32];
 	int64_t now = (int64_t)time(NULL);
-	const char *where = p->store && strcmp(p->store, "file") == 0 ? "a 0600 file" : "the keyring";
+	const char *where = !p->store || strcmp(p->store, "secret") == 0 ? "the keyring"
+			    : strcmp(p->store, "file") == 0 ? "a 0600 file"
+							      : "the etcd cluster";
 	fputs(style_good(), stderr);
 	if (g->expires_at > 0) {
 		note("%s: logged in%s%s; access token valid until %s (%s); grant stored in %s%s",

@@ -8,6 +8,7 @@
 #include "output.h"
 #include "provider.h"
 #include "report.h"
+#include "store-probe.h"
 #include "tenants.h"
 
 static const char status_help[] =
@@ -53,6 +54,7 @@ static void fill_row(struct spk_config *cfg, const char *name, int64_t now, stru
 		return;
 	}
 	const struct spk_grant *g = &row->g;
+	r->store_endpoint = spk_store_endpoint(&row->p);
 	r->has_grant = true;
 	r->account = g->account;
 	r->tenant_id = spk_tenant_of(&row->p, g);
@@ -106,8 +108,9 @@ static void print_row(const struct row *row, int64_t now)
 		snprintf(refresh, sizeof(refresh), "%s old",
 			 format_duration(now - r->refresh_obtained_at, d, sizeof(d)));
 	}
-	printf("%-14s %-9s %-18.18s %-22s %-44s %-6s  %s\n", r->profile, r->provider, tenant, access,
-	       refresh, r->store, r->account ? r->account : "-");
+	printf("%-14s %-9s %-18.18s %-22s %-44s %-6s  %s%s%s\n", r->profile, r->provider, tenant,
+	       access, refresh, r->store, r->account ? r->account : "-",
+	       r->store_endpoint ? "  via " : "", r->store_endpoint ? r->store_endpoint : "");
 }
 
 enum { OPT_JSON };

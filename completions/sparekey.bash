@@ -59,7 +59,7 @@ _sparekey_values()
 	local IFS=$' \t\n'
 	case $1 in
 	--provider) COMPREPLY=($(compgen -W 'xero google microsoft github oidc' -- "$2")) ;;
-	--store) COMPREPLY=($(compgen -W 'secret file' -- "$2")) ;;
+	--store) COMPREPLY=($(compgen -W 'secret file etcd' -- "$2")) ;;
 	--client-auth) COMPREPLY=($(compgen -W 'none post basic' -- "$2")) ;;
 	--config | --client-secret-file | --cacert)
 		compopt -o filenames 2>/dev/null

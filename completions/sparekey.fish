@@ -157,7 +157,7 @@ complete -c sparekey -n '__sparekey_using git-credential; and __sparekey_wants_g
 complete -c sparekey -n '__sparekey_using git-credential; and __sparekey_wants_git_op' -a store -d 'Ignored'
 complete -c sparekey -n '__sparekey_using git-credential; and __sparekey_wants_git_op' -a erase -d 'Mark the token spent'
 
-complete -c sparekey -n '__sparekey_using import login' -l store -x -a 'secret file' -d 'Where to keep the grant'
+complete -c sparekey -n '__sparekey_using import login' -l store -x -a 'secret file etcd' -d 'Where to keep the grant'
 
 complete -c sparekey -n '__sparekey_using login' -l provider -x -a 'xero google microsoft github oidc' -d 'A preset'
 complete -c sparekey -n '__sparekey_using login' -l issuer -x -d 'An OpenID Connect issuer URL'

@@ -698,3 +698,32 @@ int spk_etcd_unlock(struct spk_etcd *e, const char *key,
   }
   return call(e, "/v3/lock/unlock", body, 0, key, &answer, err);
 }
+
+int spk_etcd_authenticate(struct spk_etcd *e, struct spk_error *err)
+{
+	if (!e->user) {
+		return 0;
+	}
+	spk_secret_free(e->token);
+	e->token = NULL;
+	return authenticate(e, err);
+}
+
+int spk_etcd_status(struct spk_etcd *e, int64_t *ret_leader, struct spk_error *err)
+{
+	_cleanup_free_ char *answer = NULL;
+	_cleanup_json_ struct spk_json *j = NULL;
+	int64_t leader = 0;
+	int r = call(e, "/v3/maintenance/status", "{}", 0, NULL, &answer, err);
+
+	if (r < 0) {
+		return r;
+	}
+	if (parse(answer, &j) < 0 || !spk_json_has(j, "header")) {
+		return spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
+				     "etcd's answer about its status is not understood");
+	}
+	(void)spk_json_get_int64(j, "leader", &leader);
+	*ret_leader = leader;
+	return 0;
+}

@@ -99,6 +99,11 @@ int spk_etcd_lock(struct spk_etcd *e, const char *name, int64_t lease,
                   long timeout_ms, char **ret_key, struct spk_error *err);
 int spk_etcd_unlock(struct spk_etcd *e, const char *key, struct spk_error *err);
 
+/* Authenticate now (doctor): 0 also when no etcd_user is set. */
+int spk_etcd_authenticate(struct spk_etcd *e, struct spk_error *err);
+/* The answering member's view (doctor): 0 with the leader's member id (0: none). */
+int spk_etcd_status(struct spk_etcd *e, int64_t *ret_leader, struct spk_error *err);
+
 /* Pure: the JSON bodies. NULL on out-of-memory. */
 char *spk_etcd_range_body(const char *key);
 char *spk_etcd_txn_body(const struct spk_etcd_cmp *cmps, size_t n_cmps,

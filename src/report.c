@@ -27,6 +27,9 @@ int spk_status_to_json(const struct spk_status_row *rows, size_t n, int64_t now,
 		int e = spk_json_add_nullable(o, "profile", r->profile);
 		e |= spk_json_add_nullable(o, "provider", r->provider);
 		e |= spk_json_add_nullable(o, "store", r->store);
+		if (r->store_endpoint) {
+			e |= spk_json_add_string(o, "store_endpoint", r->store_endpoint);
+		}
 		e |= spk_json_add_nullable(o, "account", r->account);
 		e |= spk_json_add_nullable(o, "tenant_id", r->tenant_id);
 		e |= spk_json_add_nullable(o, "tenant_name", r->tenant_name);

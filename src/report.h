@@ -11,7 +11,8 @@
 struct spk_status_row {
 	const char *profile;
 	const char *provider;
-	const char *store;           /* "secret" or "file" */
+	const char *store;           /* "secret", "file" or "etcd" */
+	const char *store_endpoint;  /* etcd: the endpoint that answered, or NULL */
 	const char *account;         /* or NULL */
 	const char *tenant_id;       /* or NULL */
 	const char *tenant_name;     /* or NULL */

@@ -43,6 +43,7 @@
 #define KEEPALIVE_MS 4000
 #define KEEPER_WAIT_MS 2000
 #define MAX_KEEPERS 64
+#define MIN_WAIT_MS 2000
 
 /* The keepers this process started, by the handle it gave out, to reap them on unlock. */
 static struct {
@@ -61,7 +62,8 @@ static long remaining_ms(const struct timespec *t0, int timeout_ms)
 	struct timespec t1;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	long spent = (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
-	return timeout_ms - spent > 1 ? timeout_ms - spent : 1;
+	/* A free lock comes at once; a try (timeout 0) still needs a round trip's time. */
+	return timeout_ms - spent > MIN_WAIT_MS ? timeout_ms - spent : MIN_WAIT_MS;
 }
 
 /* "HOST (pid N) since TIME" of the holder record, for messages; "another machine" if none. */

@@ -89,6 +89,19 @@ assert_eq "$(ectl get --keys-only /sparekey/ed/inflight | grep -c .)" 0 "no in-f
 me "$AT1"
 assert_eq "$ME_STATUS" 200 "the provider accepts the new token"
 
+# ---------------------------------------------------------------- status, doctor
+sk status ed
+assert_rc 0 "status ed: exits 0"
+assert_match "$SK_OUT" "etcd .* via $EP" "status ed shows the store as etcd and the endpoint that answered"
+sk doctor ed
+assert_match "$SK_OUT" "store +ok +grant found in the etcd cluster" "doctor ed: the grant is in the cluster"
+assert_match "$SK_OUT" "etcd endpoint +FAIL .*127\.0\.0\.1:1" "doctor ed: the first endpoint, refusing, fails"
+assert_match "$SK_OUT" "etcd endpoint +ok +$EP answers; leader" "doctor ed: the second answers and has a leader"
+assert_match "$SK_OUT" "etcd read +ok +may read /sparekey/ed/grant" "doctor ed: read permission"
+assert_match "$SK_OUT" "etcd write +ok +may write /sparekey/ed/grant" "doctor ed: write permission"
+assert_eq "$(etcd_value ed/grant | json_get access_token)" "$AT1" "doctor wrote nothing"
+diag "$SK_OUT"
+
 # ---------------------------------------------------------------- failures
 cfg_set bad store etcd
 cfg_set bad etcd_endpoints "http://192.0.2.1:2379"
@@ -97,7 +110,7 @@ assert_failure 78 "token with an http:// endpoint off loopback"
 assert_contains "$SK_ERR" "https" "... the line says https"
 
 etcd_stop
-sk token ed --min-valid 99999
+sk token ed --min-valid 86400
 case $SK_RC in
     69|75) ok "token ed with the cluster down: exit $SK_RC" ;;
     *) not_ok "token ed with the cluster down: 69 or 75" "exit $SK_RC" ;;
