@@ -17,686 +17,696 @@
 #define CONNECT_TIMEOUT_MS 2000L
 
 struct spk_etcd {
-  char *endpoints[MAX_ENDPOINTS];
-  size_t n, current, pinned;
-  bool answered;
-  const char *cacert, *cert, *key; /* borrowed from the profile */
-  const char *user;
-  char *password; /* a secret */
-  char *token;    /* a secret: the auth token */
+	char *endpoints[MAX_ENDPOINTS];
+	size_t n, current, pinned;
+	bool answered;
+	const char *cacert, *cert, *key; /* borrowed from the profile */
+	const char *user;
+	char *password; /* a secret */
+	char *token;	/* a secret: the auth token */
 };
 
-static void endpoints_free(struct spk_etcd *e) {
-  for (size_t i = 0; i < e->n; i++) {
-    free(e->endpoints[i]);
-  }
+static void endpoints_free(struct spk_etcd *e)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		free(e->endpoints[i]);
+	}
 }
 
-void spk_etcd_free(struct spk_etcd *e) {
-  if (!e) {
-    return;
-  }
-  endpoints_free(e);
-  spk_secret_free(e->password);
-  spk_secret_free(e->token);
-  free(e);
+void spk_etcd_free(struct spk_etcd *e)
+{
+	if (!e) {
+		return;
+	}
+	endpoints_free(e);
+	spk_secret_free(e->password);
+	spk_secret_free(e->token);
+	free(e);
 }
 
-static int read_password(const struct spk_profile *p, char **ret,
-                         struct spk_error *err) {
-  const char *path = p->etcd_password_file;
-  char *pw = NULL;
-  int r = spk_file_read_private(path, PASSWORD_MAX, &pw);
+static int read_password(const struct spk_profile *p, char **ret, struct spk_error *err)
+{
+	const char *path = p->etcd_password_file;
+	char *pw = NULL;
+	int r = spk_file_read_private(path, PASSWORD_MAX, &pw);
 
-  if (r == -ENOENT) {
-    return spk_error_set(err, SPK_ERR_CONFIG, r,
-                         "%s: etcd_password_file %s does not exist", p->name,
-                         path);
-  }
-  if (r == -EPERM || r == -EACCES) {
-    return spk_error_set(
-        err, SPK_ERR_CONFIG, r,
-        "%s: etcd_password_file %s must be a file of yours, mode 0600 "
-        "(chmod 600 %s)",
-        p->name, path, path);
-  }
-  if (r < 0) {
-    return spk_error_set(err, SPK_ERR_CONFIG, r,
-                         "%s: cannot read etcd_password_file %s", p->name,
-                         path);
-  }
-  size_t len = strlen(pw);
-  if (len > 0 && pw[len - 1] == '\n') {
-    pw[--len] = '\0';
-  }
-  if (len > 0 && pw[len - 1] == '\r') {
-    pw[--len] = '\0';
-  }
-  if (len == 0 || strchr(pw, '\n')) {
-    spk_secret_free(pw);
-    return spk_error_set(
-        err, SPK_ERR_CONFIG, -EINVAL,
-        "%s: etcd_password_file %s must hold the password on one line", p->name,
-        path);
-  }
-  *ret = pw;
-  return 0;
+	if (r == -ENOENT) {
+		return spk_error_set(err, SPK_ERR_CONFIG, r,
+				     "%s: etcd_password_file %s does not exist", p->name, path);
+	}
+	if (r == -EPERM || r == -EACCES) {
+		return spk_error_set(err, SPK_ERR_CONFIG, r,
+				     "%s: etcd_password_file %s must be a file of yours, mode 0600 "
+				     "(chmod 600 %s)",
+				     p->name, path, path);
+	}
+	if (r < 0) {
+		return spk_error_set(err, SPK_ERR_CONFIG, r,
+				     "%s: cannot read etcd_password_file %s", p->name, path);
+	}
+	size_t len = strlen(pw);
+	if (len > 0 && pw[len - 1] == '\n') {
+		pw[--len] = '\0';
+	}
+	if (len > 0 && pw[len - 1] == '\r') {
+		pw[--len] = '\0';
+	}
+	if (len == 0 || strchr(pw, '\n')) {
+		spk_secret_free(pw);
+		return spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
+				     "%s: etcd_password_file %s must hold the password on one line",
+				     p->name, path);
+	}
+	*ret = pw;
+	return 0;
 }
 
-int spk_etcd_open(const struct spk_profile *p, struct spk_etcd **ret,
-                  struct spk_error *err) {
-  struct spk_etcd *e = calloc(1, sizeof(*e));
-  int r = 0;
+int spk_etcd_open(const struct spk_profile *p, struct spk_etcd **ret, struct spk_error *err)
+{
+	struct spk_etcd *e = calloc(1, sizeof(*e));
+	int r = 0;
 
-  if (!e) {
-    return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
-  }
-  e->pinned = SIZE_MAX;
-  e->cacert = p->etcd_cacert;
-  e->cert = p->etcd_cert;
-  e->key = p->etcd_key;
-  e->user = p->etcd_user;
-  const char *list = p->etcd_endpoints ? p->etcd_endpoints : "";
-  while (*list) {
-    size_t skip = strspn(list, " \t,"), len;
-    list += skip;
-    len = strcspn(list, " \t,");
-    if (len == 0) {
-      break;
-    }
-    if (e->n == MAX_ENDPOINTS) {
-      r = spk_error_set(err, SPK_ERR_CONFIG, -E2BIG,
-                        "%s: etcd_endpoints lists more than %d URLs", p->name,
-                        MAX_ENDPOINTS);
-      goto out;
-    }
-    /* Without a trailing slash: the paths are appended. */
-    while (len > 0 && list[len - 1] == '/') {
-      len--;
-    }
-    if (!(e->endpoints[e->n] = strndup(list, len))) {
-      r = spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
-      goto out;
-    }
-    r = spk_http_check_url("etcd_endpoints", e->endpoints[e->n++], err);
-    if (r < 0) {
-      goto out;
-    }
-    list += strcspn(list, " \t,");
-  }
-  if (e->n == 0) {
-    r = spk_error_set(
-        err, SPK_ERR_CONFIG, -EINVAL,
-        "%s: store = etcd needs etcd_endpoints (URLs separated by spaces)",
-        p->name);
-    goto out;
-  }
-  if (!!p->etcd_user != !!p->etcd_password_file) {
-    r = spk_error_set(
-        err, SPK_ERR_CONFIG, -EINVAL,
-        "%s: etcd_user and etcd_password_file go together: set both or neither",
-        p->name);
-    goto out;
-  }
-  if (p->etcd_password_file) {
-    r = read_password(p, &e->password, err);
-  }
+	if (!e) {
+		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
+	e->pinned = SIZE_MAX;
+	e->cacert = p->etcd_cacert;
+	e->cert = p->etcd_cert;
+	e->key = p->etcd_key;
+	e->user = p->etcd_user;
+	const char *list = p->etcd_endpoints ? p->etcd_endpoints : "";
+	while (*list) {
+		size_t skip = strspn(list, " \t,"), len;
+		list += skip;
+		len = strcspn(list, " \t,");
+		if (len == 0) {
+			break;
+		}
+		if (e->n == MAX_ENDPOINTS) {
+			r = spk_error_set(err, SPK_ERR_CONFIG, -E2BIG,
+					  "%s: etcd_endpoints lists more than %d URLs", p->name,
+					  MAX_ENDPOINTS);
+			goto out;
+		}
+		/* Without a trailing slash: the paths are appended. */
+		while (len > 0 && list[len - 1] == '/') {
+			len--;
+		}
+		if (!(e->endpoints[e->n] = strndup(list, len))) {
+			r = spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+			goto out;
+		}
+		r = spk_http_check_url("etcd_endpoints", e->endpoints[e->n++], err);
+		if (r < 0) {
+			goto out;
+		}
+		list += strcspn(list, " \t,");
+	}
+	if (e->n == 0) {
+		r = spk_error_set(
+			err, SPK_ERR_CONFIG, -EINVAL,
+			"%s: store = etcd needs etcd_endpoints (URLs separated by spaces)",
+			p->name);
+		goto out;
+	}
+	if (!!p->etcd_user != !!p->etcd_password_file) {
+		r = spk_error_set(
+			err, SPK_ERR_CONFIG, -EINVAL,
+			"%s: etcd_user and etcd_password_file go together: set both or neither",
+			p->name);
+		goto out;
+	}
+	if (p->etcd_password_file) {
+		r = read_password(p, &e->password, err);
+	}
 out:
-  if (r < 0) {
-    spk_etcd_free(e);
-    return r;
-  }
-  *ret = e;
-  return 0;
+	if (r < 0) {
+		spk_etcd_free(e);
+		return r;
+	}
+	*ret = e;
+	return 0;
 }
 
-const char *spk_etcd_answered(const struct spk_etcd *e) {
-  return e->answered ? e->endpoints[e->current] : NULL;
+const char *spk_etcd_answered(const struct spk_etcd *e)
+{
+	return e->answered ? e->endpoints[e->current] : NULL;
 }
 
-size_t spk_etcd_n_endpoints(const struct spk_etcd *e) { return e->n; }
-
-const char *spk_etcd_endpoint(const struct spk_etcd *e, size_t i) {
-  return i < e->n ? e->endpoints[i] : NULL;
+size_t spk_etcd_n_endpoints(const struct spk_etcd *e)
+{
+	return e->n;
 }
 
-void spk_etcd_pin(struct spk_etcd *e, size_t i) {
-  e->pinned = i < e->n ? i : SIZE_MAX;
-  e->answered = false;
-  spk_secret_free(e->token);
-  e->token = NULL;
+const char *spk_etcd_endpoint(const struct spk_etcd *e, size_t i)
+{
+	return i < e->n ? e->endpoints[i] : NULL;
 }
 
-char *spk_etcd_key(const struct spk_profile *p, const char *kind) {
-  const char *prefix =
-      p->etcd_prefix ? p->etcd_prefix : SPK_ETCD_DEFAULT_PREFIX;
-  char *key = NULL;
-
-  return asprintf(&key, "%s%s/%s", prefix, p->name, kind) < 0 ? NULL : key;
+void spk_etcd_pin(struct spk_etcd *e, size_t i)
+{
+	e->pinned = i < e->n ? i : SIZE_MAX;
+	e->answered = false;
+	spk_secret_free(e->token);
+	e->token = NULL;
 }
 
-void spk_etcd_kv_done(struct spk_etcd_kv *kv) {
-  if (kv->value) {
-    spk_wipe(kv->value, kv->len);
-    free(kv->value);
-  }
-  *kv = (struct spk_etcd_kv){0};
+char *spk_etcd_key(const struct spk_profile *p, const char *kind)
+{
+	const char *prefix = p->etcd_prefix ? p->etcd_prefix : SPK_ETCD_DEFAULT_PREFIX;
+	char *key = NULL;
+
+	return asprintf(&key, "%s%s/%s", prefix, p->name, kind) < 0 ? NULL : key;
+}
+
+void spk_etcd_kv_done(struct spk_etcd_kv *kv)
+{
+	if (kv->value) {
+		spk_wipe(kv->value, kv->len);
+		free(kv->value);
+	}
+	*kv = (struct spk_etcd_kv){ 0 };
 }
 
 /* Standard base64 (the gateway's), padding optional: a new NUL-terminated
  * buffer. */
-static int base64_decode(const char *in, char **ret, size_t *ret_len) {
-  size_t len = strlen(in);
-  _cleanup_secret_ char *url = malloc(len + 1);
+static int base64_decode(const char *in, char **ret, size_t *ret_len)
+{
+	size_t len = strlen(in);
+	_cleanup_secret_ char *url = malloc(len + 1);
 
-  if (!url) {
-    return -ENOMEM;
-  }
-  size_t n = 0;
-  for (size_t i = 0; i < len && in[i] != '='; i++) {
-    url[n++] = in[i] == '+' ? '-' : in[i] == '/' ? '_' : in[i];
-  }
-  url[n] = '\0';
-  return spk_base64url_decode(url, ret, ret_len);
+	if (!url) {
+		return -ENOMEM;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < len && in[i] != '='; i++) {
+		url[n++] = in[i] == '+' ? '-' : in[i] == '/' ? '_' : in[i];
+	}
+	url[n] = '\0';
+	return spk_base64url_decode(url, ret, ret_len);
 }
 
-static int add_b64(struct spk_json *obj, const char *member,
-                   const char *value) {
-  _cleanup_secret_ char *b = spk_base64(value, strlen(value));
-  return b ? spk_json_add_string(obj, member, b) : -ENOMEM;
+static int add_b64(struct spk_json *obj, const char *member, const char *value)
+{
+	_cleanup_secret_ char *b = spk_base64(value, strlen(value));
+	return b ? spk_json_add_string(obj, member, b) : -ENOMEM;
 }
 
 /* Render obj (taken) as text holding secrets; NULL on out-of-memory. */
-static char *dump(struct spk_json *obj, int r) {
-  char *text = r >= 0 && obj ? spk_json_dump(obj) : NULL;
-  spk_json_free(obj);
-  return text;
+static char *dump(struct spk_json *obj, int r)
+{
+	char *text = r >= 0 && obj ? spk_json_dump(obj) : NULL;
+	spk_json_free(obj);
+	return text;
 }
 
-char *spk_etcd_range_body(const char *key) {
-  struct spk_json *o = spk_json_new_object();
-  return dump(o, o ? add_b64(o, "key", key) : -ENOMEM);
+char *spk_etcd_range_body(const char *key)
+{
+	struct spk_json *o = spk_json_new_object();
+	return dump(o, o ? add_b64(o, "key", key) : -ENOMEM);
 }
 
-char *spk_etcd_auth_body(const char *user, const char *password) {
-  struct spk_json *o = spk_json_new_object();
-  int r = o ? spk_json_add_string(o, "name", user) : -ENOMEM;
-  if (r >= 0) {
-    r = spk_json_add_string(o, "password", password);
-  }
-  return dump(o, r);
+char *spk_etcd_auth_body(const char *user, const char *password)
+{
+	struct spk_json *o = spk_json_new_object();
+	int r = o ? spk_json_add_string(o, "name", user) : -ENOMEM;
+	if (r >= 0) {
+		r = spk_json_add_string(o, "password", password);
+	}
+	return dump(o, r);
 }
 
-static const char *const target_names[] = {"MOD", "CREATE", "LEASE"};
-static const char *const target_members[] = {"mod_revision", "create_revision",
-                                             "lease"};
+static const char *const target_names[] = { "MOD", "CREATE", "LEASE" };
+static const char *const target_members[] = { "mod_revision", "create_revision", "lease" };
 
-static struct spk_json *compares(const struct spk_etcd_cmp *cmps, size_t n) {
-  struct spk_json *a = spk_json_new_array();
+static struct spk_json *compares(const struct spk_etcd_cmp *cmps, size_t n)
+{
+	struct spk_json *a = spk_json_new_array();
 
-  for (size_t i = 0; a && i < n; i++) {
-    struct spk_json *c = spk_json_new_object();
-    int r = c ? add_b64(c, "key", cmps[i].key) : -ENOMEM;
-    if (r >= 0) {
-      r = spk_json_add_string(c, "result", "EQUAL");
-    }
-    if (r >= 0) {
-      r = spk_json_add_string(c, "target", target_names[cmps[i].target]);
-    }
-    if (r >= 0) {
-      r = spk_json_add_int64(c, target_members[cmps[i].target], cmps[i].value);
-    }
-    if (r < 0 || spk_json_append(a, c) < 0) {
-      spk_json_free(r < 0 ? c : NULL);
-      spk_json_free(a);
-      return NULL;
-    }
-  }
-  return a;
+	for (size_t i = 0; a && i < n; i++) {
+		struct spk_json *c = spk_json_new_object();
+		int r = c ? add_b64(c, "key", cmps[i].key) : -ENOMEM;
+		if (r >= 0) {
+			r = spk_json_add_string(c, "result", "EQUAL");
+		}
+		if (r >= 0) {
+			r = spk_json_add_string(c, "target", target_names[cmps[i].target]);
+		}
+		if (r >= 0) {
+			r = spk_json_add_int64(c, target_members[cmps[i].target], cmps[i].value);
+		}
+		if (r < 0 || spk_json_append(a, c) < 0) {
+			spk_json_free(r < 0 ? c : NULL);
+			spk_json_free(a);
+			return NULL;
+		}
+	}
+	return a;
 }
 
-static struct spk_json *request_ops(const struct spk_etcd_op *ops, size_t n) {
-  struct spk_json *a = spk_json_new_array();
+static struct spk_json *request_ops(const struct spk_etcd_op *ops, size_t n)
+{
+	struct spk_json *a = spk_json_new_array();
 
-  for (size_t i = 0; a && i < n; i++) {
-    struct spk_json *req = spk_json_new_object(), *op = spk_json_new_object();
-    int r = req && op ? add_b64(req, "key", ops[i].key) : -ENOMEM;
-    if (r >= 0 && ops[i].value) {
-      r = add_b64(req, "value", ops[i].value);
-      if (r >= 0 && ops[i].lease) {
-        r = spk_json_add_int64(req, "lease", ops[i].lease);
-      }
-    }
-    if (r >= 0) {
-      r = spk_json_add(op,
-                       ops[i].value ? "request_put" : "request_delete_range",
-                       TAKE_PTR(req));
-    }
-    if (r < 0 || spk_json_append(a, TAKE_PTR(op)) < 0) {
-      spk_json_free(req);
-      spk_json_free(op);
-      spk_json_free(a);
-      return NULL;
-    }
-  }
-  return a;
+	for (size_t i = 0; a && i < n; i++) {
+		struct spk_json *req = spk_json_new_object(), *op = spk_json_new_object();
+		int r = req && op ? add_b64(req, "key", ops[i].key) : -ENOMEM;
+		if (r >= 0 && ops[i].value) {
+			r = add_b64(req, "value", ops[i].value);
+			if (r >= 0 && ops[i].lease) {
+				r = spk_json_add_int64(req, "lease", ops[i].lease);
+			}
+		}
+		if (r >= 0) {
+			r = spk_json_add(op, ops[i].value ? "request_put" : "request_delete_range",
+					 TAKE_PTR(req));
+		}
+		if (r < 0 || spk_json_append(a, TAKE_PTR(op)) < 0) {
+			spk_json_free(req);
+			spk_json_free(op);
+			spk_json_free(a);
+			return NULL;
+		}
+	}
+	return a;
 }
 
 char *spk_etcd_txn_body(const struct spk_etcd_cmp *cmps, size_t n_cmps,
-                        const struct spk_etcd_op *ops, size_t n_ops,
-                        const struct spk_etcd_op *fail_ops, size_t n_fail_ops) {
-  struct spk_json *o = spk_json_new_object();
-  int r = o ? spk_json_add(o, "compare", compares(cmps, n_cmps)) : -ENOMEM;
+			const struct spk_etcd_op *ops, size_t n_ops,
+			const struct spk_etcd_op *fail_ops, size_t n_fail_ops)
+{
+	struct spk_json *o = spk_json_new_object();
+	int r = o ? spk_json_add(o, "compare", compares(cmps, n_cmps)) : -ENOMEM;
 
-  if (r >= 0) {
-    r = spk_json_add(o, "success", request_ops(ops, n_ops));
-  }
-  if (r >= 0) {
-    r = spk_json_add(o, "failure", request_ops(fail_ops, n_fail_ops));
-  }
-  return dump(o, r);
+	if (r >= 0) {
+		r = spk_json_add(o, "success", request_ops(ops, n_ops));
+	}
+	if (r >= 0) {
+		r = spk_json_add(o, "failure", request_ops(fail_ops, n_fail_ops));
+	}
+	return dump(o, r);
 }
 
-static int parse(const char *body, struct spk_json **ret) {
-  return spk_json_parse_object(body, strlen(body), ret);
+static int parse(const char *body, struct spk_json **ret)
+{
+	return spk_json_parse_object(body, strlen(body), ret);
 }
 
-int spk_etcd_parse_range(const char *body, struct spk_etcd_kv *ret) {
-  _cleanup_json_ struct spk_json *j = NULL;
-  struct spk_json *kvs = NULL;
-  _cleanup_free_ char *b64 = NULL;
-  struct spk_etcd_kv kv = {0};
+int spk_etcd_parse_range(const char *body, struct spk_etcd_kv *ret)
+{
+	_cleanup_json_ struct spk_json *j = NULL;
+	struct spk_json *kvs = NULL;
+	_cleanup_free_ char *b64 = NULL;
+	struct spk_etcd_kv kv = { 0 };
 
-  if (parse(body, &j) < 0 || !spk_json_has(j, "header")) {
-    return -EBADMSG;
-  }
-  int r = spk_json_get_array(j, "kvs", &kvs);
-  if (r == -ENOENT || (r == 0 && spk_json_len(kvs) == 0)) {
-    return -ENOENT;
-  }
-  struct spk_json *first = r == 0 ? spk_json_at(kvs, 0) : NULL;
-  if (!first) {
-    return -EBADMSG;
-  }
-  r = spk_json_get_string(first, "value", &b64);
-  if (r == -ENOENT) {
-    b64 = strdup("");
-  } else if (r < 0) {
-    return -EBADMSG;
-  }
-  if (!b64) {
-    return -ENOMEM;
-  }
-  r = base64_decode(b64, &kv.value, &kv.len);
-  spk_wipe(b64, strlen(b64));
-  if (r < 0) {
-    return r == -ENOMEM ? r : -EBADMSG;
-  }
-  (void)spk_json_get_int64(first, "mod_revision", &kv.mod_revision);
-  (void)spk_json_get_int64(first, "create_revision", &kv.create_revision);
-  (void)spk_json_get_int64(first, "lease", &kv.lease);
-  *ret = kv;
-  return 0;
+	if (parse(body, &j) < 0 || !spk_json_has(j, "header")) {
+		return -EBADMSG;
+	}
+	int r = spk_json_get_array(j, "kvs", &kvs);
+	if (r == -ENOENT || (r == 0 && spk_json_len(kvs) == 0)) {
+		return -ENOENT;
+	}
+	struct spk_json *first = r == 0 ? spk_json_at(kvs, 0) : NULL;
+	if (!first) {
+		return -EBADMSG;
+	}
+	r = spk_json_get_string(first, "value", &b64);
+	if (r == -ENOENT) {
+		b64 = strdup("");
+	} else if (r < 0) {
+		return -EBADMSG;
+	}
+	if (!b64) {
+		return -ENOMEM;
+	}
+	r = base64_decode(b64, &kv.value, &kv.len);
+	spk_wipe(b64, strlen(b64));
+	if (r < 0) {
+		return r == -ENOMEM ? r : -EBADMSG;
+	}
+	(void)spk_json_get_int64(first, "mod_revision", &kv.mod_revision);
+	(void)spk_json_get_int64(first, "create_revision", &kv.create_revision);
+	(void)spk_json_get_int64(first, "lease", &kv.lease);
+	*ret = kv;
+	return 0;
 }
 
-int spk_etcd_parse_txn(const char *body, bool *ret_succeeded) {
-  _cleanup_json_ struct spk_json *j = NULL;
-  bool ok = false;
+int spk_etcd_parse_txn(const char *body, bool *ret_succeeded)
+{
+	_cleanup_json_ struct spk_json *j = NULL;
+	bool ok = false;
 
-  if (parse(body, &j) < 0 || !spk_json_has(j, "header")) {
-    return -EBADMSG;
-  }
-  /* The gateway leaves out a false "succeeded". */
-  int r = spk_json_get_bool(j, "succeeded", &ok);
-  if (r < 0 && r != -ENOENT) {
-    return -EBADMSG;
-  }
-  *ret_succeeded = ok;
-  return 0;
+	if (parse(body, &j) < 0 || !spk_json_has(j, "header")) {
+		return -EBADMSG;
+	}
+	/* The gateway leaves out a false "succeeded". */
+	int r = spk_json_get_bool(j, "succeeded", &ok);
+	if (r < 0 && r != -ENOENT) {
+		return -EBADMSG;
+	}
+	*ret_succeeded = ok;
+	return 0;
 }
 
-int spk_etcd_parse_lease(const char *body, int64_t *ret_id, int64_t *ret_ttl) {
-  _cleanup_json_ struct spk_json *j = NULL;
-  struct spk_json *result = NULL;
-  int64_t id = 0, ttl = 0;
+int spk_etcd_parse_lease(const char *body, int64_t *ret_id, int64_t *ret_ttl)
+{
+	_cleanup_json_ struct spk_json *j = NULL;
+	struct spk_json *result = NULL;
+	int64_t id = 0, ttl = 0;
 
-  if (parse(body, &j) < 0) {
-    return -EBADMSG;
-  }
-  /* keepalive is a stream: its one answer comes as {"result": {...}}. */
-  struct spk_json *o =
-      spk_json_get_object(j, "result", &result) == 0 ? result : j;
-  if (!spk_json_has(o, "header")) {
-    return -EBADMSG;
-  }
-  if (spk_json_get_int64(o, "ID", &id) < 0) {
-    return -EBADMSG;
-  }
-  (void)spk_json_get_int64(o, "TTL", &ttl);
-  *ret_id = id;
-  *ret_ttl = ttl;
-  return 0;
+	if (parse(body, &j) < 0) {
+		return -EBADMSG;
+	}
+	/* keepalive is a stream: its one answer comes as {"result": {...}}. */
+	struct spk_json *o = spk_json_get_object(j, "result", &result) == 0 ? result : j;
+	if (!spk_json_has(o, "header")) {
+		return -EBADMSG;
+	}
+	if (spk_json_get_int64(o, "ID", &id) < 0) {
+		return -EBADMSG;
+	}
+	(void)spk_json_get_int64(o, "TTL", &ttl);
+	*ret_id = id;
+	*ret_ttl = ttl;
+	return 0;
 }
 
-int spk_etcd_parse_string(const char *body, const char *member, bool base64,
-                          char **ret) {
-  _cleanup_json_ struct spk_json *j = NULL;
-  _cleanup_secret_ char *s = NULL;
-  size_t len;
+int spk_etcd_parse_string(const char *body, const char *member, bool base64, char **ret)
+{
+	_cleanup_json_ struct spk_json *j = NULL;
+	_cleanup_secret_ char *s = NULL;
+	size_t len;
 
-  if (parse(body, &j) < 0 || spk_json_get_string(j, member, &s) < 0) {
-    return -EBADMSG;
-  }
-  if (!base64) {
-    *ret = TAKE_PTR(s);
-    return 0;
-  }
-  return base64_decode(s, ret, &len) < 0 ? -EBADMSG : 0;
+	if (parse(body, &j) < 0 || spk_json_get_string(j, member, &s) < 0) {
+		return -EBADMSG;
+	}
+	if (!base64) {
+		*ret = TAKE_PTR(s);
+		return 0;
+	}
+	return base64_decode(s, ret, &len) < 0 ? -EBADMSG : 0;
 }
 
-static bool has(const char *s, const char *part) {
-  return s && strstr(s, part);
+static bool has(const char *s, const char *part)
+{
+	return s && strstr(s, part);
 }
 
-int spk_etcd_answer_error(long status, const char *body, const char *user,
-                          const char *key, struct spk_error *err) {
-  _cleanup_json_ struct spk_json *j = NULL;
-  _cleanup_free_ char *msg = NULL;
-  int64_t code = -1;
-  const char *who = user ? user : "(no etcd_user)";
+int spk_etcd_answer_error(long status, const char *body, const char *user, const char *key,
+			  struct spk_error *err)
+{
+	_cleanup_json_ struct spk_json *j = NULL;
+	_cleanup_free_ char *msg = NULL;
+	int64_t code = -1;
+	const char *who = user ? user : "(no etcd_user)";
 
-  if (body && parse(body, &j) == 0) {
-    (void)spk_json_get_int64(j, "code", &code);
-    if (spk_json_get_string(j, "message", &msg) < 0) {
-      (void)spk_json_get_string(j, "error", &msg);
-    }
-  }
-  const char *m = msg ? msg : "";
-  if (has(m, "CommonName") || has(body, "CommonName")) {
-    return spk_error_set(
-        err, SPK_ERR_CONFIG, -EACCES,
-        "etcd refused the client certificate because it has a CommonName: "
-        "use a certificate without a CommonName (etcd_cert)");
-  }
-  if (code == 7 || has(m, "permission denied")) {
-    return spk_error_set(
-        err, SPK_ERR_CONFIG, -EACCES,
-        "etcd user %s may not access %s (permission denied): grant its "
-        "role that key",
-        who, key ? key : "the key");
-  }
-  if (has(m, "authentication failed") || has(m, "invalid user") ||
-      has(m, "user name is empty") || has(m, "invalid auth token") ||
-      code == 16) {
-    return spk_error_set(err, SPK_ERR_CONFIG, -EACCES,
-                         "etcd refused user %s (%.80s): check etcd_user and "
-                         "etcd_password_file",
-                         who, m);
-  }
-  if (code == 14 || code == 4 || has(m, "no leader") ||
-      has(m, "leader changed") || has(m, "timed out") ||
-      has(m, "too many requests") || status >= 500) {
-    return spk_error_set(
-        err, SPK_ERR_TEMPFAIL, -EAGAIN,
-        "the etcd cluster cannot answer now (%.80s). Try again later",
-        *m ? m : "no leader");
-  }
-  return spk_error_set(err, SPK_ERR_TEMPFAIL, -EPROTO,
-                       "etcd answered HTTP %ld (%.80s)", status,
-                       *m ? m : "no message");
+	if (body && parse(body, &j) == 0) {
+		(void)spk_json_get_int64(j, "code", &code);
+		if (spk_json_get_string(j, "message", &msg) < 0) {
+			(void)spk_json_get_string(j, "error", &msg);
+		}
+	}
+	const char *m = msg ? msg : "";
+	if (has(m, "CommonName") || has(body, "CommonName")) {
+		return spk_error_set(
+			err, SPK_ERR_CONFIG, -EACCES,
+			"etcd refused the client certificate because it has a CommonName: "
+			"use a certificate without a CommonName (etcd_cert)");
+	}
+	if (code == 7 || has(m, "permission denied")) {
+		return spk_error_set(
+			err, SPK_ERR_CONFIG, -EACCES,
+			"etcd user %s may not access %s (permission denied): grant its "
+			"role that key",
+			who, key ? key : "the key");
+	}
+	if (has(m, "authentication failed") || has(m, "invalid user") ||
+	    has(m, "user name is empty") || has(m, "invalid auth token") || code == 16) {
+		return spk_error_set(err, SPK_ERR_CONFIG, -EACCES,
+				     "etcd refused user %s (%.80s): check etcd_user and "
+				     "etcd_password_file",
+				     who, m);
+	}
+	if (code == 14 || code == 4 || has(m, "no leader") || has(m, "leader changed") ||
+	    has(m, "timed out") || has(m, "too many requests") || status >= 500) {
+		return spk_error_set(err, SPK_ERR_TEMPFAIL, -EAGAIN,
+				     "the etcd cluster cannot answer now (%.80s). Try again later",
+				     *m ? m : "no leader");
+	}
+	return spk_error_set(err, SPK_ERR_TEMPFAIL, -EPROTO, "etcd answered HTTP %ld (%.80s)",
+			     status, *m ? m : "no message");
 }
 
-static int send_one(struct spk_etcd *e, size_t i, const char *path,
-                    const char *body, long timeout_ms, bool auth,
-                    struct spk_http_response *resp, struct spk_error *err) {
-  _cleanup_free_ char *url = NULL;
+static int send_one(struct spk_etcd *e, size_t i, const char *path, const char *body,
+		    long timeout_ms, bool auth, struct spk_http_response *resp,
+		    struct spk_error *err)
+{
+	_cleanup_free_ char *url = NULL;
 
-  if (asprintf(&url, "%s%s", e->endpoints[i], path) < 0) {
-    return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
-  }
-  struct spk_http_request req = {
-      .url = url,
-      .json = body,
-      .authorization = auth ? e->token : NULL,
-      .cacert = e->cacert,
-      .cert = e->cert,
-      .key = e->key,
-      .timeout_ms = timeout_ms > 0 ? timeout_ms : CALL_TIMEOUT_MS,
-      .connect_timeout_ms = CONNECT_TIMEOUT_MS,
-  };
-  return spk_http_send(&req, resp, err);
+	if (asprintf(&url, "%s%s", e->endpoints[i], path) < 0) {
+		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
+	struct spk_http_request req = {
+		.url = url,
+		.json = body,
+		.authorization = auth ? e->token : NULL,
+		.cacert = e->cacert,
+		.cert = e->cert,
+		.key = e->key,
+		.timeout_ms = timeout_ms > 0 ? timeout_ms : CALL_TIMEOUT_MS,
+		.connect_timeout_ms = CONNECT_TIMEOUT_MS,
+	};
+	return spk_http_send(&req, resp, err);
 }
 
 /* The gateway's answer to an auth token it no longer knows (a restart, a new
  * leader). */
-static bool token_refused(const struct spk_http_response *resp) {
-  return resp->status != 200 && has(resp->body, "invalid auth token");
+static bool token_refused(const struct spk_http_response *resp)
+{
+	return resp->status != 200 && has(resp->body, "invalid auth token");
 }
 
-static int call(struct spk_etcd *e, const char *path, const char *body,
-                long timeout_ms, const char *key, char **ret_body,
-                struct spk_error *err);
+static int call(struct spk_etcd *e, const char *path, const char *body, long timeout_ms,
+		const char *key, char **ret_body, struct spk_error *err);
 
-static int authenticate(struct spk_etcd *e, struct spk_error *err) {
-  _cleanup_secret_ char *body = spk_etcd_auth_body(e->user, e->password),
-                        *answer = NULL;
+static int authenticate(struct spk_etcd *e, struct spk_error *err)
+{
+	_cleanup_secret_ char *body = spk_etcd_auth_body(e->user, e->password), *answer = NULL;
 
-  if (!body) {
-    return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
-  }
-  int r = call(e, "/v3/auth/authenticate", body, 0, NULL, &answer, err);
-  if (r < 0) {
-    return r;
-  }
-  if (spk_etcd_parse_string(answer, "token", false, &e->token) < 0) {
-    return spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
-                         "etcd's answer to authentication is not understood");
-  }
-  return 0;
+	if (!body) {
+		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
+	int r = call(e, "/v3/auth/authenticate", body, 0, NULL, &answer, err);
+	if (r < 0) {
+		return r;
+	}
+	if (spk_etcd_parse_string(answer, "token", false, &e->token) < 0) {
+		return spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
+				     "etcd's answer to authentication is not understood");
+	}
+	return 0;
 }
 
 /*
  * POST body to path on the first endpoint that answers: 0 with the answer
  * of an HTTP 200 in *ret_body, else the error the header promises.
  */
-static int call(struct spk_etcd *e, const char *path, const char *body,
-                long timeout_ms, const char *key, char **ret_body,
-                struct spk_error *err) {
-  bool auth = strcmp(path, "/v3/auth/authenticate") != 0 && e->user;
-  struct spk_error last = {0};
-  size_t tries = e->pinned == SIZE_MAX ? e->n : 1;
+static int call(struct spk_etcd *e, const char *path, const char *body, long timeout_ms,
+		const char *key, char **ret_body, struct spk_error *err)
+{
+	bool auth = strcmp(path, "/v3/auth/authenticate") != 0 && e->user;
+	struct spk_error last = { 0 };
+	size_t tries = e->pinned == SIZE_MAX ? e->n : 1;
 
-  if (auth && !e->token) {
-    int r = authenticate(e, err);
-    if (r < 0) {
-      return r;
-    }
-  }
-  for (size_t t = 0; t < tries; t++) {
-    size_t i = e->pinned == SIZE_MAX ? (e->current + t) % e->n : e->pinned;
-    struct spk_http_response resp = {.retry_after = -1};
-    struct spk_error one = {0};
-    int r = send_one(e, i, path, body, timeout_ms, auth, &resp, &one);
-    if (r < 0) {
-      if (one.kind != SPK_ERR_UNAVAILABLE) {
-        /* Sent, and no answer in time: the cluster may be electing. */
-        return spk_error_set(err, one.kind, r, "%s", one.msg);
-      }
-      spk_log("etcd %s: %s", e->endpoints[i], one.msg);
-      if (last.kind == SPK_ERR_NONE || one.code == -EPROTO) {
-        last = one;
-      }
-      continue;
-    }
-    e->current = i;
-    e->answered = true;
-    if (auth && token_refused(&resp)) {
-      spk_http_response_done(&resp);
-      spk_secret_free(e->token);
-      e->token = NULL;
-      r = authenticate(e, err);
-      if (r < 0) {
-        return r;
-      }
-      r = send_one(e, i, path, body, timeout_ms, auth, &resp, err);
-      if (r < 0) {
-        return r;
-      }
-    }
-    if (resp.status == 200) {
-      *ret_body = TAKE_PTR(resp.body);
-      spk_http_response_done(&resp);
-      return 0;
-    }
-    r = spk_etcd_answer_error(resp.status, resp.body, e->user, key, &one);
-    spk_http_response_done(&resp);
-    if (one.kind == SPK_ERR_TEMPFAIL && t + 1 < tries) {
-      /* This member has no leader: another may. */
-      last = one;
-      continue;
-    }
-    return spk_error_set(err, one.kind, r, "%s", one.msg);
-  }
-  if (last.kind == SPK_ERR_TEMPFAIL) {
-    return spk_error_set(err, last.kind, last.code, "%s", last.msg);
-  }
-  if (last.code == -EPROTO) {
-    return spk_error_set(err, SPK_ERR_UNAVAILABLE, last.code, "etcd: %s",
-                         last.msg);
-  }
-  return spk_error_set(
-      err, SPK_ERR_UNAVAILABLE, last.code ? last.code : -ECONNREFUSED,
-      "no etcd endpoint could be reached (%s). Check etcd_endpoints and "
-      "that the cluster runs",
-      last.msg[0] ? last.msg : "none listed");
+	if (auth && !e->token) {
+		int r = authenticate(e, err);
+		if (r < 0) {
+			return r;
+		}
+	}
+	for (size_t t = 0; t < tries; t++) {
+		size_t i = e->pinned == SIZE_MAX ? (e->current + t) % e->n : e->pinned;
+		struct spk_http_response resp = { .retry_after = -1 };
+		struct spk_error one = { 0 };
+		int r = send_one(e, i, path, body, timeout_ms, auth, &resp, &one);
+		if (r < 0) {
+			if (one.kind != SPK_ERR_UNAVAILABLE) {
+				/* Sent, and no answer in time: the cluster may be electing. */
+				return spk_error_set(err, one.kind, r, "%s", one.msg);
+			}
+			spk_log("etcd %s: %s", e->endpoints[i], one.msg);
+			if (last.kind == SPK_ERR_NONE || one.code == -EPROTO) {
+				last = one;
+			}
+			continue;
+		}
+		e->current = i;
+		e->answered = true;
+		if (auth && token_refused(&resp)) {
+			spk_http_response_done(&resp);
+			spk_secret_free(e->token);
+			e->token = NULL;
+			r = authenticate(e, err);
+			if (r < 0) {
+				return r;
+			}
+			r = send_one(e, i, path, body, timeout_ms, auth, &resp, err);
+			if (r < 0) {
+				return r;
+			}
+		}
+		if (resp.status == 200) {
+			*ret_body = TAKE_PTR(resp.body);
+			spk_http_response_done(&resp);
+			return 0;
+		}
+		r = spk_etcd_answer_error(resp.status, resp.body, e->user, key, &one);
+		spk_http_response_done(&resp);
+		if (one.kind == SPK_ERR_TEMPFAIL && t + 1 < tries) {
+			/* This member has no leader: another may. */
+			last = one;
+			continue;
+		}
+		return spk_error_set(err, one.kind, r, "%s", one.msg);
+	}
+	if (last.kind == SPK_ERR_TEMPFAIL) {
+		return spk_error_set(err, last.kind, last.code, "%s", last.msg);
+	}
+	if (last.code == -EPROTO) {
+		return spk_error_set(err, SPK_ERR_UNAVAILABLE, last.code, "etcd: %s", last.msg);
+	}
+	return spk_error_set(err, SPK_ERR_UNAVAILABLE, last.code ? last.code : -ECONNREFUSED,
+			     "no etcd endpoint could be reached (%s). Check etcd_endpoints and "
+			     "that the cluster runs",
+			     last.msg[0] ? last.msg : "none listed");
 }
 
 int spk_etcd_get(struct spk_etcd *e, const char *key, struct spk_etcd_kv *ret,
-                 struct spk_error *err) {
-  _cleanup_secret_ char *body = spk_etcd_range_body(key), *answer = NULL;
+		 struct spk_error *err)
+{
+	_cleanup_secret_ char *body = spk_etcd_range_body(key), *answer = NULL;
 
-  if (!body) {
-    return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
-  }
-  int r = call(e, "/v3/kv/range", body, 0, key, &answer, err);
-  if (r < 0) {
-    return r;
-  }
-  r = spk_etcd_parse_range(answer, ret);
-  if (r == -EBADMSG) {
-    return spk_error_set(err, SPK_ERR_TEMPFAIL, r,
-                         "etcd's answer for %s is not understood", key);
-  }
-  return r;
+	if (!body) {
+		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
+	int r = call(e, "/v3/kv/range", body, 0, key, &answer, err);
+	if (r < 0) {
+		return r;
+	}
+	r = spk_etcd_parse_range(answer, ret);
+	if (r == -EBADMSG) {
+		return spk_error_set(err, SPK_ERR_TEMPFAIL, r,
+				     "etcd's answer for %s is not understood", key);
+	}
+	return r;
 }
 
-int spk_etcd_txn(struct spk_etcd *e, const struct spk_etcd_cmp *cmps,
-                 size_t n_cmps, const struct spk_etcd_op *ops, size_t n_ops,
-                 const struct spk_etcd_op *fail_ops, size_t n_fail_ops,
-                 bool *ret_succeeded, struct spk_error *err) {
-  _cleanup_secret_ char *body =
-      spk_etcd_txn_body(cmps, n_cmps, ops, n_ops, fail_ops, n_fail_ops);
-  _cleanup_secret_ char *answer = NULL;
+int spk_etcd_txn(struct spk_etcd *e, const struct spk_etcd_cmp *cmps, size_t n_cmps,
+		 const struct spk_etcd_op *ops, size_t n_ops, const struct spk_etcd_op *fail_ops,
+		 size_t n_fail_ops, bool *ret_succeeded, struct spk_error *err)
+{
+	_cleanup_secret_ char *body =
+		spk_etcd_txn_body(cmps, n_cmps, ops, n_ops, fail_ops, n_fail_ops);
+	_cleanup_secret_ char *answer = NULL;
 
-  if (!body) {
-    return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
-  }
-  int r =
-      call(e, "/v3/kv/txn", body, 0, n_ops ? ops[0].key : NULL, &answer, err);
-  if (r < 0) {
-    return r;
-  }
-  if (spk_etcd_parse_txn(answer, ret_succeeded) < 0) {
-    return spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
-                         "etcd's answer to a transaction is not understood");
-  }
-  return 0;
+	if (!body) {
+		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
+	int r = call(e, "/v3/kv/txn", body, 0, n_ops ? ops[0].key : NULL, &answer, err);
+	if (r < 0) {
+		return r;
+	}
+	if (spk_etcd_parse_txn(answer, ret_succeeded) < 0) {
+		return spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
+				     "etcd's answer to a transaction is not understood");
+	}
+	return 0;
 }
 
-static int lease_call(struct spk_etcd *e, const char *path, const char *member,
-                      int64_t value, int64_t *ret_id, int64_t *ret_ttl,
-                      struct spk_error *err) {
-  _cleanup_json_ struct spk_json *o = spk_json_new_object();
-  _cleanup_free_ char *body = NULL, *answer = NULL;
-  int64_t id = 0, ttl = 0;
+static int lease_call(struct spk_etcd *e, const char *path, const char *member, int64_t value,
+		      int64_t *ret_id, int64_t *ret_ttl, struct spk_error *err)
+{
+	_cleanup_json_ struct spk_json *o = spk_json_new_object();
+	_cleanup_free_ char *body = NULL, *answer = NULL;
+	int64_t id = 0, ttl = 0;
 
-  if (!o || spk_json_add_int64(o, member, value) < 0 ||
-      !(body = spk_json_dump(o))) {
-    return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
-  }
-  int r = call(e, path, body, 0, NULL, &answer, err);
-  if (r < 0) {
-    return r;
-  }
-  if (ret_id && spk_etcd_parse_lease(answer, &id, &ttl) < 0) {
-    return spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
-                         "etcd's answer about a lease is not understood");
-  }
-  if (ret_id) {
-    *ret_id = id;
-    *ret_ttl = ttl;
-  }
-  return 0;
+	if (!o || spk_json_add_int64(o, member, value) < 0 || !(body = spk_json_dump(o))) {
+		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
+	int r = call(e, path, body, 0, NULL, &answer, err);
+	if (r < 0) {
+		return r;
+	}
+	if (ret_id && spk_etcd_parse_lease(answer, &id, &ttl) < 0) {
+		return spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
+				     "etcd's answer about a lease is not understood");
+	}
+	if (ret_id) {
+		*ret_id = id;
+		*ret_ttl = ttl;
+	}
+	return 0;
 }
 
-int spk_etcd_lease_grant(struct spk_etcd *e, int64_t ttl, int64_t *ret_id,
-                         struct spk_error *err) {
-  int64_t got_ttl;
-  return lease_call(e, "/v3/lease/grant", "TTL", ttl, ret_id, &got_ttl, err);
+int spk_etcd_lease_grant(struct spk_etcd *e, int64_t ttl, int64_t *ret_id, struct spk_error *err)
+{
+	int64_t got_ttl;
+	return lease_call(e, "/v3/lease/grant", "TTL", ttl, ret_id, &got_ttl, err);
 }
 
-int spk_etcd_lease_keepalive(struct spk_etcd *e, int64_t id,
-                             struct spk_error *err) {
-  int64_t got_id, ttl;
-  int r = lease_call(e, "/v3/lease/keepalive", "ID", id, &got_id, &ttl, err);
-  return r < 0 ? r : ttl > 0 ? 0 : -ENOENT;
+int spk_etcd_lease_keepalive(struct spk_etcd *e, int64_t id, struct spk_error *err)
+{
+	int64_t got_id, ttl;
+	int r = lease_call(e, "/v3/lease/keepalive", "ID", id, &got_id, &ttl, err);
+	return r < 0 ? r : ttl > 0 ? 0 : -ENOENT;
 }
 
-int spk_etcd_lease_revoke(struct spk_etcd *e, int64_t id,
-                          struct spk_error *err) {
-  return lease_call(e, "/v3/lease/revoke", "ID", id, NULL, NULL, err);
+int spk_etcd_lease_revoke(struct spk_etcd *e, int64_t id, struct spk_error *err)
+{
+	return lease_call(e, "/v3/lease/revoke", "ID", id, NULL, NULL, err);
 }
 
-int spk_etcd_lease_alive(struct spk_etcd *e, int64_t id,
-                         struct spk_error *err) {
-  int64_t got_id, ttl;
-  int r = lease_call(e, "/v3/lease/timetolive", "ID", id, &got_id, &ttl, err);
-  return r < 0 ? r : ttl > 0;
+int spk_etcd_lease_alive(struct spk_etcd *e, int64_t id, struct spk_error *err)
+{
+	int64_t got_id, ttl;
+	int r = lease_call(e, "/v3/lease/timetolive", "ID", id, &got_id, &ttl, err);
+	return r < 0 ? r : ttl > 0;
 }
 
-int spk_etcd_lock(struct spk_etcd *e, const char *name, int64_t lease,
-                  long timeout_ms, char **ret_key, struct spk_error *err) {
-  _cleanup_json_ struct spk_json *o = spk_json_new_object();
-  _cleanup_free_ char *body = NULL, *answer = NULL;
-  struct spk_error one = {0};
+int spk_etcd_lock(struct spk_etcd *e, const char *name, int64_t lease, long timeout_ms,
+		  char **ret_key, struct spk_error *err)
+{
+	_cleanup_json_ struct spk_json *o = spk_json_new_object();
+	_cleanup_free_ char *body = NULL, *answer = NULL;
+	struct spk_error one = { 0 };
 
-  if (!o || add_b64(o, "name", name) < 0 ||
-      spk_json_add_int64(o, "lease", lease) < 0 || !(body = spk_json_dump(o))) {
-    return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
-  }
-  int r = call(e, "/v3/lock/lock", body, timeout_ms, name, &answer, &one);
-  if (r == SPK_HTTP_ANSWER_LOST) {
-    return -ETIMEDOUT; /* still waiting when the bound came */
-  }
-  if (r < 0) {
-    return spk_error_set(err, one.kind, r, "%s", one.msg);
-  }
-  if (spk_etcd_parse_string(answer, "key", true, ret_key) < 0) {
-    return spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
-                         "etcd's answer to a lock is not understood");
-  }
-  return 0;
+	if (!o || add_b64(o, "name", name) < 0 || spk_json_add_int64(o, "lease", lease) < 0 ||
+	    !(body = spk_json_dump(o))) {
+		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
+	int r = call(e, "/v3/lock/lock", body, timeout_ms, name, &answer, &one);
+	if (r == SPK_HTTP_ANSWER_LOST) {
+		return -ETIMEDOUT; /* still waiting when the bound came */
+	}
+	if (r < 0) {
+		return spk_error_set(err, one.kind, r, "%s", one.msg);
+	}
+	if (spk_etcd_parse_string(answer, "key", true, ret_key) < 0) {
+		return spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
+				     "etcd's answer to a lock is not understood");
+	}
+	return 0;
 }
 
-int spk_etcd_unlock(struct spk_etcd *e, const char *key,
-                    struct spk_error *err) {
-  _cleanup_json_ struct spk_json *o = spk_json_new_object();
-  _cleanup_free_ char *body = NULL, *answer = NULL;
+int spk_etcd_unlock(struct spk_etcd *e, const char *key, struct spk_error *err)
+{
+	_cleanup_json_ struct spk_json *o = spk_json_new_object();
+	_cleanup_free_ char *body = NULL, *answer = NULL;
 
-  if (!o || add_b64(o, "key", key) < 0 || !(body = spk_json_dump(o))) {
-    return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
-  }
-  return call(e, "/v3/lock/unlock", body, 0, key, &answer, err);
+	if (!o || add_b64(o, "key", key) < 0 || !(body = spk_json_dump(o))) {
+		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
+	return call(e, "/v3/lock/unlock", body, 0, key, &answer, err);
 }
 
 int spk_etcd_authenticate(struct spk_etcd *e, struct spk_error *err)

@@ -36,8 +36,7 @@ struct spk_etcd;
  * checked (https, or http to loopback), the password read from
  * etcd_password_file (yours, 0600, one line). SPK_ERR_CONFIG otherwise.
  */
-int spk_etcd_open(const struct spk_profile *p, struct spk_etcd **ret,
-                  struct spk_error *err);
+int spk_etcd_open(const struct spk_profile *p, struct spk_etcd **ret, struct spk_error *err);
 void spk_etcd_free(struct spk_etcd *e);
 /* The endpoint that answered the last request, or NULL before any did. */
 const char *spk_etcd_answered(const struct spk_etcd *e);
@@ -51,43 +50,39 @@ char *spk_etcd_key(const struct spk_profile *p, const char *kind);
 
 /* One key's value and revisions. */
 struct spk_etcd_kv {
-  char *value; /* NUL-terminated (a secret: spk_etcd_kv_done wipes it) */
-  size_t len;
-  int64_t mod_revision, create_revision, lease;
+	char *value; /* NUL-terminated (a secret: spk_etcd_kv_done wipes it) */
+	size_t len;
+	int64_t mod_revision, create_revision, lease;
 };
 void spk_etcd_kv_done(struct spk_etcd_kv *kv);
 
 /* A linearizable read of key: 0, or -ENOENT when it does not exist. */
 int spk_etcd_get(struct spk_etcd *e, const char *key, struct spk_etcd_kv *ret,
-                 struct spk_error *err);
+		 struct spk_error *err);
 
 /* A transaction: if every compare holds, the success ops, else the failure ops.
  */
 enum spk_etcd_target { SPK_ETCD_MOD, SPK_ETCD_CREATE, SPK_ETCD_LEASE };
 struct spk_etcd_cmp {
-  const char *key;
-  enum spk_etcd_target target;
-  int64_t value; /* the revision (0: the key does not exist) or lease id */
+	const char *key;
+	enum spk_etcd_target target;
+	int64_t value; /* the revision (0: the key does not exist) or lease id */
 };
 struct spk_etcd_op {
-  const char *key;
-  const char *value; /* put; NULL: delete */
-  int64_t lease;     /* put: its lease, or 0 */
+	const char *key;
+	const char *value; /* put; NULL: delete */
+	int64_t lease;	   /* put: its lease, or 0 */
 };
 /* *ret_succeeded: whether the compares held. */
-int spk_etcd_txn(struct spk_etcd *e, const struct spk_etcd_cmp *cmps,
-                 size_t n_cmps, const struct spk_etcd_op *ops, size_t n_ops,
-                 const struct spk_etcd_op *fail_ops, size_t n_fail_ops,
-                 bool *ret_succeeded, struct spk_error *err);
+int spk_etcd_txn(struct spk_etcd *e, const struct spk_etcd_cmp *cmps, size_t n_cmps,
+		 const struct spk_etcd_op *ops, size_t n_ops, const struct spk_etcd_op *fail_ops,
+		 size_t n_fail_ops, bool *ret_succeeded, struct spk_error *err);
 
 /* Leases: grant one of ttl seconds, renew it (-ENOENT when it is gone), revoke
  * it. */
-int spk_etcd_lease_grant(struct spk_etcd *e, int64_t ttl, int64_t *ret_id,
-                         struct spk_error *err);
-int spk_etcd_lease_keepalive(struct spk_etcd *e, int64_t id,
-                             struct spk_error *err);
-int spk_etcd_lease_revoke(struct spk_etcd *e, int64_t id,
-                          struct spk_error *err);
+int spk_etcd_lease_grant(struct spk_etcd *e, int64_t ttl, int64_t *ret_id, struct spk_error *err);
+int spk_etcd_lease_keepalive(struct spk_etcd *e, int64_t id, struct spk_error *err);
+int spk_etcd_lease_revoke(struct spk_etcd *e, int64_t id, struct spk_error *err);
 /* Is lease id alive (its TTL > 0)? 1, 0, or negative on failure. */
 int spk_etcd_lease_alive(struct spk_etcd *e, int64_t id, struct spk_error *err);
 
@@ -95,8 +90,8 @@ int spk_etcd_lease_alive(struct spk_etcd *e, int64_t id, struct spk_error *err);
  * etcd's lock service: wait at most timeout_ms for the lock name, owned by
  * lease. 0 with its key in *ret_key; -ETIMEDOUT (no error set) after the wait.
  */
-int spk_etcd_lock(struct spk_etcd *e, const char *name, int64_t lease,
-                  long timeout_ms, char **ret_key, struct spk_error *err);
+int spk_etcd_lock(struct spk_etcd *e, const char *name, int64_t lease, long timeout_ms,
+		  char **ret_key, struct spk_error *err);
 int spk_etcd_unlock(struct spk_etcd *e, const char *key, struct spk_error *err);
 
 /* Authenticate now (doctor): 0 also when no etcd_user is set. */
@@ -107,20 +102,18 @@ int spk_etcd_status(struct spk_etcd *e, int64_t *ret_leader, struct spk_error *e
 /* Pure: the JSON bodies. NULL on out-of-memory. */
 char *spk_etcd_range_body(const char *key);
 char *spk_etcd_txn_body(const struct spk_etcd_cmp *cmps, size_t n_cmps,
-                        const struct spk_etcd_op *ops, size_t n_ops,
-                        const struct spk_etcd_op *fail_ops, size_t n_fail_ops);
+			const struct spk_etcd_op *ops, size_t n_ops,
+			const struct spk_etcd_op *fail_ops, size_t n_fail_ops);
 char *spk_etcd_auth_body(const char *user, const char *password);
 
 /* Pure: read answers. -EBADMSG when the answer is not etcd's. */
-int spk_etcd_parse_range(const char *body,
-                         struct spk_etcd_kv *ret); /* -ENOENT: no key */
+int spk_etcd_parse_range(const char *body, struct spk_etcd_kv *ret); /* -ENOENT: no key */
 int spk_etcd_parse_txn(const char *body, bool *ret_succeeded);
 int spk_etcd_parse_lease(const char *body, int64_t *ret_id, int64_t *ret_ttl);
-int spk_etcd_parse_string(const char *body, const char *member, bool base64,
-                          char **ret);
+int spk_etcd_parse_string(const char *body, const char *member, bool base64, char **ret);
 /*
  * An error answer (HTTP status, body) as the error the header promises;
  * user and key only name things in the message.
  */
-int spk_etcd_answer_error(long status, const char *body, const char *user,
-                          const char *key, struct spk_error *err);
+int spk_etcd_answer_error(long status, const char *body, const char *user, const char *key,
+			  struct spk_error *err);

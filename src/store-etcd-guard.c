@@ -210,8 +210,9 @@ static int lock_take(const struct spk_profile *p, int timeout_ms, int *ret_lock,
 		return reader_stale(p, err);
 	}
 	if (!dir || !name) {
-		return spk_error_set(err, SPK_ERR_CONFIG, -ENOENT,
-				     "no directory for the refresh lock: set XDG_RUNTIME_DIR or HOME");
+		return spk_error_set(
+			err, SPK_ERR_CONFIG, -ENOENT,
+			"no directory for the refresh lock: set XDG_RUNTIME_DIR or HOME");
 	}
 	int r = spk_lock_take(dir, p->name, timeout_ms, &local, err);
 	if (r < 0) {
@@ -238,7 +239,8 @@ static int lock_take(const struct spk_profile *p, int timeout_ms, int *ret_lock,
 		holder_words(e, p, who, sizeof(who));
 		r = spk_error_set(err, SPK_ERR_TEMPFAIL, -ETIMEDOUT,
 				  "%s: %s holds the refresh lock in etcd and did not let go within "
-				  "%d s. Try again later", p->name, who, timeout_ms / 1000);
+				  "%d s. Try again later",
+				  p->name, who, timeout_ms / 1000);
 	} else if (r == -EACCES) {
 		/* Refused the lock: a reader, if it may read the access token. */
 		_cleanup_free_ char *access = spk_etcd_key(p, "access");
@@ -363,7 +365,8 @@ static int inflight_read(const struct spk_profile *p, struct spk_inflight *ret)
 	if (spk_store_etcd_holder_id(me, NULL) < 0 || strcmp(me, holder) != 0) {
 		(void)spk_json_get_string(j, "host", &host);
 		(void)spk_json_get_int64(j, "pid", &pid);
-		snprintf(rec.elsewhere, sizeof(rec.elsewhere), "%s", host ? host : "another machine");
+		snprintf(rec.elsewhere, sizeof(rec.elsewhere), "%s",
+			 host ? host : "another machine");
 		rec.pid = (long)pid;
 	}
 	*ret = rec;

@@ -77,8 +77,9 @@ int spk_store_etcd_holder_id(char ret[33], struct spk_error *err)
 	_cleanup_free_ char *id = NULL;
 
 	if (!dir || asprintf(&path, "%s/%s", dir, HOLDER_ID_FILE) < 0) {
-		return spk_error_set(err, SPK_ERR_CONFIG, -ENOENT,
-				     "no state directory for this machine's etcd holder id: set HOME");
+		return spk_error_set(
+			err, SPK_ERR_CONFIG, -ENOENT,
+			"no state directory for this machine's etcd holder id: set HOME");
 	}
 	int r = spk_file_read_private(path, 64, &id);
 	if (r == -ENOENT) {
@@ -96,9 +97,11 @@ int spk_store_etcd_holder_id(char ret[33], struct spk_error *err)
 		}
 	}
 	if (r < 0 || strlen(id) == 0 || strlen(id) > 32) {
-		return spk_error_set(err, SPK_ERR_CONFIG, r < 0 ? r : -EINVAL,
-				     "cannot read this machine's etcd holder id %s: it must be yours, "
-				     "mode 0600 (remove it to make a new one)", path);
+		return spk_error_set(
+			err, SPK_ERR_CONFIG, r < 0 ? r : -EINVAL,
+			"cannot read this machine's etcd holder id %s: it must be yours, "
+			"mode 0600 (remove it to make a new one)",
+			path);
 	}
 	snprintf(ret, 33, "%s", id);
 	return 0;
@@ -173,9 +176,10 @@ static int etcd_load(const struct spk_profile *p, const char *kind, char **ret_v
 			k->reader = r == 0;
 			spk_log("etcd %s: a reader (the grant is refused); the shared access token",
 				p->name);
-			return r == 0 ? 0 : spk_error_set(err, SPK_ERR_TEMPFAIL, r,
-							  "%s: the access token in etcd is unreadable",
-							  p->name);
+			return r == 0 ? 0
+				      : spk_error_set(err, SPK_ERR_TEMPFAIL, r,
+						      "%s: the access token in etcd is unreadable",
+						      p->name);
 		}
 		if (ra == -ENOENT) {
 			return ra;
@@ -222,8 +226,8 @@ static int save_grant(const struct spk_profile *p, struct spk_etcd *e, const cha
 	}
 	spk_grant_done(&g);
 	if (r < 0) {
-		return spk_error_set(err, SPK_ERR_INTERNAL, r, "%s: cannot make the access document",
-				     p->name);
+		return spk_error_set(err, SPK_ERR_INTERNAL, r,
+				     "%s: cannot make the access document", p->name);
 	}
 	r = spk_store_etcd_holder_id(me, err);
 	if (r < 0) {
@@ -234,9 +238,11 @@ static int save_grant(const struct spk_profile *p, struct spk_etcd *e, const cha
 		return spk_error_set(err, in_err.kind, r, "%s", in_err.msg);
 	}
 	if (r == 0 && strcmp(holder, me) != 0) {
-		return spk_error_set(err, SPK_ERR_TEMPFAIL, SPK_STORE_ETCD_MOVED_ON,
-				     "%s: another machine's refresh is in flight in etcd; this grant "
-				     "was not stored", p->name);
+		return spk_error_set(
+			err, SPK_ERR_TEMPFAIL, SPK_STORE_ETCD_MOVED_ON,
+			"%s: another machine's refresh is in flight in etcd; this grant "
+			"was not stored",
+			p->name);
 	}
 	struct spk_etcd_cmp cmps[2] = {
 		{ ikey, r == 0 ? SPK_ETCD_MOD : SPK_ETCD_CREATE, r == 0 ? irev : 0 },
@@ -253,9 +259,11 @@ static int save_grant(const struct spk_profile *p, struct spk_etcd *e, const cha
 		return r;
 	}
 	if (!ok) {
-		return spk_error_set(err, SPK_ERR_TEMPFAIL, SPK_STORE_ETCD_MOVED_ON,
-				     "%s: the grant in etcd changed meanwhile (another machine); this "
-				     "one was not stored", p->name);
+		return spk_error_set(
+			err, SPK_ERR_TEMPFAIL, SPK_STORE_ETCD_MOVED_ON,
+			"%s: the grant in etcd changed meanwhile (another machine); this "
+			"one was not stored",
+			p->name);
 	}
 	known_of(p)->grant_revision = 0; /* the next save without a read compares nothing */
 	spk_log("etcd %s: stored the grant and the access token", p->name);
@@ -302,8 +310,7 @@ static int etcd_remove(const struct spk_profile *p, const char *kind, struct spk
 	}
 	/* The grant goes with its access token: one transaction. */
 	struct spk_etcd_op ops[] = { { key, NULL, 0 }, { akey, NULL, 0 } };
-	return spk_etcd_txn(e, NULL, 0, ops, strcmp(kind, "grant") == 0 ? 2 : 1, NULL, 0, &ok,
-			    err);
+	return spk_etcd_txn(e, NULL, 0, ops, strcmp(kind, "grant") == 0 ? 2 : 1, NULL, 0, &ok, err);
 }
 
 int spk_store_etcd_check(const struct spk_profile *p, struct spk_error *err)
