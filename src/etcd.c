@@ -569,6 +569,10 @@ static int call(struct spk_etcd *e, const char *path, const char *body, long tim
 		}
 		return spk_error_set(err, one.kind, r, "%s", one.msg);
 	}
+	if (e->pinned != SIZE_MAX) {
+		return spk_error_set(err, last.kind, last.code, "%s: %s", e->endpoints[e->pinned],
+				     last.msg);
+	}
 	if (last.kind == SPK_ERR_TEMPFAIL) {
 		return spk_error_set(err, last.kind, last.code, "%s", last.msg);
 	}
