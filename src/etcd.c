@@ -737,7 +737,13 @@ int spk_etcd_status(struct spk_etcd *e, int64_t *ret_leader, struct spk_error *e
 		return spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
 				     "etcd's answer about its status is not understood");
 	}
-	(void)spk_json_get_int64(j, "leader", &leader);
+	/* A uint64 member id, as a decimal string: "0" (or none) is no leader. */
+	_cleanup_free_ char *id = NULL;
+	if (spk_json_get_string(j, "leader", &id) == 0) {
+		leader = strcmp(id, "0") != 0;
+	} else {
+		(void)spk_json_get_int64(j, "leader", &leader);
+	}
 	*ret_leader = leader;
 	return 0;
 }

@@ -96,7 +96,7 @@ int spk_etcd_unlock(struct spk_etcd *e, const char *key, struct spk_error *err);
 
 /* Authenticate now (doctor): 0 also when no etcd_user is set. */
 int spk_etcd_authenticate(struct spk_etcd *e, struct spk_error *err);
-/* The answering member's view (doctor): 0 with the leader's member id (0: none). */
+/* The answering member's view (doctor): 0 with *ret_leader nonzero when it has a leader. */
 int spk_etcd_status(struct spk_etcd *e, int64_t *ret_leader, struct spk_error *err);
 
 /* Pure: the JSON bodies. NULL on out-of-memory. */

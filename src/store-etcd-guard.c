@@ -273,10 +273,15 @@ static int lock_adopt(const struct spk_profile *p, int *ret_lock)
 	return -ENOENT;
 }
 
+/*
+ * No: the front's flock is not the cluster's lock, so `token` reads the
+ * cluster first (another machine, or for a reader the only way, may have
+ * a fresh token there), and lock_adopt lets the flock go before the lock.
+ */
 static bool lock_handed_over(const struct spk_profile *p)
 {
 	(void)p;
-	return spk_lock_handed_over();
+	return false;
 }
 
 static void unlock(int lock)

@@ -70,8 +70,8 @@ size_t spk_store_probe(const struct spk_profile *p, struct spk_store_probe *ret,
 					      "%s answers but has no leader (no quorum?)",
 					      spk_etcd_endpoint(e, i));
 			} else {
-				snprintf(l->detail, sizeof(l->detail), "%s answers; leader %llx",
-					 spk_etcd_endpoint(e, i), (unsigned long long)leader);
+				snprintf(l->detail, sizeof(l->detail), "%s answers; it has a leader",
+					 spk_etcd_endpoint(e, i));
 			}
 		}
 	}

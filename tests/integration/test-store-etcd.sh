@@ -96,7 +96,7 @@ assert_match "$SK_OUT" "etcd .* via $EP" "status ed shows the store as etcd and 
 sk doctor ed
 assert_match "$SK_OUT" "store +ok +grant found in the etcd cluster" "doctor ed: the grant is in the cluster"
 assert_match "$SK_OUT" "etcd endpoint +FAIL .*127\.0\.0\.1:1" "doctor ed: the first endpoint, refusing, fails"
-assert_match "$SK_OUT" "etcd endpoint +ok +$EP answers; leader" "doctor ed: the second answers and has a leader"
+assert_match "$SK_OUT" "etcd endpoint +ok +$EP answers; it has a leader" "doctor ed: the second answers and has a leader"
 assert_match "$SK_OUT" "etcd read +ok +may read /sparekey/ed/grant" "doctor ed: read permission"
 assert_match "$SK_OUT" "etcd write +ok +may write /sparekey/ed/grant" "doctor ed: write permission"
 assert_eq "$(etcd_value ed/grant | json_get access_token)" "$AT1" "doctor wrote nothing"
@@ -118,6 +118,58 @@ esac
 assert_stderr_one_line "... one line"
 etcd_start
 assert_eq "$(etcd_value ed/grant | json_get access_token)" "$AT1" "the grant is intact"
+
+# ---------------------------------------------------------------- auth: a refresher and a reader
+ectl user add root --new-user-password=rootpw >/dev/null
+ectl role add rw >/dev/null && ectl role grant-permission rw --prefix=true readwrite /sparekey/ed/ >/dev/null
+ectl role add ro >/dev/null && ectl role grant-permission ro read /sparekey/ed/access >/dev/null
+ectl user add app --new-user-password=apppw >/dev/null && ectl user grant-role app rw >/dev/null
+ectl user add web --new-user-password=webpw >/dev/null && ectl user grant-role web ro >/dev/null
+ectl auth enable >/dev/null
+ectl_root() { ectl --user root:rootpw "$@"; }
+etcd_value() { ectl_root get --print-value-only "/sparekey/$1"; }
+umask 077
+printf 'apppw\n' >"$SPK_TMP/app.pw"; printf 'webpw' >"$SPK_TMP/web.pw"; printf 'nope\n' >"$SPK_TMP/bad.pw"
+cfg_set ed etcd_user app
+cfg_set ed etcd_password_file "$SPK_TMP/app.pw"
+sk token ed --min-valid 1
+assert_rc 0 "token ed as the refresher (password file with a trailing newline): exits 0"
+sk doctor ed
+assert_match "$SK_OUT" "etcd auth +ok" "doctor ed: auth ok"
+cfg_set ed etcd_password_file "$SPK_TMP/bad.pw"
+sk token ed --min-valid 1
+assert_failure 78 "token ed with a wrong password"
+assert_contains "$SK_ERR" "app" "... the line names the user"
+cfg_set ed etcd_password_file "$SPK_TMP/app.pw"
+chmod 644 "$SPK_TMP/app.pw"
+sk token ed
+assert_failure 78 "token ed with a password file others may read"
+chmod 600 "$SPK_TMP/app.pw"
+
+# Machine 3: the reader, with a config of its own.
+R="XDG_CONFIG_HOME=$SPK_TMP/m3/config $(machine 3)"
+mkdir -p "$SPK_TMP/m3/config/sparekey"
+SPK_CONFIG=$SPK_TMP/m3/config/sparekey/config
+cfg_set ed issuer "$ISSUER"; cfg_set ed provider oidc; cfg_set ed client_id sparekey-native
+cfg_set ed store etcd; cfg_set ed etcd_endpoints "$EP"; cfg_set ed cache none
+cfg_set ed etcd_user web; cfg_set ed etcd_password_file "$SPK_TMP/web.pw"
+SPK_CONFIG=$XDG_CONFIG_HOME/sparekey/config
+rd() { env $R timeout 30 "$SPAREKEY" "$@" >"$SPK_TMP/r.out" 2>"$SPK_TMP/r.err"; RD_RC=$?; diag_file "$SPK_TMP/r.err"; }
+sk token ed --min-valid 1
+AT2=$SK_OUT
+rd token ed --min-valid 1
+assert_eq "$RD_RC" 0 "the reader: token ed while the shared token is fresh exits 0"
+assert_eq "$(cat "$SPK_TMP/r.out")" "$AT2" "... the shared access token"
+M=$(events_mark)
+rd token ed --min-valid 3600
+assert_eq "$RD_RC" 75 "the reader: token ed --min-valid 3600 (stale for it) exits 75"
+assert_contains "$(cat "$SPK_TMP/r.err")" "no machine with refresh rights" "... saying no machine with refresh rights refreshed it"
+assert_eq "$(refresh_grants_since "$M")" 0 "... and nothing was refreshed"
+if ectl --user web:webpw get /sparekey/ed/grant >/dev/null 2>&1; then not_ok "etcd refuses the reader the grant"
+else ok "etcd refuses the reader the grant"; fi
+ectl_root auth disable >/dev/null
+cfg_unset ed etcd_user; cfg_unset ed etcd_password_file
+etcd_value() { ectl get --print-value-only "/sparekey/$1"; }
 
 # ---------------------------------------------------------------- logout
 M=$(events_mark)
