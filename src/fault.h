@@ -11,7 +11,9 @@
  *                       answered, before the grant is deleted here
  *   stop-after-send     the refresh worker stops itself (SIGSTOP) right after
  *                       the provider answered, before the answer is journaled
- *                       (a machine cut off; the test sends SIGCONT)
+ *                       (a machine cut off; the test sends SIGCONT); with
+ *                       store = etcd its lease keeper stops renewing the lease
+ *                       while the in-flight record is there
  */
 #pragma once
 

@@ -35,6 +35,7 @@
 #include "lock.h"
 #include "log.h"
 #include "paths.h"
+#include "fault.h"
 #include "secret.h"
 #include "store-etcd.h"
 #include "store.h"
@@ -125,8 +126,11 @@ static int put_holder(struct spk_etcd *e, const struct spk_profile *p, int64_t l
 	return spk_etcd_txn(e, NULL, 0, &op, 1, NULL, 0, &ok, err);
 }
 
+static bool inflight_pending(const struct spk_profile *p);
+
 /* The keeper: renew the lease until every copy of the pipe's other end is closed. */
-static _Noreturn void keep(struct spk_etcd *e, int pipe_r, int local_fd, int64_t lease)
+static _Noreturn void keep(struct spk_etcd *e, const struct spk_profile *p, int pipe_r,
+			   int local_fd, int64_t lease)
 {
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 
@@ -151,6 +155,10 @@ static _Noreturn void keep(struct spk_etcd *e, int pipe_r, int local_fd, int64_t
 		if (n > 0 || (n < 0 && errno != EINTR)) {
 			break; /* every writer closed its end: released */
 		}
+		/* The machine cut off with its request sent: its lease is not renewed. */
+		if (n == 0 && spk_fault("stop-after-send") && inflight_pending(p)) {
+			continue;
+		}
 		if (n == 0 && spk_etcd_lease_keepalive(e, lease, NULL) == -ENOENT) {
 			break; /* the lease is gone: nothing left to hold */
 		}
@@ -159,8 +167,8 @@ static _Noreturn void keep(struct spk_etcd *e, int pipe_r, int local_fd, int64_t
 	_exit(0);
 }
 
-static int start_keeper(struct spk_etcd *e, int local_fd, int64_t lease, int *ret_lock,
-			struct spk_error *err)
+static int start_keeper(struct spk_etcd *e, const struct spk_profile *p, int local_fd,
+			int64_t lease, int *ret_lock, struct spk_error *err)
 {
 	int fds[2];
 
@@ -177,7 +185,7 @@ static int start_keeper(struct spk_etcd *e, int local_fd, int64_t lease, int *re
 	}
 	if (pid == 0) {
 		close(fds[1]);
-		keep(e, fds[0], local_fd, lease);
+		keep(e, p, fds[0], local_fd, lease);
 	}
 	close(fds[0]);
 	for (size_t i = 0; i < MAX_KEEPERS; i++) {
@@ -227,7 +235,7 @@ static int lock_take(const struct spk_profile *p, int timeout_ms, int *ret_lock,
 		r = put_holder(e, p, lease, &lock_err);
 	}
 	if (r == 0) {
-		r = start_keeper(e, local, lease, ret_lock, &lock_err);
+		r = start_keeper(e, p, local, lease, ret_lock, &lock_err);
 	}
 	spk_lock_release(local);
 	if (r == 0) {

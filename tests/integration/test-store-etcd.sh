@@ -89,6 +89,42 @@ assert_eq "$(ectl get --keys-only /sparekey/ed/inflight | grep -c .)" 0 "no in-f
 me "$AT1"
 assert_eq "$ME_STATUS" 200 "the provider accepts the new token"
 
+# ---------------------------------------------------------------- a machine cut off after sending
+# Machine 1's worker stops right after the provider answered, and its lease
+# is no longer renewed: machine 2 must not spend the token (75, naming
+# machine 1); after SIGCONT machine 1 stores its answer and all goes on.
+EXP1=$(etcd_value ed/grant | json_get expires_at)
+sleep_until "$((${EXP1%.*} + 1))"
+M=$(events_mark)
+( env $(machine 1) SPAREKEY_FAULT=stop-after-send timeout 120 "$SPAREKEY" token ed \
+    >"$SPK_TMP/cut.out" 2>"$SPK_TMP/cut.err"; echo $? >"$SPK_TMP/cut.rc" ) &
+CUT=$!
+for _ in $(seq 100); do
+    WPID=$(ps -o pid=,stat= -C sparekey-worker | awk '$2 ~ /^T/ { print $1; exit }')
+    [ -n "$WPID" ] && break; sleep 0.1
+done
+if [ -n "$WPID" ]; then ok "machine 1's worker stopped right after sending"
+else not_ok "machine 1's worker stopped right after sending"; fi
+env $(machine 2) timeout 60 "$SPAREKEY" token ed >"$SPK_TMP/m2.out" 2>"$SPK_TMP/m2.err"
+M2=$?
+diag_file "$SPK_TMP/m2.err"
+assert_eq "$M2" 75 "machine 2 meanwhile: exits 75"
+assert_contains "$(cat "$SPK_TMP/m2.err")" "$(hostname)" "... naming the machine that sent the refresh"
+assert_eq "$(nlines "$SPK_TMP/m2.err")" 1 "... in one line"
+assert_eq "$(refresh_grants_since "$M")" 1 "... and the provider saw one refresh only"
+[ -n "$WPID" ] && kill -CONT "$WPID"
+wait "$CUT"
+assert_eq "$(cat "$SPK_TMP/cut.rc")" 0 "machine 1 after SIGCONT: token exits 0"
+diag_file "$SPK_TMP/cut.err"
+AT1=$(etcd_value ed/grant | json_get access_token)
+assert_eq "$(cat "$SPK_TMP/cut.out")" "$AT1" "... and the cluster holds its new token"
+env $(machine 2) timeout 60 "$SPAREKEY" token ed >"$SPK_TMP/m2.out" 2>"$SPK_TMP/m2.err"
+assert_eq "$?" 0 "machine 2 then: exits 0"
+# (machine 1's token, issued when it sent, may have expired by now: then one refresh more)
+AT1=$(etcd_value ed/grant | json_get access_token)
+assert_eq "$(cat "$SPK_TMP/m2.out")" "$AT1" "... with the token in the cluster"
+assert_eq "$(trouble_since "$M")" "" "no reused token at the provider"
+
 # ---------------------------------------------------------------- status, doctor
 sk status ed
 assert_rc 0 "status ed: exits 0"
