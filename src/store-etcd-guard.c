@@ -127,6 +127,7 @@ static int put_holder(struct spk_etcd *e, const struct spk_profile *p, int64_t l
 }
 
 static bool inflight_pending(const struct spk_profile *p);
+static void unlock(int lock);
 
 /* The keeper: renew the lease until every copy of the pipe's other end is closed. */
 static _Noreturn void keep(struct spk_etcd *e, const struct spk_profile *p, int pipe_r,
@@ -207,7 +208,7 @@ static int lock_take(const struct spk_profile *p, int timeout_ms, int *ret_lock,
 	struct spk_etcd *e = spk_store_etcd_conn(p, err);
 	struct spk_error lock_err = { 0 };
 	struct timespec t0;
-	int local = -1;
+	int local = -1, keeper = -1;
 	int64_t lease = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -226,7 +227,12 @@ static int lock_take(const struct spk_profile *p, int timeout_ms, int *ret_lock,
 	if (r < 0) {
 		return r;
 	}
+	/* The keeper renews the lease from now on: waiting for the lock may take longer. */
 	r = spk_etcd_lease_grant(e, LEASE_TTL, &lease, &lock_err);
+	if (r == 0) {
+		r = start_keeper(e, p, local, lease, &keeper, &lock_err);
+	}
+	spk_lock_release(local);
 	if (r == 0) {
 		r = spk_etcd_lock(e, name, lease, remaining_ms(&t0, timeout_ms), &lock_key,
 				  &lock_err);
@@ -235,11 +241,8 @@ static int lock_take(const struct spk_profile *p, int timeout_ms, int *ret_lock,
 		r = put_holder(e, p, lease, &lock_err);
 	}
 	if (r == 0) {
-		r = start_keeper(e, p, local, lease, ret_lock, &lock_err);
-	}
-	spk_lock_release(local);
-	if (r == 0) {
 		spk_log("etcd %s: holding the cluster's refresh lock", p->name);
+		*ret_lock = keeper;
 		return 0;
 	}
 	if (r == -ETIMEDOUT) {
@@ -262,7 +265,9 @@ static int lock_take(const struct spk_profile *p, int timeout_ms, int *ret_lock,
 	} else {
 		r = spk_error_set(err, lock_err.kind, r, "%s: %s", p->name, lock_err.msg);
 	}
-	if (lease) {
+	if (keeper >= 0) {
+		unlock(keeper); /* its keeper revokes the lease */
+	} else if (lease) {
 		(void)spk_etcd_lease_revoke(e, lease, NULL);
 	}
 	return r;
