@@ -444,46 +444,22 @@ static int journal_complete(const struct spk_profile *p, struct spk_error *err)
 	return r;
 }
 
-static int journal_write(const struct spk_profile *p, const struct spk_grant *g,
-			 struct spk_error *err)
-{
-	return spk_store_local_guard.journal_write(p, g, err);
-}
-
-static int journal_remove(const struct spk_profile *p, struct spk_error *err)
-{
-	return spk_store_local_guard.journal_remove(p, err);
-}
-
-static bool journal_pending(const struct spk_profile *p)
-{
-	return spk_store_local_guard.journal_pending(p);
-}
-
-static char *journal_where(const struct spk_profile *p)
-{
-	return spk_store_local_guard.journal_where(p);
-}
-
-static bool refresh_pending(const struct spk_profile *p)
-{
-	return spk_store_local_guard.refresh_pending(p);
-}
-
 const struct spk_store_guard spk_store_etcd_guard = {
 	.lock = lock_take,
 	.lock_adopt = lock_adopt,
 	.lock_handed_over = lock_handed_over,
 	.unlock = unlock,
 	.lock_is_fd = true,
-	.journal_write = journal_write,
-	.journal_complete = journal_complete,
-	.journal_remove = journal_remove,
-	.journal_pending = journal_pending,
-	.journal_where = journal_where,
+	/* In the cluster: */
 	.inflight_write = inflight_write,
 	.inflight_read = inflight_read,
 	.inflight_remove = inflight_remove,
 	.inflight_pending = inflight_pending,
-	.refresh_pending = refresh_pending,
+	/* On this machine, stored into the cluster: */
+	.journal_complete = journal_complete,
+	.journal_write = spk_store_local_journal_write,
+	.journal_remove = spk_store_local_journal_remove,
+	.journal_pending = spk_store_local_journal_pending,
+	.journal_where = spk_store_local_journal_where,
+	.refresh_pending = spk_store_local_refresh_pending,
 };

@@ -51,18 +51,18 @@ static bool lock_handed_over(const struct spk_profile *p)
 	return spk_lock_handed_over();
 }
 
-static bool refresh_pending(const struct spk_profile *p)
+bool spk_store_local_refresh_pending(const struct spk_profile *p)
 {
 	return spk_path_refresh_pending(p->name);
 }
 
-static char *journal_where(const struct spk_profile *p)
+char *spk_store_local_journal_where(const struct spk_profile *p)
 {
 	return spk_path_state_file(p->name, SPK_STATE_JOURNAL);
 }
 
-static int journal_write(const struct spk_profile *p, const struct spk_grant *g,
-			 struct spk_error *err)
+int spk_store_local_journal_write(const struct spk_profile *p, const struct spk_grant *g,
+				  struct spk_error *err)
 {
 	_cleanup_free_ char *dir = spk_path_state_dir();
 	_cleanup_free_ char *name = spk_path_state_name(p->name, SPK_STATE_JOURNAL);
@@ -84,13 +84,13 @@ static int journal_write(const struct spk_profile *p, const struct spk_grant *g,
 	return 0;
 }
 
-static bool journal_pending(const struct spk_profile *p)
+bool spk_store_local_journal_pending(const struct spk_profile *p)
 {
-	_cleanup_free_ char *path = journal_where(p);
+	_cleanup_free_ char *path = spk_store_local_journal_where(p);
 	return path && access(path, F_OK) == 0;
 }
 
-static int journal_remove(const struct spk_profile *p, struct spk_error *err)
+int spk_store_local_journal_remove(const struct spk_profile *p, struct spk_error *err)
 {
 	_cleanup_free_ char *dir = spk_path_state_dir();
 	_cleanup_free_ char *name = spk_path_state_name(p->name, SPK_STATE_JOURNAL);
@@ -105,7 +105,7 @@ static int journal_remove(const struct spk_profile *p, struct spk_error *err)
 
 static int journal_complete(const struct spk_profile *p, struct spk_error *err)
 {
-	_cleanup_free_ char *path = journal_where(p);
+	_cleanup_free_ char *path = spk_store_local_journal_where(p);
 	_cleanup_secret_ char *json = NULL;
 	struct spk_grant g = { 0 };
 
@@ -137,7 +137,7 @@ static int journal_complete(const struct spk_profile *p, struct spk_error *err)
 				     store_err.msg);
 	}
 	spk_log("rescue %s: stored and removed", p->name);
-	r = journal_remove(p, err);
+	r = spk_store_local_journal_remove(p, err);
 	return r < 0 ? r : 1;
 }
 
@@ -147,14 +147,14 @@ const struct spk_store_guard spk_store_local_guard = {
 	.lock_handed_over = lock_handed_over,
 	.unlock = spk_lock_release,
 	.lock_is_fd = true,
-	.journal_write = journal_write,
+	.journal_write = spk_store_local_journal_write,
 	.journal_complete = journal_complete,
-	.journal_remove = journal_remove,
-	.journal_pending = journal_pending,
-	.journal_where = journal_where,
+	.journal_remove = spk_store_local_journal_remove,
+	.journal_pending = spk_store_local_journal_pending,
+	.journal_where = spk_store_local_journal_where,
 	.inflight_write = spk_inflight_write,
 	.inflight_read = spk_inflight_read,
 	.inflight_remove = spk_inflight_remove,
 	.inflight_pending = spk_inflight_pending,
-	.refresh_pending = refresh_pending,
+	.refresh_pending = spk_store_local_refresh_pending,
 };

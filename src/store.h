@@ -104,6 +104,13 @@ struct spk_store_backend {
 
 /* The lock and files of the local machine (store-local.c). */
 extern const struct spk_store_guard spk_store_local_guard;
+/* Its journal, for a guard whose lock lives elsewhere (the same contract as the guard's). */
+int spk_store_local_journal_write(const struct spk_profile *p, const struct spk_grant *g,
+				  struct spk_error *err);
+int spk_store_local_journal_remove(const struct spk_profile *p, struct spk_error *err);
+bool spk_store_local_journal_pending(const struct spk_profile *p);
+char *spk_store_local_journal_where(const struct spk_profile *p);
+bool spk_store_local_refresh_pending(const struct spk_profile *p);
 extern const struct spk_store_backend spk_store_secret;
 extern const struct spk_store_backend spk_store_file;
 extern const struct spk_store_backend spk_store_etcd;
