@@ -15,8 +15,8 @@
  *   plain http to a non-loopback address   SPK_ERR_CONFIG, before any
  * connection Permission denied is also -EACCES, so a caller can tell a reader.
  *
- * The request builders and answer parsers are pure functions, for the
- * unit tests.
+ * The request builders and answer parsers (etcd-wire.c) are pure
+ * functions, for the unit tests.
  */
 #pragma once
 
@@ -105,6 +105,10 @@ char *spk_etcd_txn_body(const struct spk_etcd_cmp *cmps, size_t n_cmps,
 			const struct spk_etcd_op *ops, size_t n_ops,
 			const struct spk_etcd_op *fail_ops, size_t n_fail_ops);
 char *spk_etcd_auth_body(const char *user, const char *password);
+char *spk_etcd_lock_body(const char *name, int64_t lease);
+/* {"key": base64(key)} (unlock), {"MEMBER": value} (leases). */
+char *spk_etcd_key_body(const char *key);
+char *spk_etcd_number_body(const char *member, int64_t value);
 
 /* Pure: read answers. -EBADMSG when the answer is not etcd's. */
 int spk_etcd_parse_range(const char *body, struct spk_etcd_kv *ret); /* -ENOENT: no key */

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,7 @@ static struct {
 	int fd;
 	pid_t pid;
 } keepers[MAX_KEEPERS];
+static pthread_mutex_t keepers_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static char *lock_dir(void)
 {
@@ -189,6 +191,7 @@ static int start_keeper(struct spk_etcd *e, const struct spk_profile *p, int loc
 		keep(e, p, fds[0], local_fd, lease);
 	}
 	close(fds[0]);
+	pthread_mutex_lock(&keepers_lock);
 	for (size_t i = 0; i < MAX_KEEPERS; i++) {
 		if (keepers[i].pid == 0) {
 			keepers[i].fd = fds[1];
@@ -196,6 +199,7 @@ static int start_keeper(struct spk_etcd *e, const struct spk_profile *p, int loc
 			break;
 		}
 	}
+	pthread_mutex_unlock(&keepers_lock);
 	*ret_lock = fds[1];
 	return 0;
 }
@@ -304,12 +308,14 @@ static void unlock(int lock)
 	if (lock < 0) {
 		return;
 	}
+	pthread_mutex_lock(&keepers_lock);
 	for (size_t i = 0; i < MAX_KEEPERS; i++) {
 		if (keepers[i].pid && keepers[i].fd == lock) {
 			pid = keepers[i].pid;
 			keepers[i].pid = 0;
 		}
 	}
+	pthread_mutex_unlock(&keepers_lock);
 	close(lock);
 	/* The keeper revokes the lease now: wait a moment, so that the lock is free on return. */
 	for (int waited = 0; pid > 0 && waited < KEEPER_WAIT_MS; waited += 5) {

@@ -6,6 +6,7 @@
 #include "store-etcd.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,18 +32,26 @@ static struct known {
 	int64_t grant_revision;
 } known[MAX_PROFILES];
 
+/* refresh --all runs a thread per profile: the table is shared, each row is its profile's. */
+static pthread_mutex_t known_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static struct known *known_of(const struct spk_profile *p)
 {
-	for (size_t i = 0; i < MAX_PROFILES; i++) {
+	struct known *k = NULL;
+
+	pthread_mutex_lock(&known_lock);
+	for (size_t i = 0; i < MAX_PROFILES && !k; i++) {
 		if (!known[i].name) {
 			known[i].name = strdup(p->name);
-			return known[i].name ? &known[i] : NULL;
+			k = known[i].name ? &known[i] : NULL;
+			break;
 		}
 		if (strcmp(known[i].name, p->name) == 0) {
-			return &known[i];
+			k = &known[i];
 		}
 	}
-	return NULL;
+	pthread_mutex_unlock(&known_lock);
+	return k;
 }
 
 struct spk_etcd *spk_store_etcd_conn(const struct spk_profile *p, struct spk_error *err)

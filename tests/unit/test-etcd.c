@@ -24,6 +24,13 @@ static void test_bodies(void)
 	g_assert_cmpstr(s, ==, "{\"name\":\"refresher\",\"password\":\"pw\"}");
 	spk_secret_free(s);
 
+	s = spk_etcd_lock_body("/sparekey/x/lock", 7);
+	g_assert_cmpstr(s, ==, "{\"name\":\"L3NwYXJla2V5L3gvbG9jaw==\",\"lease\":7}");
+	free(s);
+	s = spk_etcd_number_body("TTL", 15);
+	g_assert_cmpstr(s, ==, "{\"TTL\":15}");
+	free(s);
+
 	struct spk_etcd_cmp cmps[] = { { "k", SPK_ETCD_MOD, 5 }, { "i", SPK_ETCD_CREATE, 0 } };
 	struct spk_etcd_op ops[] = { { "k", "v", 0 }, { "i", NULL, 0 }, { "l", "w", 42 } };
 	s = spk_etcd_txn_body(cmps, 2, ops, 3, NULL, 0);
