@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "file.h"
 #include "http.h"
@@ -249,6 +250,17 @@ static int call(struct spk_etcd *e, const char *path, const char *body, long tim
 				return spk_error_set(err, one.kind, r, "%s", one.msg);
 			}
 			spk_log("etcd %s: %s", e->endpoints[i], one.msg);
+			if ((one.code == -ECONNRESET || strstr(one.msg, "certificate required")) &&
+			    !e->cert &&
+			    strncasecmp(e->endpoints[i], "https:", 6) == 0) {
+				/* A TLS server that wants a client certificate hangs up so. */
+				char was[sizeof(one.msg)];
+				snprintf(was, sizeof(was), "%s", one.msg);
+				snprintf(one.msg, sizeof(one.msg),
+					 "%.120s: the TLS handshake was cut off; the cluster may want a "
+					 "client certificate (set etcd_cert and etcd_key)", was);
+				one.code = -EPROTO;
+			}
 			if (last.kind == SPK_ERR_NONE || one.code == -EPROTO) {
 				last = one;
 			}

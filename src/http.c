@@ -197,9 +197,16 @@ static void slist_wipe_free(struct curl_slist *l)
 	curl.slist_free_all(l);
 }
 
-static int transport_error(CURL *c, CURLcode cc, const char *host, struct spk_error *err)
+static int transport_error(CURL *c, CURLcode cc, const char *host, const char *detail,
+			   struct spk_error *err)
 {
 	long sent = 0;
+
+	/* A TLS alert (e.g. "certificate required"): the server refused us before any request. */
+	if (strstr(detail, " alert ")) {
+		return spk_error_set(err, SPK_ERR_UNAVAILABLE, -EPROTO, "TLS with %s failed (%.120s)",
+				     host, detail);
+	}
 	(void)curl.easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent);
 	if (sent > 0 && (cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_GOT_NOTHING ||
 			 cc == CURLE_RECV_ERROR || cc == CURLE_PARTIAL_FILE)) {
@@ -215,6 +222,11 @@ static int transport_error(CURL *c, CURLcode cc, const char *host, struct spk_er
 	case CURLE_OPERATION_TIMEDOUT:
 		return spk_error_set(err, SPK_ERR_UNAVAILABLE, -ETIMEDOUT,
 				     "%s did not answer in time", host);
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+		/* Nothing sent yet: the peer hung up during the connection or its TLS handshake. */
+		return spk_error_set(err, SPK_ERR_UNAVAILABLE, -ECONNRESET, "cannot reach %s (%s)",
+				     host, curl.easy_strerror(cc));
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
@@ -254,6 +266,7 @@ int spk_http_send(const struct spk_http_request *req, struct spk_http_response *
 {
 	char host[256];
 	struct sink sink = { .retry_after = -1 };
+	char errbuf[CURL_ERROR_SIZE] = "";
 	struct curl_slist *headers = NULL;
 	_cleanup_secret_ char *auth_header = NULL;
 	CURL *c = NULL;
@@ -300,6 +313,7 @@ int spk_http_send(const struct spk_http_request *req, struct spk_http_response *
 		curl.easy_setopt(c, CURLOPT_SSLKEY, req->key);
 		curl.easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
 	}
+	curl.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl.easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 	curl.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl.easy_setopt(c, CURLOPT_WRITEDATA, &sink);
@@ -327,7 +341,7 @@ int spk_http_send(const struct spk_http_request *req, struct spk_http_response *
 	if (cc != CURLE_OK) {
 		spk_log("%s %s: %s after %ld ms", body ? "POST" : "GET", host,
 			curl.easy_strerror(cc), ms);
-		r = transport_error(c, cc, host, err);
+		r = transport_error(c, cc, host, errbuf, err);
 		goto out;
 	}
 

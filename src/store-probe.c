@@ -78,9 +78,11 @@ size_t spk_store_probe(const struct spk_profile *p, struct spk_store_probe *ret,
 	spk_etcd_pin(e, SIZE_MAX);
 	l = line(ret, max, &n, "etcd auth");
 	if (spk_etcd_authenticate(e, &l->err) == 0) {
-		snprintf(l->detail, sizeof(l->detail), "%s",
-			 p->etcd_user ? "etcd_user authenticated"
-				      : "no etcd_user: the cluster lets anyone in");
+		if (p->etcd_user) {
+			snprintf(l->detail, sizeof(l->detail), "user %s authenticated", p->etcd_user);
+		} else {
+			snprintf(l->detail, sizeof(l->detail), "no etcd_user: the cluster lets anyone in");
+		}
 	}
 	l = line(ret, max, &n, "etcd read");
 	int r = spk_etcd_get(e, grant, &kv, &l->err);
