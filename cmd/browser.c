@@ -11,7 +11,9 @@ static const char *const browser_script =
 
 int open_browser(const char *url)
 {
-	char *argv[] = { "sh", "-c", (char *)browser_script, "sparekey-browser", (char *)url, NULL };
+	char *argv[] = {
+		"sh", "-c", (char *)browser_script, "sparekey-browser", (char *)url, NULL
+	};
 
 	/*
 	 * Its chatter goes nowhere: our stdout stays clean. xdg-open and

@@ -57,10 +57,10 @@ struct command_call {
 	struct spk_profile *profile; /* TAKES_PROFILE*, TAKES_PROFILES: read from the config */
 	char **args;                 /* the words main did not take (exec's COMMAND, timer's) */
 	int n_args;
-	bool all;                    /* --all (TAKES_PROFILES): profile is NULL */
-	void *opts;                  /* the row's opts, filled by set_option() */
-	char **argv;                 /* the command's argv as getopt left it: options first, */
-	int n_options;               /* in argv[1..n_options - 1] (login's --store file hint) */
+	bool all;      /* --all (TAKES_PROFILES): profile is NULL */
+	void *opts;    /* the row's opts, filled by set_option() */
+	char **argv;   /* the command's argv as getopt left it: options first, */
+	int n_options; /* in argv[1..n_options - 1] (login's --store file hint) */
 };
 
 struct command {
@@ -150,4 +150,3 @@ int exec_keep_fresh(const struct spk_profile *p, struct spk_grant *g, long long 
 void notify_event(const struct spk_profile *p, const char *event, const char *message);
 /* needs-login or refresh-failed, from err's kind. */
 void notify_failure(const struct spk_profile *p, const struct spk_error *err);
-

@@ -81,9 +81,10 @@ static void doctor_profile(struct spk_config *cfg, const char *name, struct chec
 	bool have_grant = spk_flow_load(&p, &g, &err) == 0;
 	const bool file = p.store && strcmp(p.store, "file") == 0;
 	const bool etcd = p.store && strcmp(p.store, "etcd") == 0;
-	check_line(c, "store", &err, "grant found in %s", file ? "the file store"
-							  : etcd ? "the etcd cluster"
-								 : "the keyring");
+	check_line(c, "store", &err, "grant found in %s",
+		   file   ? "the file store"
+		   : etcd ? "the etcd cluster"
+			  : "the keyring");
 	struct spk_store_probe probes[24];
 	size_t n_probes = spk_store_probe(&p, probes, ARRAY_SIZE(probes));
 	for (size_t i = 0; i < n_probes; i++) {
@@ -100,7 +101,8 @@ static void doctor_profile(struct spk_config *cfg, const char *name, struct chec
 		if (spk_probe_provider(&prov, now, &probe, &err) < 0) {
 			check_line(c, "clock", &err, "%s", "");
 		} else if (!probe.has_date) {
-			check_line(c, "clock", NULL, "%s sent no Date header; not checked", probe.host);
+			check_line(c, "clock", NULL, "%s sent no Date header; not checked",
+				   probe.host);
 		} else {
 			check_line(c, "clock", NULL, "within %lld s of %s", llabs(probe.skew),
 				   probe.host);
@@ -113,13 +115,16 @@ static void doctor_profile(struct spk_config *cfg, const char *name, struct chec
 		spk_health_of(&p, &g, now, -1, &h);
 		spk_error_clear(&err);
 		if (h.access == SPK_ACCESS_UNKNOWN) {
-			check_line(c, "access token", NULL, "expiry unknown (the provider gave none)");
+			check_line(c, "access token", NULL,
+				   "expiry unknown (the provider gave none)");
 		} else if (h.access != SPK_ACCESS_EXPIRED) {
 			check_line(c, "access token", NULL, "valid for %s",
 				   format_duration(h.expires_at - now, d, sizeof(d)));
 		} else {
-			check_line(c, "access token", NULL, "expired %s ago; the next token call "
-				   "refreshes it", format_duration(now - h.expires_at, d, sizeof(d)));
+			check_line(c, "access token", NULL,
+				   "expired %s ago; the next token call "
+				   "refreshes it",
+				   format_duration(now - h.expires_at, d, sizeof(d)));
 		}
 		if (!h.has_refresh_token) {
 			check_line(c, "refresh token", NULL, "none (%s)",
@@ -127,12 +132,15 @@ static void doctor_profile(struct spk_config *cfg, const char *name, struct chec
 					   ? "client credentials need none"
 					   : "a login is needed when the access token expires");
 		} else if (h.dead) {
-			spk_error_set(&err, SPK_ERR_LOGIN, -ETIMEDOUT,
-				      "unused for over %lld days: the provider has retired it. Run: "
-				      "sparekey login %s", (long long)h.idle_days, name);
+			spk_error_set(
+				&err, SPK_ERR_LOGIN, -ETIMEDOUT,
+				"unused for over %lld days: the provider has retired it. Run: "
+				"sparekey login %s",
+				(long long)h.idle_days, name);
 			check_line(c, "refresh token", &err, "%s", "");
 		} else if (h.dies_at) {
-			check_line(c, "refresh token", NULL, "%s old, expires in %lld days unless used",
+			check_line(c, "refresh token", NULL,
+				   "%s old, expires in %lld days unless used",
 				   format_duration(now - g.refresh_obtained_at, d, sizeof(d)),
 				   (long long)h.days_left);
 		} else {

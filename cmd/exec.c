@@ -43,7 +43,8 @@ static const char exec_help[] =
 	"  -h, --help            show this help\n"
 	"\n"
 	"Example:\n"
-	"  sparekey exec xero -- sh -c 'curl -H \"Authorization: Bearer $SPAREKEY_ACCESS_TOKEN\" \\\n"
+	"  sparekey exec xero -- sh -c 'curl -H \"Authorization: Bearer $SPAREKEY_ACCESS_TOKEN\" "
+	"\\\n"
 	"      -H \"Xero-Tenant-Id: $XERO_TENANT_ID\" https://api.xero.com/api.xro/2.0/Invoices'\n"
 	"  sparekey exec --keep-fresh xero -- ./sync-for-hours.sh\n";
 
@@ -72,8 +73,10 @@ static int exec_option(void *opts, int id, const char *value)
 	}
 	o->min_valid = parse_seconds(value, 86400);
 	if (o->min_valid < 0) {
-		return usage_error("exec ", "--min-valid needs seconds (0-86400), "
-				   "not '%s'", value);
+		return usage_error("exec ",
+				   "--min-valid needs seconds (0-86400), "
+				   "not '%s'",
+				   value);
 	}
 	return 0;
 }

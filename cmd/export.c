@@ -45,7 +45,8 @@ static int run_export(const struct command_call *call)
 	char *json = NULL;
 	int lock = -1, status;
 
-	if (spk_config_open(opt_config, &cfg, &err) < 0 || spk_config_get(cfg, name, &p, &err) < 0 ||
+	if (spk_config_open(opt_config, &cfg, &err) < 0 ||
+	    spk_config_get(cfg, name, &p, &err) < 0 ||
 	    spk_flow_export_begin(cfg, &p, &json, &lock, &err) < 0) {
 		status = fail(name, &err);
 		goto out;
@@ -62,12 +63,14 @@ static int run_export(const struct command_call *call)
 	if (spk_flow_export_end(&p, lock, !copy, &err) < 0) {
 		status = fail(name, &err);
 		note("%s: the export was written, but the local grant could not be deleted: "
-		     "do not use it here any more", name);
+		     "do not use it here any more",
+		     name);
 		goto out;
 	}
 	if (copy) {
 		note("%s: exported a copy; the grant is still here too. Use only one of the two: "
-		     "the first refresh on either side breaks the other", name);
+		     "the first refresh on either side breaks the other",
+		     name);
 	} else {
 		note("%s: exported; the grant was moved and is no longer stored here", name);
 	}

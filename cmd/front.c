@@ -77,8 +77,8 @@ static int parse(int argc, char **argv, const char **ret_profile, long long *ret
 		char *end;
 		errno = 0;
 		long long v = strtoll(argv[4], &end, 10);
-		if (strcmp(argv[3], "--min-valid") != 0 || errno || end == argv[4] || *end || v < 0 ||
-		    v > 86400) {
+		if (strcmp(argv[3], "--min-valid") != 0 || errno || end == argv[4] || *end ||
+		    v < 0 || v > 86400) {
 			return -1;
 		}
 		*ret_min_valid = v;
@@ -101,7 +101,8 @@ static int answer_from_cache(const char *dir, const char *profile, long long min
 	/* The entry's margin is already capped as the full program caps it. */
 	int64_t margin = min_valid >= 0 ? min_valid : e.min_valid;
 	int r = -1;
-	if (spk_config_stamp_equal(&e.config, &now_stamp) && e.expires_at - (int64_t)time(NULL) > margin) {
+	if (spk_config_stamp_equal(&e.config, &now_stamp) &&
+	    e.expires_at - (int64_t)time(NULL) > margin) {
 		r = printf("%s\n", e.access_token) < 0 || fflush(stdout) != 0 ? -EIO : 0;
 	}
 	spk_cache_entry_done(&e);

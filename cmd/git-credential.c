@@ -41,7 +41,7 @@ enum git_op { OP_GET, OP_STORE, OP_ERASE, OP_OTHER };
 
 static enum git_op op_of(const char *word)
 {
-	return strcmp(word, "get") == 0	    ? OP_GET
+	return strcmp(word, "get") == 0     ? OP_GET
 	       : strcmp(word, "store") == 0 ? OP_STORE
 	       : strcmp(word, "erase") == 0 ? OP_ERASE
 					    : OP_OTHER;
@@ -133,7 +133,7 @@ static int run_git_credential(const struct command_call *call)
 	int n = call->n_args;
 	if (n < 1 || n > 2) {
 		return usage_error("git-credential ", "git-credential takes [PROFILE] and one of "
-				   "get, store or erase");
+						      "get, store or erase");
 	}
 	const char *name = n == 2 ? call->args[0] : NULL;
 	if (name && !spk_profile_name_valid(name)) {

@@ -59,8 +59,10 @@ static int run_import(const struct command_call *call)
 	const char *name = call->name;
 
 	if (isatty(STDIN_FILENO)) {
-		return usage_error("import ", "import reads the export from stdin; pipe it in "
-				   "(sparekey export %s | ssh HOST sparekey import %s)", name, name);
+		return usage_error("import ",
+				   "import reads the export from stdin; pipe it in "
+				   "(sparekey export %s | ssh HOST sparekey import %s)",
+				   name, name);
 	}
 
 	char *buf = malloc(SPK_TRANSFER_MAX + 1);
@@ -92,7 +94,8 @@ static int run_import(const struct command_call *call)
 	}
 	note("%s: imported%s%s; %s", name, g.account ? " the grant of " : "",
 	     g.account ? g.account : "",
-	     g.refresh_token ? "it is refreshed here from now on" : "no refresh token came with it");
+	     g.refresh_token ? "it is refreshed here from now on"
+			     : "no refresh token came with it");
 	status = EXIT_OK;
 out:
 	spk_wipe(buf, len);

@@ -102,19 +102,21 @@ static char *file_store_command(const char *name, int n_opts, char **argv,
  * bus or no Secret Service is a matter of set-up, and from an SSH session
  * the file store is the answer, offered as the exact command to run.
  */
-int login_store_unreachable(const char *name, const struct spk_error *err, int n_opts,
-			     char **argv, const struct command_option *options)
+int login_store_unreachable(const char *name, const struct spk_error *err, int n_opts, char **argv,
+			    const struct command_option *options)
 {
 	if (err->kind != SPK_ERR_CONFIG || (err->code != -ENOTCONN && err->code != -ENOENT)) {
 		return fail(name, err);
 	}
-	_cleanup_free_ char *cmd = in_ssh_session() ? file_store_command(name, n_opts, argv, options)
-						    : NULL;
+	_cleanup_free_ char *cmd =
+		in_ssh_session() ? file_store_command(name, n_opts, argv, options) : NULL;
 	char *hint = NULL;
 	int r = cmd ? asprintf(&hint, ". Over SSH, keep the grant in a file instead. Run: %s", cmd)
-		    : asprintf(&hint, ". %s, or keep the grant in a file: sparekey login %s --store file",
-			       err->code == -ENOTCONN ? "Run sparekey in your desktop session"
-						      : "Start gnome-keyring (or another Secret Service)",
+		    : asprintf(&hint,
+			       ". %s, or keep the grant in a file: sparekey login %s --store file",
+			       err->code == -ENOTCONN
+				       ? "Run sparekey in your desktop session"
+				       : "Start gnome-keyring (or another Secret Service)",
 			       name);
 	if (r < 0) {
 		return fail(name, err);
@@ -123,4 +125,3 @@ int login_store_unreachable(const char *name, const struct spk_error *err, int n
 	free(hint);
 	return status;
 }
-

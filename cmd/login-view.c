@@ -51,7 +51,8 @@ static void on_tick(void *userdata, int left)
 	if (!st->live) {
 		return;
 	}
-	fprintf(stderr, "\r\033[K      waiting %d:%02d more (Ctrl-C to cancel)", left / 60, left % 60);
+	fprintf(stderr, "\r\033[K      waiting %d:%02d more (Ctrl-C to cancel)", left / 60,
+		left % 60);
 	fflush(stderr);
 	st->counting = true;
 }
@@ -89,8 +90,9 @@ static void on_authorize(void *userdata, const char *redirect_uri, unsigned port
 {
 	const struct login_view *st = userdata;
 
-	step(st, 1, st->open_browser ? "opening the browser at the provider's sign-in page"
-				     : "sign in at the provider with a browser");
+	step(st, 1,
+	     st->open_browser ? "opening the browser at the provider's sign-in page"
+			      : "sign in at the provider with a browser");
 	if (st->register_uris) {
 		note("%s: redirect URI %s; register all of these with the app, exactly: %s",
 		     st->profile, redirect_uri, st->register_uris);
@@ -107,12 +109,14 @@ static void on_authorize(void *userdata, const char *redirect_uri, unsigned port
 	fprintf(stderr, "%s\n", url);
 	if (st->open_browser && open_browser(url) < 0) {
 		note("%s: could not start a browser ($BROWSER or xdg-open); open the URL above "
-		     "yourself", st->profile);
+		     "yourself",
+		     st->profile);
 	}
 	step(st, 2, "waiting for you to sign in and consent");
 	if (st->paste) {
 		note("%s: after you sign in, the browser ends on an address that may not load; "
-		     "paste that address (or the code) here and press Enter:", st->profile);
+		     "paste that address (or the code) here and press Enter:",
+		     st->profile);
 	} else if (!st->live) {
 		note("%s: waiting up to %d s for the browser to come back...", st->profile,
 		     st->timeout_s);
@@ -146,13 +150,15 @@ static int on_pick_tenant(void *userdata, const struct spk_tenant *tenants, size
 	char line[32];
 
 	if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) {
-		note("%s: %zu organisations are connected; using the first, %s. Choose another with "
-		     "sparekey login %s --tenant NAME", st->profile, n,
-		     tenants[0].name ? tenants[0].name : tenants[0].id, st->profile);
+		note("%s: %zu organisations are connected; using the first, %s. Choose another "
+		     "with "
+		     "sparekey login %s --tenant NAME",
+		     st->profile, n, tenants[0].name ? tenants[0].name : tenants[0].id,
+		     st->profile);
 		return 0;
 	}
-	note("%s: %zu organisations are connected; which one should API calls use?",
-	     st->profile, n);
+	note("%s: %zu organisations are connected; which one should API calls use?", st->profile,
+	     n);
 	for (size_t i = 0; i < n; i++) {
 		fprintf(stderr, "  %zu) %s (%s)\n", i + 1, tenants[i].name ? tenants[i].name : "?",
 			tenants[i].id);
@@ -207,20 +213,21 @@ void login_view_logged_in(const struct spk_profile *p, const struct spk_grant *g
 	char until[32], left[32];
 	int64_t now = (int64_t)time(NULL);
 	const char *where = !p->store || strcmp(p->store, "secret") == 0 ? "the keyring"
-			    : strcmp(p->store, "file") == 0 ? "a 0600 file"
-							      : "the etcd cluster";
+			    : strcmp(p->store, "file") == 0              ? "a 0600 file"
+									 : "the etcd cluster";
 	fputs(style_good(), stderr);
 	if (g->expires_at > 0) {
 		note("%s: logged in%s%s; access token valid until %s (%s); grant stored in %s%s",
 		     name, g->account ? " as " : "", g->account ? g->account : "",
 		     format_time(g->expires_at, until, sizeof(until)),
 		     format_duration(g->expires_at - now, left, sizeof(left)), where,
-		     g->refresh_token ? " with a refresh token"
-		     : client_credentials ? "" : " (no refresh token was issued)");
+		     g->refresh_token     ? " with a refresh token"
+		     : client_credentials ? ""
+					  : " (no refresh token was issued)");
 	} else {
 		note("%s: logged in%s%s; access token expiry unknown (the provider did not say); "
-		     "grant stored in %s", name, g->account ? " as " : "",
-		     g->account ? g->account : "", where);
+		     "grant stored in %s",
+		     name, g->account ? " as " : "", g->account ? g->account : "", where);
 	}
 	fputs(style_off(), stderr);
 	warning(name, g->warning);

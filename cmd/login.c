@@ -68,9 +68,21 @@ static const char login_help[] =
 	"      --client-secret-file ~/xero-secret --scope accounting.invoices\n";
 
 enum {
-	OPT_PROVIDER, OPT_ISSUER, OPT_CLIENT_ID, OPT_SCOPE, OPT_PORT, OPT_TIMEOUT,
-	OPT_SECRET_FILE, OPT_CLIENT_AUTH, OPT_STORE, OPT_NO_BROWSER, OPT_PASTE,
-	OPT_DEVICE, OPT_CLIENT_CREDENTIALS, OPT_TENANT, OPT_CACERT,
+	OPT_PROVIDER,
+	OPT_ISSUER,
+	OPT_CLIENT_ID,
+	OPT_SCOPE,
+	OPT_PORT,
+	OPT_TIMEOUT,
+	OPT_SECRET_FILE,
+	OPT_CLIENT_AUTH,
+	OPT_STORE,
+	OPT_NO_BROWSER,
+	OPT_PASTE,
+	OPT_DEVICE,
+	OPT_CLIENT_CREDENTIALS,
+	OPT_TENANT,
+	OPT_CACERT,
 };
 
 static const struct command_option login_options[] = {
@@ -114,8 +126,8 @@ static int login_value_option(struct login_opts *o, int id, const char *value)
 	switch (id) {
 	case OPT_CLIENT_AUTH:
 		if (spk_client_auth_from_string(value, &o->client_auth) < 0) {
-			return usage_error("login ", "--client-auth is none, post or basic, not '%s'",
-					   value);
+			return usage_error("login ",
+					   "--client-auth is none, post or basic, not '%s'", value);
 		}
 		break;
 	case OPT_STORE:
@@ -205,13 +217,16 @@ static int login_check(const void *opts)
 				   spk_provider_names());
 	}
 	if (o->issuer && o->provider && strcmp(o->provider, "oidc") != 0) {
-		return usage_error("login ", "--issuer goes with --provider oidc, not %s", o->provider);
+		return usage_error("login ", "--issuer goes with --provider oidc, not %s",
+				   o->provider);
 	}
 	if (o->device + o->client_credentials + o->paste > 1) {
-		return usage_error("login ", "choose one of --paste, --device and --client-credentials");
+		return usage_error("login ",
+				   "choose one of --paste, --device and --client-credentials");
 	}
 	if (o->paste && o->secret_file && strcmp(o->secret_file, "-") == 0) {
-		return usage_error("login ", "--paste reads stdin, so the secret must come from a file");
+		return usage_error("login ",
+				   "--paste reads stdin, so the secret must come from a file");
 	}
 	return 0;
 }
@@ -321,8 +336,8 @@ static int save_profile(struct spk_config *cfg, const struct spk_profile *p,
 
 	int r = spk_store_check(p, &err);
 	if (r < 0) {
-		bool file_store = p->store && (strcmp(p->store, "file") == 0 ||
-					       strcmp(p->store, "etcd") == 0);
+		bool file_store = p->store &&
+				  (strcmp(p->store, "file") == 0 || strcmp(p->store, "etcd") == 0);
 		return file_store ? fail(name, &err)
 				  : login_store_unreachable(name, &err, call->n_options, call->argv,
 							    login_options);
@@ -351,8 +366,9 @@ static int sign_in(const struct spk_profile *p, const struct login_opts *o, cons
 	};
 	struct spk_login_ui ui = login_view_ui(&view, !o->client_credentials);
 	struct spk_login_options lo = {
-		.mode = o->device ? SPK_LOGIN_DEVICE
-		       : o->client_credentials ? SPK_LOGIN_CLIENT_CREDENTIALS : SPK_LOGIN_BROWSER,
+		.mode = o->device               ? SPK_LOGIN_DEVICE
+			: o->client_credentials ? SPK_LOGIN_CLIENT_CREDENTIALS
+						: SPK_LOGIN_BROWSER,
 		.timeout_s = (int)o->timeout,
 		.paste_fd = o->paste ? STDIN_FILENO : -1,
 		.client_secret = secret,

@@ -44,5 +44,5 @@ void login_view_logged_in(const struct spk_profile *p, const struct spk_grant *g
  * first n_opts words, as getopt left them; options are login's) with
  * --store file — and returns the exit status.
  */
-int login_store_unreachable(const char *name, const struct spk_error *err, int n_opts,
-			    char **argv, const struct command_option *options);
+int login_store_unreachable(const char *name, const struct spk_error *err, int n_opts, char **argv,
+			    const struct command_option *options);

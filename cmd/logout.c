@@ -43,8 +43,8 @@ static int run_logout(const struct command_call *call)
 		const char *where = spk_provider_manage_url(p);
 		note("%s: logged out here; the provider has no revocation endpoint, so the grant "
 		     "stays valid there until it expires. Revoke sparekey's access in your "
-		     "account's settings%s%s", name, where ? " at " : " at the provider",
-		     where ? where : "");
+		     "account's settings%s%s",
+		     name, where ? " at " : " at the provider", where ? where : "");
 		return EXIT_OK;
 	}
 	if (r == -ENOENT) {

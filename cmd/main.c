@@ -17,8 +17,9 @@
 
 /* Sorted by name. Each row is in its command's file. */
 static const struct command *const commands[] = {
-	&cmd_check, &cmd_doctor, &cmd_exec, &cmd_export, &cmd_git_credential, &cmd_import,
-	&cmd_login, &cmd_logout, &cmd_refresh, &cmd_status, &cmd_tenants, &cmd_timer, &cmd_token,
+	&cmd_check,   &cmd_doctor, &cmd_exec,   &cmd_export,  &cmd_git_credential,
+	&cmd_import,  &cmd_login,  &cmd_logout, &cmd_refresh, &cmd_status,
+	&cmd_tenants, &cmd_timer,  &cmd_token,
 };
 
 static const char main_help[] =
@@ -103,8 +104,9 @@ static void getopt_options(const struct command *cmd, struct option *out)
 
 	for (const struct command_option *o = cmd->options; o && o->name; o++, n++) {
 		assert(n + 1 < MAX_OPTIONS);
-		out[n] = (struct option){ o->name, option_has_value(o) ? required_argument : no_argument, NULL,
-					  OPTION_VAL(n) };
+		out[n] = (struct option){ o->name,
+					  option_has_value(o) ? required_argument : no_argument,
+					  NULL, OPTION_VAL(n) };
 	}
 	out[n] = (struct option){ 0 };
 }
@@ -134,7 +136,8 @@ static int parse_options(const struct command *cmd, const char *prefix, int argc
 
 	while ((c = getopt_exact(argc, argv, optstring, longopts)) != -1) {
 		if (c < OPTION_VAL(0)) {
-			return usage_error(prefix, "%s '%s'", bad, bad_option(argv, optbuf, sizeof(optbuf)));
+			return usage_error(prefix, "%s '%s'", bad,
+					   bad_option(argv, optbuf, sizeof(optbuf)));
 		}
 		const struct command_option *o = &cmd->options[c - OPTION_VAL(0)];
 		if (o->kind == OPTION_ALL) {
@@ -164,14 +167,15 @@ static int parse_profile_and_command(const struct command *cmd, const char *pref
 	const char *needs_all = NULL;
 
 	for (int pass = 0; pass < 2; pass++) {
-		int r = parse_options(cmd, prefix, argc, argv, "+", longopts, "unknown option", call,
-				      &needs_all);
+		int r = parse_options(cmd, prefix, argc, argv, "+", longopts, "unknown option",
+				      call, &needs_all);
 		if (r != 0) {
 			return r;
 		}
 		if (pass == 0) {
 			if (optind >= argc || strcmp(argv[optind - 1], "--") == 0) {
-				return usage_error(prefix, "%s needs a PROFILE and, after --, a COMMAND",
+				return usage_error(prefix,
+						   "%s needs a PROFILE and, after --, a COMMAND",
 						   cmd->name);
 			}
 			call->name = argv[optind++];
@@ -243,16 +247,17 @@ static int check_name(const struct command *cmd, const char *prefix, const char 
 	case TAKES_OPTIONAL_NAME:
 		return usage_error(prefix, "'%s' is not a valid profile name", name);
 	case TAKES_NEW_NAME:
-		return usage_error(prefix, "'%s' is not a valid profile name (letters, digits, "
-				   "'.', '_', '-'; at most 64)", name);
+		return usage_error(prefix,
+				   "'%s' is not a valid profile name (letters, digits, "
+				   "'.', '_', '-'; at most 64)",
+				   name);
 	default:
 		return 0;
 	}
 }
 
 /* Read the profile name, run the command with it. */
-static int run_with_profile(const struct command *cmd, struct command_call *call,
-			    const char *name)
+static int run_with_profile(const struct command *cmd, struct command_call *call, const char *name)
 {
 	struct spk_error err = { 0 };
 	struct spk_profile p = SPK_PROFILE_INIT;
@@ -285,8 +290,8 @@ static int run_command(const struct command *cmd, int argc, char **argv)
 	if (cmd->takes == TAKES_PROFILE_AND_COMMAND) {
 		r = parse_profile_and_command(cmd, prefix, argc, argv, longopts, &call);
 	} else {
-		r = parse_options(cmd, prefix, argc, argv, "", longopts, bad_option_words(cmd), &call,
-				  &needs_all);
+		r = parse_options(cmd, prefix, argc, argv, "", longopts, bad_option_words(cmd),
+				  &call, &needs_all);
 	}
 	call.n_options = optind;
 	if (r == 0) {
@@ -356,7 +361,8 @@ int main(int argc, char **argv)
 			printf("sparekey %s\n", SPK_VERSION);
 			return finish_stdout(EXIT_OK);
 		default:
-			return usage_error(NULL, "unknown option '%s'", bad_option(argv, optbuf, sizeof(optbuf)));
+			return usage_error(NULL, "unknown option '%s'",
+					   bad_option(argv, optbuf, sizeof(optbuf)));
 		}
 	}
 	if (opt_verbose) {

@@ -24,8 +24,8 @@ void notify_event(const struct spk_profile *p, const char *event, const char *me
 	if (asprintf(&script, "%s \"$@\"", p->notify_cmd) < 0) {
 		return;
 	}
-	char *argv[] = { "sh", "-c", script, "sparekey-notify", p->name, (char *)event,
-			 (char *)message, NULL };
+	char *argv[] = { "sh",    "-c",          script,          "sparekey-notify",
+			 p->name, (char *)event, (char *)message, NULL };
 	int r = run_child("/bin/sh", argv, NULL, CHILD_TO_STDERR, NOTIFY_WAIT_MS);
 	free(script);
 	if (r == -ETIMEDOUT) {

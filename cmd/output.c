@@ -155,7 +155,8 @@ bool stderr_colour(void)
 	static int colour = -1;
 	if (colour < 0) {
 		const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
-		colour = stderr_is_terminal() && !(no && *no) && !(term && strcmp(term, "dumb") == 0);
+		colour = stderr_is_terminal() && !(no && *no) &&
+			 !(term && strcmp(term, "dumb") == 0);
 	}
 	return colour;
 }
@@ -223,7 +224,8 @@ int getopt_exact(int argc, char **argv, const char *optstring, const struct opti
 			continue;
 		}
 		size_t n = strcspn(w + 2, "=");
-		if (n != strlen(options[index].name) || strncmp(w + 2, options[index].name, n) != 0) {
+		if (n != strlen(options[index].name) ||
+		    strncmp(w + 2, options[index].name, n) != 0) {
 			optind = i + 1; /* for bad_option(): point at the abbreviation */
 			return '?';
 		}
@@ -250,11 +252,20 @@ long long parse_age(const char *s)
 	long long unit = 1;
 	if (*end) {
 		switch (*end) {
-		case 's': unit = 1; break;
-		case 'm': unit = 60; break;
-		case 'h': unit = 3600; break;
-		case 'd': unit = 86400; break;
-		default: return -1;
+		case 's':
+			unit = 1;
+			break;
+		case 'm':
+			unit = 60;
+			break;
+		case 'h':
+			unit = 3600;
+			break;
+		case 'd':
+			unit = 86400;
+			break;
+		default:
+			return -1;
 		}
 		if (end[1] != '\0') {
 			return -1;

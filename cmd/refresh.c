@@ -120,11 +120,13 @@ static void send_heartbeats(const struct spk_profile *profiles, const bool *done
 	}
 	for (size_t k = 0; k < m; k++) {
 		if (beats[k].status == -EPROTONOSUPPORT) {
-			warning(beats[k].profile->name, "heartbeat_url must use https (plain http only "
+			warning(beats[k].profile->name,
+				"heartbeat_url must use https (plain http only "
 				"to a loopback address); no ping was sent");
 		} else if (!beats[k].sent) {
 			spk_log("%s: the heartbeat ping failed (%s)", beats[k].profile->name,
-				beats[k].status > 0 ? "an HTTP error" : strerror((int)-beats[k].status));
+				beats[k].status > 0 ? "an HTTP error"
+						    : strerror((int)-beats[k].status));
 		}
 	}
 	free(beats);
@@ -202,7 +204,10 @@ static int refresh_all(long long older_than)
 		}
 	}
 	struct spk_batch batch = {
-		.n = n, .run = refresh_one_of_all, .on_stop = stopping, .ctx = &a,
+		.n = n,
+		.run = refresh_one_of_all,
+		.on_stop = stopping,
+		.ctx = &a,
 	};
 	if (spk_batch_run(&batch, &err) < 0) {
 		status = fail(NULL, &err);
@@ -254,8 +259,10 @@ static int refresh_option(void *opts, int id, const char *value)
 	(void)id; /* only --older-than */
 	o->older_than = parse_age(value);
 	if (o->older_than < 0) {
-		return usage_error("refresh ", "--older-than needs an age like 90, 30m, "
-				   "12h or 1d, not '%s'", value);
+		return usage_error("refresh ",
+				   "--older-than needs an age like 90, 30m, "
+				   "12h or 1d, not '%s'",
+				   value);
 	}
 	return 0;
 }

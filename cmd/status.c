@@ -94,8 +94,9 @@ static void print_row(const struct row *row, int64_t now)
 			 format_duration(now - r->expires_at, d, sizeof(d)));
 	}
 	if (r->problem) {
-		snprintf(refresh, sizeof(refresh), "%s", r->needs_login ?
-			 "refresh cut off: run sparekey login" : "refresh cut off: run sparekey refresh");
+		snprintf(refresh, sizeof(refresh), "%s",
+			 r->needs_login ? "refresh cut off: run sparekey login"
+					: "refresh cut off: run sparekey refresh");
 	} else if (!h->has_refresh_token) {
 		snprintf(refresh, sizeof(refresh), "none");
 	} else if (h->dies_at && !h->dead) {
@@ -165,7 +166,8 @@ static int run_status(const struct command_call *call)
 		}
 	} else if (shown == 0) {
 		note("no profiles in %s yet. Run: sparekey login PROFILE --provider xero "
-		     "--client-id ID", spk_config_path(cfg));
+		     "--client-id ID",
+		     spk_config_path(cfg));
 	} else {
 		printf("%-14s %-9s %-18s %-22s %-44s %-6s  %s\n", "PROFILE", "PROVIDER", "TENANT",
 		       "ACCESS TOKEN", "REFRESH TOKEN", "STORE", "ACCOUNT");

@@ -86,7 +86,9 @@ static int write_text(const char *dir, const char *name, const char *text)
 /* Run systemctl --user ARGS quietly; its exit status, or -errno. */
 static int systemctl_user(const char *a1, const char *a2, const char *a3)
 {
-	char *argv[] = { "systemctl", "--user", "--quiet", (char *)a1, (char *)a2, (char *)a3, NULL };
+	char *argv[] = {
+		"systemctl", "--user", "--quiet", (char *)a1, (char *)a2, (char *)a3, NULL
+	};
 
 	return run_child("systemctl", argv, NULL, CHILD_SILENT, -1);
 }
@@ -112,7 +114,8 @@ static const char *timer_schedule(long long every, char *buf, size_t size)
 	if (every == 86400) {
 		snprintf(buf, size, "OnCalendar=*-*-* 03:17:00\nPersistent=true");
 	} else if (every < 86400 && every % 3600 == 0 && 86400 % every == 0) {
-		snprintf(buf, size, "OnCalendar=*-*-* 00/%lld:17:00\nPersistent=true", every / 3600);
+		snprintf(buf, size, "OnCalendar=*-*-* 00/%lld:17:00\nPersistent=true",
+			 every / 3600);
 	} else if (every < 3600 && every % 60 == 0 && 3600 % every == 0) {
 		snprintf(buf, size, "OnCalendar=*:00/%lld:00\nPersistent=true", every / 60);
 	} else {
@@ -189,7 +192,8 @@ static int timer_install(long long every)
 		return EXIT_UNAVAILABLE;
 	}
 	note("enabled %s: 'sparekey refresh --all' runs every %lld s. For it to run while "
-	     "you are logged out: loginctl enable-linger $USER", timer_name, every);
+	     "you are logged out: loginctl enable-linger $USER",
+	     timer_name, every);
 	return EXIT_OK;
 }
 
@@ -238,8 +242,10 @@ static int timer_option(void *opts, int id, const char *value)
 	(void)id; /* only --every */
 	o->every = parse_age(value);
 	if (o->every < 60) {
-		return usage_error("timer ", "--every needs an interval of at least a "
-				   "minute, like 30m, 6h or 1d, not '%s'", value);
+		return usage_error("timer ",
+				   "--every needs an interval of at least a "
+				   "minute, like 30m, 6h or 1d, not '%s'",
+				   value);
 	}
 	return 0;
 }

@@ -65,8 +65,8 @@ static int token_option(void *opts, int id, const char *value)
 	case OPT_MIN_VALID:
 		o->min_valid = parse_seconds(value, 86400);
 		if (o->min_valid < 0) {
-			return usage_error("token ", "--min-valid needs seconds (0-86400), not '%s'",
-					   value);
+			return usage_error("token ",
+					   "--min-valid needs seconds (0-86400), not '%s'", value);
 		}
 		break;
 	case OPT_HEADER:

@@ -20,5 +20,5 @@ int main(int argc, char **argv)
 	/* Tokens pass through here as they do through sparekey itself. */
 	spk_harden();
 	return argc == 2 && strcmp(argv[1], "--many") == 0 ? spk_worker_serve_many()
-							 : spk_worker_serve();
+							   : spk_worker_serve();
 }

@@ -151,9 +151,9 @@ int spk_oauth_parse_token_response(const struct spk_http_response *resp, const c
 		return token_error(resp, host, body, err);
 	}
 	if (!body) {
-		return spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
-				     "%s sent an unreadable answer (not a JSON object). Try again later",
-				     host);
+		return spk_error_set(
+			err, SPK_ERR_TEMPFAIL, -EBADMSG,
+			"%s sent an unreadable answer (not a JSON object). Try again later", host);
 	}
 	if (spk_json_get_string(body, "access_token", &g.access_token) < 0 || !*g.access_token) {
 		r = spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
@@ -221,8 +221,10 @@ int spk_oauth_parse_token_response(const struct spk_http_response *resp, const c
 		r = spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
 		goto fail;
 	}
-	if (ig.names[0] && asprintf(&g.warning, "%s sent an unreadable %s; ignored, the new tokens "
-				    "were kept", host, ig.names) < 0) {
+	if (ig.names[0] && asprintf(&g.warning,
+				    "%s sent an unreadable %s; ignored, the new tokens "
+				    "were kept",
+				    host, ig.names) < 0) {
 		g.warning = NULL;
 	}
 	*ret = g;
@@ -259,18 +261,21 @@ int spk_oauth_parse_device_auth(const struct spk_http_response *resp, const char
 	    spk_json_get_int64(body, "expires_in", &d.expires_in) < 0 || d.expires_in <= 0 ||
 	    !*d.device_code || !*d.user_code) {
 		r = spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
-				  "%s sent an unreadable device authorization. Try again later", host);
+				  "%s sent an unreadable device authorization. Try again later",
+				  host);
 		goto fail;
 	}
 	r = spk_json_get_string(body, "verification_uri_complete", &d.verification_uri_complete);
 	int r2 = spk_json_get_int64(body, "interval", &d.interval);
 	if (r == -EINVAL || r2 == -EINVAL || d.interval < 0 || d.interval > 600 ||
 	    strpbrk(d.verification_uri, " \t\r\n") || strncmp(d.verification_uri, "http", 4) != 0 ||
-	    (d.verification_uri_complete && (strpbrk(d.verification_uri_complete, " \t\r\n") ||
-					     strncmp(d.verification_uri_complete, "http", 4) != 0)) ||
+	    (d.verification_uri_complete &&
+	     (strpbrk(d.verification_uri_complete, " \t\r\n") ||
+	      strncmp(d.verification_uri_complete, "http", 4) != 0)) ||
 	    strpbrk(d.user_code, "\r\n\033")) {
 		r = spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
-				  "%s sent a malformed device authorization. Try again later", host);
+				  "%s sent a malformed device authorization. Try again later",
+				  host);
 		goto fail;
 	}
 	if (d.interval == 0) {

@@ -54,9 +54,10 @@ int spk_cache_write(const char *dir, const char *profile, const struct spk_cache
 	if (!name || strpbrk(e->access_token, "\r\n") || strchr(e->config.path, '\n')) {
 		return -EINVAL;
 	}
-	int n = asprintf(&text, "%s\n%" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 " %" PRIu64 "\n%s\n%s\n",
-			 magic, e->expires_at, e->min_valid, e->config.mtime_ns, e->config.size,
-			 e->config.ino, e->config.path, e->access_token);
+	int n = asprintf(
+		&text, "%s\n%" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 " %" PRIu64 "\n%s\n%s\n",
+		magic, e->expires_at, e->min_valid, e->config.mtime_ns, e->config.size,
+		e->config.ino, e->config.path, e->access_token);
 	if (n < 0) {
 		return -ENOMEM;
 	}
@@ -90,8 +91,9 @@ int spk_cache_read(const char *dir, const char *profile, struct spk_cache_entry 
 	}
 	r = -EBADMSG;
 	if (whole && line[3] && strcmp(line[0], magic) == 0 &&
-	    sscanf(line[1], "%" SCNd64 " %" SCNd64 " %" SCNd64 " %" SCNd64 " %" SCNu64, &e.expires_at,
-		   &e.min_valid, &e.config.mtime_ns, &e.config.size, &e.config.ino) == 5 &&
+	    sscanf(line[1], "%" SCNd64 " %" SCNd64 " %" SCNd64 " %" SCNd64 " %" SCNu64,
+		   &e.expires_at, &e.min_valid, &e.config.mtime_ns, &e.config.size,
+		   &e.config.ino) == 5 &&
 	    strlen(line[2]) < sizeof(e.config.path) && *line[3]) {
 		strcpy(e.config.path, line[2]);
 		e.access_token = strdup(line[3]);

@@ -24,9 +24,9 @@ struct spk_config_stamp {
 
 struct spk_cache_entry {
 	int64_t expires_at;
-	int64_t min_valid;   /* the profile's margin in seconds (see flow.c's margin_of) */
+	int64_t min_valid; /* the profile's margin in seconds (see flow.c's margin_of) */
 	struct spk_config_stamp config;
-	char *access_token;  /* secret */
+	char *access_token; /* secret */
 };
 
 /* The stamp of the config file at path (an absent file has size -1). */

@@ -90,8 +90,8 @@ static bool printable_code(const char *s)
 		return false;
 	}
 	for (; *s; s++) {
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-		      *s == '_')) {
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_')) {
 			return false;
 		}
 	}
@@ -135,17 +135,19 @@ int spk_callback_parse_pasted(char *line, const char *expected_state, const char
 	char *q = strchr(s, '?');
 	if (q || strstr(s, "://")) {
 		if (!q) {
-			return spk_error_set(err, SPK_ERR_LOGIN, -EINVAL,
-					     "the pasted address holds no code (no '?…' part); nothing "
-					     "was exchanged");
+			return spk_error_set(
+				err, SPK_ERR_LOGIN, -EINVAL,
+				"the pasted address holds no code (no '?…' part); nothing "
+				"was exchanged");
 		}
 		s = q + 1;
 		s[strcspn(s, "#")] = '\0';
 		struct spk_callback cb = { 0 };
 		int r = spk_callback_parse_query(s, &cb);
 		if (r < 0) {
-			return spk_error_set(err, SPK_ERR_LOGIN, r,
-					     "the pasted address is malformed; nothing was exchanged");
+			return spk_error_set(
+				err, SPK_ERR_LOGIN, r,
+				"the pasted address is malformed; nothing was exchanged");
 		}
 		r = spk_callback_check(&cb, expected_state, expected_iss, err);
 		if (r == -EACCES) {
@@ -161,9 +163,10 @@ int spk_callback_parse_pasted(char *line, const char *expected_state, const char
 		return 0;
 	}
 	if (n == 0 || n > 2048 || strpbrk(s, " &=\"'<>\\")) {
-		return spk_error_set(err, SPK_ERR_LOGIN, -EINVAL,
-				     "the pasted text is neither the address from the browser nor a "
-				     "code; nothing was exchanged");
+		return spk_error_set(
+			err, SPK_ERR_LOGIN, -EINVAL,
+			"the pasted text is neither the address from the browser nor a "
+			"code; nothing was exchanged");
 	}
 	*ret = (struct spk_callback){ .code = strdup(s) };
 	return ret->code ? 0 : spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");

@@ -8,7 +8,7 @@
 #include "error.h"
 
 struct spk_callback {
-	char *code;  /* secret */
+	char *code; /* secret */
 	char *state;
 	char *iss;
 	char *error;

@@ -40,8 +40,8 @@ enum spk_check_state spk_check_worse(enum spk_check_state a, enum spk_check_stat
 	return rank(b) > rank(a) ? b : a;
 }
 
-_printf_(3, 4) static void set(struct spk_check *c, enum spk_check_state state,
-			       const char *fmt, ...)
+_printf_(3, 4) static void set(struct spk_check *c, enum spk_check_state state, const char *fmt,
+			       ...)
 {
 	va_list ap;
 
@@ -106,8 +106,10 @@ static void login_needed(const char *profile, const struct spk_health *h, const 
 	c->needs_login = true;
 	switch (h->login_reason) {
 	case SPK_LOGIN_IDLE_DEATH:
-		set(c, SPK_CHECK_CRITICAL, "the refresh token expired unused (after %lld days "
-		    "idle). Run: sparekey login %s", (long long)h->idle_days, profile);
+		set(c, SPK_CHECK_CRITICAL,
+		    "the refresh token expired unused (after %lld days "
+		    "idle). Run: sparekey login %s",
+		    (long long)h->idle_days, profile);
 		return;
 	case SPK_LOGIN_CUT_OFF:
 		set(c, SPK_CHECK_CRITICAL, "%s. Run: sparekey login %s",
@@ -119,8 +121,10 @@ static void login_needed(const char *profile, const struct spk_health *h, const 
 	case SPK_LOGIN_NOT_NEEDED:
 		break;
 	}
-	set(c, SPK_CHECK_CRITICAL, "the access token expired and the grant cannot be refreshed "
-	    "(no refresh token). Run: sparekey login %s", profile);
+	set(c, SPK_CHECK_CRITICAL,
+	    "the access token expired and the grant cannot be refreshed "
+	    "(no refresh token). Run: sparekey login %s",
+	    profile);
 }
 
 /* Ends within days, with nothing to renew it: plain "N days" of an access token. */
@@ -152,22 +156,28 @@ void spk_check_grant(const struct spk_profile *p, const struct spk_health *h, in
 		login_needed(profile, h, cut_off_msg, &c);
 	} else if (last && last->kind == SPK_ERR_LOGIN) {
 		c.needs_login = true;
-		set(&c, SPK_CHECK_CRITICAL, "the last refresh (%s) was turned down: %s. "
-		    "Run: sparekey login %s", when(last->at, at),
-		    cause_of(profile, last->msg, cause, sizeof(cause)), profile);
+		set(&c, SPK_CHECK_CRITICAL,
+		    "the last refresh (%s) was turned down: %s. "
+		    "Run: sparekey login %s",
+		    when(last->at, at), cause_of(profile, last->msg, cause, sizeof(cause)),
+		    profile);
 	} else if (last) {
-		set(&c, SPK_CHECK_WARNING, "the last refresh (%s) failed: %s",
-		    when(last->at, at), cause_of(profile, last->msg, cause, sizeof(cause)));
+		set(&c, SPK_CHECK_WARNING, "the last refresh (%s) failed: %s", when(last->at, at),
+		    cause_of(profile, last->msg, cause, sizeof(cause)));
 	} else if (h->cut_off > 0) {
-		set(&c, SPK_CHECK_WARNING, "a refresh was cut off; the next one sends it again. "
-		    "Run: sparekey refresh %s", profile);
+		set(&c, SPK_CHECK_WARNING,
+		    "a refresh was cut off; the next one sends it again. "
+		    "Run: sparekey refresh %s",
+		    profile);
 	} else if (spk_health_dies_within(h, within)) {
 		say_days(days, sizeof(days), h->dies_at - h->now);
 		set(&c, SPK_CHECK_WARNING, "refresh token expires in %s unless used", days);
 	} else if (!renewable && h->expires_at > 0 && h->expires_at - h->now < (within + 1) * DAY) {
 		say_days(days, sizeof(days), h->expires_at - h->now);
-		set(&c, SPK_CHECK_WARNING, "the access token expires in %s and the grant cannot be "
-		    "refreshed (no refresh token); then run: sparekey login %s", days, profile);
+		set(&c, SPK_CHECK_WARNING,
+		    "the access token expires in %s and the grant cannot be "
+		    "refreshed (no refresh token); then run: sparekey login %s",
+		    days, profile);
 	} else if (h->dies_at > 0) {
 		say_days(days, sizeof(days), h->dies_at - h->now);
 		set(&c, SPK_CHECK_OK, "refresh token expires in %s unless used", days);
@@ -202,8 +212,7 @@ void spk_check_unloaded(const char *profile, const struct spk_error *err, struct
 	*ret = c;
 }
 
-void spk_check_unconfigured(const char *profile, const struct spk_error *err,
-			    struct spk_check *ret)
+void spk_check_unconfigured(const char *profile, const struct spk_error *err, struct spk_check *ret)
 {
 	struct spk_check c = { .profile = profile, .days_left = -1 };
 

@@ -20,8 +20,8 @@ static size_t trimmed_len(const char *s)
 	return n > 0 && s[n - 1] == '/' ? n - 1 : n;
 }
 
-int spk_discovery_parse(const char *issuer, const char *body, size_t len,
-			      struct spk_endpoints *ret, struct spk_error *err)
+int spk_discovery_parse(const char *issuer, const char *body, size_t len, struct spk_endpoints *ret,
+			struct spk_error *err)
 {
 	_cleanup_json_ struct spk_json *doc = NULL;
 	_cleanup_free_ char *doc_issuer = NULL;
@@ -61,7 +61,8 @@ int spk_discovery_parse(const char *issuer, const char *body, size_t len,
 		spk_endpoints_done(&e);
 		return spk_error_set(err, SPK_ERR_CONFIG, -EBADMSG,
 				     "the discovery document of %s lacks the authorization or "
-				     "token endpoint", issuer);
+				     "token endpoint",
+				     issuer);
 	}
 	*ret = e;
 	return 0;
@@ -95,16 +96,15 @@ int spk_discovery_url(const char *issuer, unsigned i, char **ret_url)
 		r = asprintf(&url, "%.*s/.well-known/openid-configuration", (int)end, issuer);
 		break;
 	case 1: /* RFC 8414 §3.1: inserted between the host and the path */
-		r = asprintf(&url, "%.*s/.well-known/oauth-authorization-server%.*s",
-			     (int)origin, issuer, pathlen, path);
-		break;
-	case 2: /* RFC 8414 §5: OpenID's name, inserted the same way */
-		r = asprintf(&url, "%.*s/.well-known/openid-configuration%.*s", (int)origin,
+		r = asprintf(&url, "%.*s/.well-known/oauth-authorization-server%.*s", (int)origin,
 			     issuer, pathlen, path);
 		break;
+	case 2: /* RFC 8414 §5: OpenID's name, inserted the same way */
+		r = asprintf(&url, "%.*s/.well-known/openid-configuration%.*s", (int)origin, issuer,
+			     pathlen, path);
+		break;
 	default: /* RFC 8414's name appended, as servers published before RFC 8414 */
-		r = asprintf(&url, "%.*s/.well-known/oauth-authorization-server", (int)end,
-			     issuer);
+		r = asprintf(&url, "%.*s/.well-known/oauth-authorization-server", (int)end, issuer);
 		break;
 	}
 	if (r < 0) {
@@ -115,7 +115,7 @@ int spk_discovery_url(const char *issuer, unsigned i, char **ret_url)
 }
 
 int spk_discovery_fetch(const char *issuer, const char *cacert, struct spk_endpoints *ret,
-		       struct spk_error *err)
+			struct spk_error *err)
 {
 	struct spk_error first = { 0 };
 	int r = spk_http_check_url("issuer", issuer, err);
@@ -132,7 +132,8 @@ int spk_discovery_fetch(const char *issuer, const char *cacert, struct spk_endpo
 		if (r == -EINVAL) {
 			return spk_error_set(err, SPK_ERR_CONFIG, r,
 					     "the issuer %s has a query or fragment; an issuer URL "
-					     "has neither (RFC 8414 §2). Check the issuer URL", issuer);
+					     "has neither (RFC 8414 §2). Check the issuer URL",
+					     issuer);
 		}
 		if (r < 0) {
 			return spk_error_set(err, SPK_ERR_INTERNAL, r, "out of memory");
@@ -162,9 +163,10 @@ int spk_discovery_fetch(const char *issuer, const char *cacert, struct spk_endpo
 		}
 		spk_http_response_done(&resp);
 		if (status >= 500) {
-			return spk_error_set(err, SPK_ERR_TEMPFAIL, -EAGAIN,
-					     "discovery at %s failed with HTTP %ld. Try again later",
-					     issuer, status);
+			return spk_error_set(
+				err, SPK_ERR_TEMPFAIL, -EAGAIN,
+				"discovery at %s failed with HTTP %ld. Try again later", issuer,
+				status);
 		}
 	}
 	if (first.code != 0) {

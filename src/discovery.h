@@ -30,5 +30,5 @@ int spk_discovery_fetch(const char *issuer, const char *cacert, struct spk_endpo
  * URL or has a query or fragment (RFC 8414 §2); -ENOMEM.
  */
 int spk_discovery_url(const char *issuer, unsigned i, char **ret_url);
-int spk_discovery_parse(const char *issuer, const char *body, size_t len,
-			struct spk_endpoints *ret, struct spk_error *err);
+int spk_discovery_parse(const char *issuer, const char *body, size_t len, struct spk_endpoints *ret,
+			struct spk_error *err);

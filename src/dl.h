@@ -33,4 +33,7 @@ struct spk_dl_library {
 int spk_dl_open(struct spk_dl_library *lib, struct spk_error *err);
 
 /* One table row: a function pointer field `name` resolving symbol "prefix##name". */
-#define SPK_DL_SYMBOL(table, prefix, field) { #prefix #field, (void **)&(table).field }
+#define SPK_DL_SYMBOL(table, prefix, field) \
+	{ \
+#prefix #field, (void **)&(table).field \
+	}

@@ -4,9 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
-__attribute__((format(printf, 5, 0)))
-static int error_setv(struct spk_error *err, enum spk_error_kind kind, int code,
-		      const char *oauth, const char *fmt, va_list ap)
+__attribute__((format(printf, 5, 0))) static int error_setv(struct spk_error *err,
+							    enum spk_error_kind kind, int code,
+							    const char *oauth, const char *fmt,
+							    va_list ap)
 {
 	if (!err || err->kind != SPK_ERR_NONE) {
 		return code;

@@ -21,14 +21,14 @@ enum spk_error_kind {
 
 struct spk_error {
 	enum spk_error_kind kind;
-	int code;        /* negative errno */
-	char oauth[64];  /* RFC 6749 §5.2 "error" code, or "" */
-	char msg[256];   /* one line, never a secret */
+	int code;       /* negative errno */
+	char oauth[64]; /* RFC 6749 §5.2 "error" code, or "" */
+	char msg[256];  /* one line, never a secret */
 };
 
 /* Fill err (if not NULL and still empty); returns code (negative). */
-int spk_error_set(struct spk_error *err, enum spk_error_kind kind, int code,
-		  const char *fmt, ...) _printf_(4, 5);
+int spk_error_set(struct spk_error *err, enum spk_error_kind kind, int code, const char *fmt, ...)
+	_printf_(4, 5);
 /* Same, recording an RFC 6749 error code as well. */
 int spk_error_set_oauth(struct spk_error *err, enum spk_error_kind kind, int code,
 			const char *oauth, const char *fmt, ...) _printf_(5, 6);

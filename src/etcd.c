@@ -24,7 +24,7 @@ struct spk_etcd {
 	const char *cacert, *cert, *key; /* borrowed from the profile */
 	const char *user;
 	char *password; /* a secret */
-	char *token;	/* a secret: the auth token */
+	char *token;    /* a secret: the auth token */
 };
 
 static void endpoints_free(struct spk_etcd *e)
@@ -251,14 +251,15 @@ static int call(struct spk_etcd *e, const char *path, const char *body, long tim
 			}
 			spk_log("etcd %s: %s", e->endpoints[i], one.msg);
 			if ((one.code == -ECONNRESET || strstr(one.msg, "certificate required")) &&
-			    !e->cert &&
-			    strncasecmp(e->endpoints[i], "https:", 6) == 0) {
+			    !e->cert && strncasecmp(e->endpoints[i], "https:", 6) == 0) {
 				/* A TLS server that wants a client certificate hangs up so. */
 				char was[sizeof(one.msg)];
 				snprintf(was, sizeof(was), "%s", one.msg);
 				snprintf(one.msg, sizeof(one.msg),
-					 "%.120s: the TLS handshake was cut off; the cluster may want a "
-					 "client certificate (set etcd_cert and etcd_key)", was);
+					 "%.120s: the TLS handshake was cut off; the cluster may "
+					 "want a "
+					 "client certificate (set etcd_cert and etcd_key)",
+					 was);
 				one.code = -EPROTO;
 			}
 			if (last.kind == SPK_ERR_NONE || one.code == -EPROTO) {

@@ -71,7 +71,7 @@ struct spk_etcd_cmp {
 struct spk_etcd_op {
 	const char *key;
 	const char *value; /* put; NULL: delete */
-	int64_t lease;	   /* put: its lease, or 0 */
+	int64_t lease;     /* put: its lease, or 0 */
 };
 /* *ret_succeeded: whether the compares held. */
 int spk_etcd_txn(struct spk_etcd *e, const struct spk_etcd_cmp *cmps, size_t n_cmps,

@@ -57,7 +57,8 @@ int spk_failure_read(const char *profile, struct spk_failure *ret)
 		return r;
 	}
 	if (sscanf(text, "sparekey-failed 1\nkind %d\nat %" SCNd64 "\nmsg %n", &kind, &f.at,
-		   &used) != 2 || used == 0 || kind <= SPK_ERR_NONE || kind > SPK_ERR_INTERNAL) {
+		   &used) != 2 ||
+	    used == 0 || kind <= SPK_ERR_NONE || kind > SPK_ERR_INTERNAL) {
 		return -EBADMSG;
 	}
 	f.kind = (enum spk_error_kind)kind;

@@ -87,7 +87,7 @@ int spk_flow_merge_journal(const struct spk_profile *p, const struct spk_grant *
  * both go, under the lock.
  */
 int spk_flow_store_login(const struct spk_profile *p, const struct spk_grant *g,
-		       const char *client_secret, struct spk_error *err)
+			 const char *client_secret, struct spk_error *err)
 {
 	struct spk_error lock_err = { 0 };
 	int lock = -1;
@@ -125,8 +125,8 @@ int spk_flow_store_login(const struct spk_profile *p, const struct spk_grant *g,
  * stored one, if any). *ret_owned holds a loaded secret for the caller to free.
  */
 int spk_flow_make_client(const struct spk_profile *p, const struct spk_provider *prov,
-		       const char *secret, struct spk_client *ret, char **ret_owned,
-		       struct spk_error *err)
+			 const char *secret, struct spk_client *ret, char **ret_owned,
+			 struct spk_error *err)
 {
 	*ret_owned = NULL;
 	if (!secret) {
@@ -140,17 +140,19 @@ int spk_flow_make_client(const struct spk_profile *p, const struct spk_provider 
 		return spk_error_set(err, SPK_ERR_CONFIG, -ENOKEY,
 				     "%s: client credentials need the client secret, and none is "
 				     "stored. Run: sparekey login %s --client-credentials "
-				     "--client-secret-file FILE", p->name, p->name);
+				     "--client-secret-file FILE",
+				     p->name, p->name);
 	}
 	enum spk_client_auth auth = p->client_auth;
 	if (auth == SPK_CLIENT_AUTH_DEFAULT) {
 		auth = secret ? prov->preset->client_auth_with_secret : SPK_CLIENT_AUTH_NONE;
 	}
 	if (auth != SPK_CLIENT_AUTH_NONE && !secret) {
-		return spk_error_set(err, SPK_ERR_CONFIG, -ENOKEY,
-				     "%s: the client authenticates with a secret (client_auth %s) but "
-				     "none is stored. Run: sparekey login %s --client-secret-file FILE",
-				     p->name, spk_client_auth_to_string(auth), p->name);
+		return spk_error_set(
+			err, SPK_ERR_CONFIG, -ENOKEY,
+			"%s: the client authenticates with a secret (client_auth %s) but "
+			"none is stored. Run: sparekey login %s --client-secret-file FILE",
+			p->name, spk_client_auth_to_string(auth), p->name);
 	}
 	*ret = (struct spk_client){
 		.token_endpoint = prov->endpoints.token,
@@ -193,7 +195,7 @@ int spk_flow_token_spent(const struct spk_profile *p, const char *token, struct 
 	}
 	r = spk_store_load(p, &g, err);
 	bool same = r == 0 && (!token || spk_memeq_ct(token, strlen(token), g.access_token,
-						       strlen(g.access_token)));
+						      strlen(g.access_token)));
 	bool renewable = g.refresh_token || p->grant == SPK_GRANT_CLIENT_CREDENTIALS;
 	int64_t now = (int64_t)time(NULL);
 	if (same && renewable) {

@@ -40,8 +40,8 @@ enum spk_login_mode {
 
 struct spk_login_options {
 	enum spk_login_mode mode;
-	int timeout_s;             /* how long to wait for the person */
-	int paste_fd;              /* browser mode: also accept a pasted redirect or code here; -1: no */
+	int timeout_s; /* how long to wait for the person */
+	int paste_fd;  /* browser mode: also accept a pasted redirect or code here; -1: no */
 	const char *client_secret; /* a new client secret to store with the grant, or NULL */
 };
 
@@ -98,8 +98,7 @@ void spk_flow_refresh_many_end(void);
  * lets the next refresh send the same token again; -ESTALE yes, and a
  * person must log in (err says what happened, when, and so).
  */
-int spk_flow_cut_off(const struct spk_profile *p, const struct spk_grant *g,
-		     struct spk_error *err);
+int spk_flow_cut_off(const struct spk_profile *p, const struct spk_grant *g, struct spk_error *err);
 
 /*
  * Export p (from cfg): its settings, grant and client secret as one JSON
@@ -110,16 +109,15 @@ int spk_flow_cut_off(const struct spk_profile *p, const struct spk_grant *g,
  */
 int spk_flow_export_begin(const struct spk_config *cfg, const struct spk_profile *p,
 			  char **ret_json, int *ret_lock, struct spk_error *err);
-int spk_flow_export_end(const struct spk_profile *p, int lock, bool remove,
-			struct spk_error *err);
+int spk_flow_export_end(const struct spk_profile *p, int lock, bool remove, struct spk_error *err);
 
 /*
  * Import an export document as profile name: settings into cfg (saved),
  * the grant and client secret into the store (store: "secret", "file", or
  * NULL for the profile's). *ret is the imported grant.
  */
-int spk_flow_import(struct spk_config *cfg, const char *name, const char *store,
-		    const char *json, size_t len, struct spk_grant *ret, struct spk_error *err);
+int spk_flow_import(struct spk_config *cfg, const char *name, const char *store, const char *json,
+		    size_t len, struct spk_grant *ret, struct spk_error *err);
 
 /* p's stored grant as it is: no lock, no refresh. -ENOENT (SPK_ERR_LOGIN) when none. */
 int spk_flow_load(const struct spk_profile *p, struct spk_grant *ret, struct spk_error *err);
@@ -161,4 +159,3 @@ int spk_flow_tenants_refresh(const struct spk_profile *p, struct spk_grant *ret,
  */
 #define SPK_LOGOUT_NOT_REVOKED 1
 int spk_flow_logout(const struct spk_profile *p, bool keep_remote, struct spk_error *err);
-

@@ -104,20 +104,24 @@ static int parse_line(struct spk_git_request *r, const char *line, size_t n, siz
 		      char **url, struct spk_error *err)
 {
 	if (memchr(line, '\0', n)) {
-		return spk_error_set(err, SPK_ERR_USAGE, -EBADMSG,
-				     "git-credential: line %zu of the request holds a NUL byte; git "
-				     "sends key=value text lines", lineno);
+		return spk_error_set(
+			err, SPK_ERR_USAGE, -EBADMSG,
+			"git-credential: line %zu of the request holds a NUL byte; git "
+			"sends key=value text lines",
+			lineno);
 	}
 	if (n > SPK_GIT_LINE_MAX) {
-		return spk_error_set(err, SPK_ERR_USAGE, -EBADMSG,
-				     "git-credential: line %zu of the request is over %d bytes long",
-				     lineno, SPK_GIT_LINE_MAX);
+		return spk_error_set(
+			err, SPK_ERR_USAGE, -EBADMSG,
+			"git-credential: line %zu of the request is over %d bytes long", lineno,
+			SPK_GIT_LINE_MAX);
 	}
 	const char *eq = memchr(line, '=', n);
 	if (!eq || eq == line) {
 		return spk_error_set(err, SPK_ERR_USAGE, -EBADMSG,
 				     "git-credential: line %zu of the request is not key=value, as "
-				     "git sends each line", lineno);
+				     "git sends each line",
+				     lineno);
 	}
 	size_t klen = (size_t)(eq - line);
 	const char *value = eq + 1;
@@ -196,9 +200,10 @@ int spk_git_request_read(int fd, struct spk_git_request *ret, struct spk_error *
 	while (end == 0) {
 		if (len == cap) {
 			if (cap >= SPK_GIT_REQUEST_MAX) {
-				r = spk_error_set(err, SPK_ERR_USAGE, -E2BIG,
-						  "git-credential: the request is over %d bytes long",
-						  SPK_GIT_REQUEST_MAX);
+				r = spk_error_set(
+					err, SPK_ERR_USAGE, -E2BIG,
+					"git-credential: the request is over %d bytes long",
+					SPK_GIT_REQUEST_MAX);
 				break;
 			}
 			/* Grown by copying, so that no copy of a password is freed unwiped. */
@@ -219,7 +224,8 @@ int spk_git_request_read(int fd, struct spk_git_request *ret, struct spk_error *
 		}
 		if (n < 0) {
 			r = spk_error_set(err, SPK_ERR_INTERNAL, -errno,
-					  "git-credential: cannot read the request (%s)", strerror(errno));
+					  "git-credential: cannot read the request (%s)",
+					  strerror(errno));
 			break;
 		}
 		if (n == 0) {

@@ -218,15 +218,15 @@ static int read_tenants(const struct spk_json *o, struct spk_grant *g)
 	return 0;
 }
 
-int spk_grant_from_object(const struct spk_json *o, struct spk_grant *ret,
-			  struct spk_error *err)
+int spk_grant_from_object(const struct spk_json *o, struct spk_grant *ret, struct spk_error *err)
 {
 	struct spk_grant g = { 0 };
 	int64_t format = 0;
 	int r;
 
 	if (!spk_json_is_object(o)) {
-		return spk_error_set(err, SPK_ERR_LOGIN, -EBADMSG, "the grant is not a JSON object");
+		return spk_error_set(err, SPK_ERR_LOGIN, -EBADMSG,
+				     "the grant is not a JSON object");
 	}
 	if (spk_json_get_int64(o, "format", &format) < 0 || format != SPK_GRANT_FORMAT) {
 		return spk_error_set(err, SPK_ERR_LOGIN, -EPROTO,
@@ -339,7 +339,8 @@ int64_t spk_grant_valid_for(const struct spk_grant *g, int64_t assume_lifetime, 
 int64_t spk_grant_margin(const struct spk_grant *g, int64_t assume_lifetime, int64_t min_valid)
 {
 	int64_t lifetime = g->expires_at && g->obtained_at ? g->expires_at - g->obtained_at
-			   : g->expires_at ? 0 : assume_lifetime;
+			   : g->expires_at                 ? 0
+							   : assume_lifetime;
 	if (lifetime > 0 && min_valid > lifetime / 2) {
 		return lifetime / 2;
 	}

@@ -33,7 +33,7 @@ struct spk_grant {
 	int64_t refresh_obtained_at; /* epoch seconds the refresh token was issued */
 	struct spk_tenant *tenants;  /* Xero organisations, or NULL */
 	size_t n_tenants;
-	char *tenant_id;     /* the default tenant, or NULL */
+	char *tenant_id;                /* the default tenant, or NULL */
 	struct spk_endpoints endpoints; /* discovered at login, so refreshes skip discovery */
 	/*
 	 * What was wrong with the answer this grant was just read from (a
@@ -49,8 +49,7 @@ int spk_grant_copy(const struct spk_grant *src, struct spk_grant *ret);
 /* As a JSON tree (holds secrets: spk_json_free() wipes them). NULL on out-of-memory. */
 struct spk_json *spk_grant_to_object(const struct spk_grant *g);
 /* From a JSON object (borrowed; NULL is none); rejects records without an access token. */
-int spk_grant_from_object(const struct spk_json *o, struct spk_grant *ret,
-			  struct spk_error *err);
+int spk_grant_from_object(const struct spk_json *o, struct spk_grant *ret, struct spk_error *err);
 
 /* Serialise; *ret is a secret. */
 int spk_grant_to_json(const struct spk_grant *g, char **ret);

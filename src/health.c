@@ -16,24 +16,22 @@ static int64_t assumed_lifetime(const struct spk_profile *p, const struct spk_gr
 	return p->assume_lifetime > 0 ? p->assume_lifetime : SPK_DEFAULT_ASSUME_LIFETIME;
 }
 
-int64_t spk_health_margin(const struct spk_profile *p, const struct spk_grant *g,
-			  int64_t min_valid)
+int64_t spk_health_margin(const struct spk_profile *p, const struct spk_grant *g, int64_t min_valid)
 {
 	if (min_valid >= 0) {
 		return min_valid;
 	}
-	return p->min_valid >= 0 ? p->min_valid
-				 : spk_grant_margin(g, assumed_lifetime(p, g), SPK_DEFAULT_MIN_VALID);
+	return p->min_valid >= 0
+		       ? p->min_valid
+		       : spk_grant_margin(g, assumed_lifetime(p, g), SPK_DEFAULT_MIN_VALID);
 }
 
-int64_t spk_health_valid_for(const struct spk_profile *p, const struct spk_grant *g,
-			     int64_t now)
+int64_t spk_health_valid_for(const struct spk_profile *p, const struct spk_grant *g, int64_t now)
 {
 	return spk_grant_valid_for(g, assumed_lifetime(p, g), now);
 }
 
-static void access_of(const struct spk_profile *p, const struct spk_grant *g,
-		      struct spk_health *h)
+static void access_of(const struct spk_profile *p, const struct spk_grant *g, struct spk_health *h)
 {
 	h->expires_at = g->expires_at;
 	h->renew_due = spk_health_valid_for(p, g, h->now) <= h->margin;
@@ -48,8 +46,7 @@ static void access_of(const struct spk_profile *p, const struct spk_grant *g,
 	}
 }
 
-static void refresh_of(const struct spk_profile *p, const struct spk_grant *g,
-		       struct spk_health *h)
+static void refresh_of(const struct spk_profile *p, const struct spk_grant *g, struct spk_health *h)
 {
 	h->has_refresh_token = g->refresh_token != NULL;
 	h->refresh_age = -1;

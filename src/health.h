@@ -33,9 +33,9 @@ enum spk_access_state {
 
 enum spk_login_reason {
 	SPK_LOGIN_NOT_NEEDED,
-	SPK_LOGIN_EXPIRED,   /* access token expired, nothing can renew it */
+	SPK_LOGIN_EXPIRED,    /* access token expired, nothing can renew it */
 	SPK_LOGIN_IDLE_DEATH, /* the refresh token went unused past the provider's idle lifetime */
-	SPK_LOGIN_CUT_OFF,   /* a refresh was cut off and the provider's grace is over */
+	SPK_LOGIN_CUT_OFF,    /* a refresh was cut off and the provider's grace is over */
 };
 
 struct spk_health {
@@ -43,8 +43,8 @@ struct spk_health {
 
 	/* The access token. */
 	enum spk_access_state access;
-	int64_t expires_at;  /* 0: unknown */
-	int64_t margin;      /* seconds it must stay valid (spk_health_margin) */
+	int64_t expires_at; /* 0: unknown */
+	int64_t margin;     /* seconds it must stay valid (spk_health_margin) */
 	/*
 	 * `token` refreshes before it answers: it is valid for no longer than
 	 * the margin. Of unknown expiry, it counts the assumed lifetime
@@ -63,14 +63,14 @@ struct spk_health {
 	 * say when its token came counts from the epoch, so it is past this.
 	 */
 	int64_t dies_at;
-	bool dead;            /* dies_at has come (at exactly now: dead) */
+	bool dead; /* dies_at has come (at exactly now: dead) */
 	/* Whole days until dies_at, 0 once it passed; -1 when dies_at is 0 or the age unknown. */
 	int64_t days_left;
 
 	/* A refresh cut off after it was sent: 0 none, 1 the next retries it, -ESTALE lost. */
 	int cut_off;
 
-	bool needs_login;     /* a person must run login (login_reason says why) */
+	bool needs_login; /* a person must run login (login_reason says why) */
 	enum spk_login_reason login_reason;
 };
 
@@ -87,8 +87,7 @@ int64_t spk_health_margin(const struct spk_profile *p, const struct spk_grant *g
  * taken to live the profile's assume_lifetime if something can renew it (a
  * refresh token, client credentials), else as long as it works (INT64_MAX).
  */
-int64_t spk_health_valid_for(const struct spk_profile *p, const struct spk_grant *g,
-			     int64_t now);
+int64_t spk_health_valid_for(const struct spk_profile *p, const struct spk_grant *g, int64_t now);
 
 /*
  * g's health at now, with min_valid as for spk_health_margin (-1: the

@@ -21,8 +21,8 @@ struct spk_heartbeat {
 	const struct spk_profile *profile; /* borrowed; its heartbeat_url is pinged */
 	bool failed;                       /* the refresh failed: ping URL/fail */
 	/* Set by spk_heartbeat_send: */
-	long status;  /* the HTTP status, or a negative errno (see spk_http_ping) */
-	bool sent;    /* a 2xx answer came back */
+	long status; /* the HTTP status, or a negative errno (see spk_http_ping) */
+	bool sent;   /* a 2xx answer came back */
 };
 
 /*

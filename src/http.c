@@ -79,8 +79,8 @@ static bool host_is_loopback(const char *host)
 	/* 127.0.0.0/8 as a dotted quad. */
 	unsigned a, b, c, d;
 	char tail;
-	return sscanf(host, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4 && a == 127 &&
-	       b < 256 && c < 256 && d < 256;
+	return sscanf(host, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4 && a == 127 && b < 256 &&
+	       c < 256 && d < 256;
 }
 
 const char *spk_http_host(const char *url, char *buf, size_t size)
@@ -163,7 +163,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
 	static const char name[] = "retry-after:";
 	static const char date_name[] = "date:";
 
-	if (n > sizeof(date_name) && n < 128 && strncasecmp(data, date_name, sizeof(date_name) - 1) == 0) {
+	if (n > sizeof(date_name) && n < 128 &&
+	    strncasecmp(data, date_name, sizeof(date_name) - 1) == 0) {
 		char value[128];
 		memcpy(value, data + sizeof(date_name) - 1, n - (sizeof(date_name) - 1));
 		value[n - (sizeof(date_name) - 1)] = '\0';
@@ -204,15 +205,16 @@ static int transport_error(CURL *c, CURLcode cc, const char *host, const char *d
 
 	/* A TLS alert (e.g. "certificate required"): the server refused us before any request. */
 	if (strstr(detail, " alert ")) {
-		return spk_error_set(err, SPK_ERR_UNAVAILABLE, -EPROTO, "TLS with %s failed (%.120s)",
-				     host, detail);
+		return spk_error_set(err, SPK_ERR_UNAVAILABLE, -EPROTO,
+				     "TLS with %s failed (%.120s)", host, detail);
 	}
 	(void)curl.easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent);
 	if (sent > 0 && (cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_GOT_NOTHING ||
 			 cc == CURLE_RECV_ERROR || cc == CURLE_PARTIAL_FILE)) {
 		return spk_error_set(err, SPK_ERR_TEMPFAIL, SPK_HTTP_ANSWER_LOST,
 				     "%s took the request but its answer was lost (%s). Try again "
-				     "later", host, curl.easy_strerror(cc));
+				     "later",
+				     host, curl.easy_strerror(cc));
 	}
 	switch (cc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
@@ -231,8 +233,8 @@ static int transport_error(CURL *c, CURLcode cc, const char *host, const char *d
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_CERTPROBLEM:
-		return spk_error_set(err, SPK_ERR_UNAVAILABLE, -EPROTO,
-				     "TLS with %s failed (%s)", host, curl.easy_strerror(cc));
+		return spk_error_set(err, SPK_ERR_UNAVAILABLE, -EPROTO, "TLS with %s failed (%s)",
+				     host, curl.easy_strerror(cc));
 	default:
 		return spk_error_set(err, SPK_ERR_UNAVAILABLE, -ECONNREFUSED,
 				     "cannot reach %s (%s)", host, curl.easy_strerror(cc));
@@ -244,8 +246,7 @@ static int transport_error(CURL *c, CURLcode cc, const char *host, const char *d
  * allowed it; no redirects; TLS verified (against cacert when set); the
  * timeouts; no signals; our User-Agent.
  */
-static void set_rules(CURL *c, const char *url, const char *cacert, long connect_ms,
-		      long total_ms)
+static void set_rules(CURL *c, const char *url, const char *cacert, long connect_ms, long total_ms)
 {
 	curl.easy_setopt(c, CURLOPT_URL, url);
 	curl.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
@@ -302,8 +303,8 @@ int spk_http_send(const struct spk_http_request *req, struct spk_http_response *
 		goto out;
 	}
 
-	set_rules(c, req->url, req->cacert, req->connect_timeout_ms > 0 ? req->connect_timeout_ms
-								    : CONNECT_TIMEOUT_MS,
+	set_rules(c, req->url, req->cacert,
+		  req->connect_timeout_ms > 0 ? req->connect_timeout_ms : CONNECT_TIMEOUT_MS,
 		  req->timeout_ms > 0 ? req->timeout_ms : TOTAL_TIMEOUT_MS);
 	if (req->cert) {
 		curl.easy_setopt(c, CURLOPT_SSLCERT, req->cert);
@@ -335,7 +336,8 @@ int spk_http_send(const struct spk_http_request *req, struct spk_http_response *
 		spk_log("%s %s: answer over %d bytes, dropped", body ? "POST" : "GET", host,
 			SPK_HTTP_MAX_BODY);
 		r = spk_error_set(err, SPK_ERR_TEMPFAIL, -EFBIG,
-				  "%s sent an answer larger than %d bytes", host, SPK_HTTP_MAX_BODY);
+				  "%s sent an answer larger than %d bytes", host,
+				  SPK_HTTP_MAX_BODY);
 		goto out;
 	}
 	if (cc != CURLE_OK) {
@@ -360,8 +362,8 @@ int spk_http_send(const struct spk_http_request *req, struct spk_http_response *
 	}
 	ret->body = TAKE_PTR(sink.buf);
 	ret->len = sink.len;
-	spk_log("%s %s: HTTP %ld, %zu bytes, %ld ms", body ? "POST" : "GET", host,
-		ret->status, ret->len, ms);
+	spk_log("%s %s: HTTP %ld, %zu bytes, %ld ms", body ? "POST" : "GET", host, ret->status,
+		ret->len, ms);
 	r = 0;
 out:
 	if (sink.buf) {
@@ -464,11 +466,14 @@ void spk_http_ping(const char *const *urls, size_t n, long timeout_ms, long *ret
 			}
 			done[i] = true;
 			if (msg->data.result == CURLE_OK) {
-				curl.easy_getinfo(handles[i], CURLINFO_RESPONSE_CODE, &ret_status[i]);
+				curl.easy_getinfo(handles[i], CURLINFO_RESPONSE_CODE,
+						  &ret_status[i]);
 			} else {
-				ret_status[i] = msg->data.result == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT
-											 : -ECONNREFUSED;
-				spk_log("GET %s: %s after %ld ms", spk_http_host(urls[i], host, sizeof(host)),
+				ret_status[i] = msg->data.result == CURLE_OPERATION_TIMEDOUT
+							? -ETIMEDOUT
+							: -ECONNREFUSED;
+				spk_log("GET %s: %s after %ld ms",
+					spk_http_host(urls[i], host, sizeof(host)),
 					curl.easy_strerror(msg->data.result), elapsed_ms(&t0));
 			}
 		}
@@ -479,11 +484,12 @@ void spk_http_ping(const char *const *urls, size_t n, long timeout_ms, long *ret
 		}
 		if (!done[i]) {
 			ret_status[i] = -ETIMEDOUT; /* still under way when the bound came */
-			spk_log("GET %s: no answer within %ld ms", spk_http_host(urls[i], host,
-				sizeof(host)), timeout_ms);
+			spk_log("GET %s: no answer within %ld ms",
+				spk_http_host(urls[i], host, sizeof(host)), timeout_ms);
 		} else if (ret_status[i] > 0) {
-			spk_log("GET %s: HTTP %ld, %ld ms", spk_http_host(urls[i], host, sizeof(host)),
-				ret_status[i], elapsed_ms(&t0));
+			spk_log("GET %s: HTTP %ld, %ld ms",
+				spk_http_host(urls[i], host, sizeof(host)), ret_status[i],
+				elapsed_ms(&t0));
 		}
 		curl.multi_remove_handle(m, handles[i]);
 		curl.easy_cleanup(handles[i]);

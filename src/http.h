@@ -17,13 +17,14 @@
 
 struct spk_http_request {
 	const char *url;
-	const char *form;   /* POST application/x-www-form-urlencoded when set, else GET */
-	const char *authorization; /* Authorization header value ("Bearer …", "Basic …"), a secret, or NULL */
-	const char *cacert;        /* CA bundle for a private CA, or NULL for the system's */
-	const char *json;          /* POST application/json when set (and form is not) */
-	const char *cert, *key;    /* client certificate and its key (PEM paths), or NULL */
-	long timeout_ms;           /* the whole request's bound; 0 = the default (30 s) */
-	long connect_timeout_ms;   /* 0 = the default (10 s) */
+	const char *form; /* POST application/x-www-form-urlencoded when set, else GET */
+	const char *
+		authorization; /* Authorization header value ("Bearer …", "Basic …"), a secret, or NULL */
+	const char *cacert;      /* CA bundle for a private CA, or NULL for the system's */
+	const char *json;        /* POST application/json when set (and form is not) */
+	const char *cert, *key;  /* client certificate and its key (PEM paths), or NULL */
+	long timeout_ms;         /* the whole request's bound; 0 = the default (30 s) */
+	long connect_timeout_ms; /* 0 = the default (10 s) */
 };
 
 struct spk_http_response {

@@ -26,14 +26,16 @@ int spk_inflight_write(const struct spk_profile *p, const char *token, struct sp
 				     "no state directory for the in-flight record: set HOME");
 	}
 	spk_sha256_hex(token, hex);
-	int n = snprintf(text, sizeof(text), "sparekey-inflight 1\nsent_at %" PRId64 "\ntoken_sha256 %s\n",
+	int n = snprintf(text, sizeof(text),
+			 "sparekey-inflight 1\nsent_at %" PRId64 "\ntoken_sha256 %s\n",
 			 (int64_t)time(NULL), hex);
 	/* Durable before the request leaves: it must survive a power cut. */
 	int r = spk_file_write_private(dir, name, text, (size_t)n);
 	if (r < 0) {
-		return spk_error_set(err, SPK_ERR_INTERNAL, r,
-				     "cannot write the in-flight record in %s (%s); nothing was sent",
-				     dir, strerror(-r));
+		return spk_error_set(
+			err, SPK_ERR_INTERNAL, r,
+			"cannot write the in-flight record in %s (%s); nothing was sent", dir,
+			strerror(-r));
 	}
 	return 0;
 }
@@ -52,7 +54,8 @@ int spk_inflight_read(const struct spk_profile *p, struct spk_inflight *ret)
 		return r;
 	}
 	if (sscanf(text, "sparekey-inflight 1\nsent_at %" SCNd64 "\ntoken_sha256 %64[0-9a-f]",
-		   &rec.sent_at, rec.token_sha256) != 2 || strlen(rec.token_sha256) != 64) {
+		   &rec.sent_at, rec.token_sha256) != 2 ||
+	    strlen(rec.token_sha256) != 64) {
 		return -EBADMSG;
 	}
 	*ret = rec;

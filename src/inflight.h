@@ -17,8 +17,8 @@
 #include "profile.h"
 
 struct spk_inflight {
-	int64_t sent_at;        /* epoch seconds, just before the request went out */
-	char token_sha256[65];  /* hex SHA-256 of the refresh token it spends */
+	int64_t sent_at;       /* epoch seconds, just before the request went out */
+	char token_sha256[65]; /* hex SHA-256 of the refresh token it spends */
 	/*
 	 * Another machine's record (a store shared by many: store = etcd),
 	 * whose holder is gone; its host and pid, for messages. "" and 0 for

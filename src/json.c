@@ -27,7 +27,8 @@ static void wipe_tree(json_object *o, int depth)
 	}
 	switch (json_object_get_type(o)) {
 	case json_type_string:
-		explicit_bzero((char *)json_object_get_string(o), (size_t)json_object_get_string_len(o));
+		explicit_bzero((char *)json_object_get_string(o),
+			       (size_t)json_object_get_string_len(o));
 		break;
 	case json_type_array:
 		for (size_t i = 0; i < json_object_array_length(o); i++) {
@@ -35,7 +36,8 @@ static void wipe_tree(json_object *o, int depth)
 		}
 		break;
 	case json_type_object: {
-		json_object_object_foreach(o, key, value) {
+		json_object_object_foreach(o, key, value)
+		{
 			(void)key;
 			wipe_tree(value, depth + 1);
 		}
@@ -398,7 +400,8 @@ int spk_json_add_string(struct spk_json *obj, const char *key, const char *value
 
 int spk_json_add_nullable(struct spk_json *obj, const char *key, const char *value)
 {
-	return value ? add_new(obj, key, json_object_new_string(value)) : spk_json_add_null(obj, key);
+	return value ? add_new(obj, key, json_object_new_string(value))
+		     : spk_json_add_null(obj, key);
 }
 
 int spk_json_add_int64(struct spk_json *obj, const char *key, int64_t value)

@@ -59,21 +59,24 @@ static int check_id_token(const struct spk_json *claims, const struct spk_token_
 					     x->client_id);
 		}
 		int r = spk_json_get_string(claims, "azp", &azp);
-		if ((r == -EINVAL || (r == 0 && n > 1)) && (!azp || strcmp(azp, x->client_id) != 0)) {
+		if ((r == -EINVAL || (r == 0 && n > 1)) &&
+		    (!azp || strcmp(azp, x->client_id) != 0)) {
 			return spk_error_set(err, SPK_ERR_CONFIG, -EACCES,
 					     "the id_token was issued to another client (azp); "
 					     "nothing was stored. Check client_id");
 		}
 	}
-	if (x->issuer && (spk_json_get_string(claims, "iss", &iss) < 0 ||
-			  strcmp(iss, x->issuer) != 0)) {
+	if (x->issuer &&
+	    (spk_json_get_string(claims, "iss", &iss) < 0 || strcmp(iss, x->issuer) != 0)) {
 		return spk_error_set(err, SPK_ERR_CONFIG, -EACCES,
 				     "the id_token comes from another issuer than %.100s (iss); "
-				     "nothing was stored. Check the issuer URL", x->issuer);
+				     "nothing was stored. Check the issuer URL",
+				     x->issuer);
 	}
 	if (spk_json_get_seconds(claims, "exp", &exp) < 0 || exp > MAX_EXP) {
-		return spk_error_set(err, SPK_ERR_LOGIN, -EBADMSG,
-				     "the id_token has no readable expiry (exp); nothing was stored");
+		return spk_error_set(
+			err, SPK_ERR_LOGIN, -EBADMSG,
+			"the id_token has no readable expiry (exp); nothing was stored");
 	}
 	if (exp + SPK_ID_TOKEN_SKEW <= now) {
 		return spk_error_set(err, SPK_ERR_LOGIN, -EACCES,
@@ -84,7 +87,7 @@ static int check_id_token(const struct spk_json *claims, const struct spk_token_
 }
 
 int spk_jwt_read_id_token(const char *id_token, const struct spk_token_expect *x, int64_t now,
-			 char **ret_account, struct spk_error *err)
+			  char **ret_account, struct spk_error *err)
 {
 	_cleanup_json_ struct spk_json *claims = NULL;
 
@@ -96,8 +99,8 @@ int spk_jwt_read_id_token(const char *id_token, const struct spk_token_expect *x
 	if (r < 0) {
 		return r;
 	}
-	static const char *const claims_by_preference[] = { "email", "preferred_username",
-							    "name", "sub" };
+	static const char *const claims_by_preference[] = { "email", "preferred_username", "name",
+							    "sub" };
 	for (size_t i = 0; i < ARRAY_SIZE(claims_by_preference); i++) {
 		char *v = NULL;
 		if (spk_json_get_string(claims, claims_by_preference[i], &v) == 0 && *v) {

@@ -27,12 +27,13 @@ int spk_lock_open(const char *dir, const char *profile, int *ret_fd, struct spk_
 	int r = spk_file_mkdir_private(dir);
 
 	if (r < 0) {
-		return spk_error_set(err, SPK_ERR_INTERNAL, r, "cannot use the lock directory %s (%s)",
-				     dir, strerror(-r));
+		return spk_error_set(err, SPK_ERR_INTERNAL, r,
+				     "cannot use the lock directory %s (%s)", dir, strerror(-r));
 	}
 	r = spk_lock_path(dir, profile, path, sizeof(path));
 	if (r < 0) {
-		return spk_error_set(err, SPK_ERR_INTERNAL, r, "the lock path in %s is too long", dir);
+		return spk_error_set(err, SPK_ERR_INTERNAL, r, "the lock path in %s is too long",
+				     dir);
 	}
 	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -44,16 +45,16 @@ int spk_lock_open(const char *dir, const char *profile, int *ret_fd, struct spk_
 	return 0;
 }
 
-int spk_lock_timed_out(const char *dir, const char *profile, int timeout_ms,
-		       struct spk_error *err)
+int spk_lock_timed_out(const char *dir, const char *profile, int timeout_ms, struct spk_error *err)
 {
 	char path[4096];
 	if (spk_lock_path(dir, profile, path, sizeof(path)) < 0) {
 		snprintf(path, sizeof(path), "of %s", profile);
 	}
-	return spk_error_set(err, SPK_ERR_TEMPFAIL, -ETIMEDOUT,
-			     "another sparekey has held the refresh lock %s for %d s. Try again later",
-			     path, timeout_ms / 1000);
+	return spk_error_set(
+		err, SPK_ERR_TEMPFAIL, -ETIMEDOUT,
+		"another sparekey has held the refresh lock %s for %d s. Try again later", path,
+		timeout_ms / 1000);
 }
 
 int spk_lock_take(const char *dir, const char *profile, int timeout_ms, int *ret_fd,

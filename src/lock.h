@@ -18,8 +18,7 @@ int spk_lock_open(const char *dir, const char *profile, int *ret_fd, struct spk_
 int spk_lock_take(const char *dir, const char *profile, int timeout_ms, int *ret_fd,
 		  struct spk_error *err);
 /* The TEMPFAIL error for a lock another process held for timeout_ms: -ETIMEDOUT. */
-int spk_lock_timed_out(const char *dir, const char *profile, int timeout_ms,
-		       struct spk_error *err);
+int spk_lock_timed_out(const char *dir, const char *profile, int timeout_ms, struct spk_error *err);
 /*
  * The front's side of the handover: keep fd open across the exec of the
  * full program and name it there. On failure fd is released (the full

@@ -73,20 +73,25 @@ int spk_login_flags_apply(struct spk_profile *p, const struct spk_login_flags *f
 	} else if (p->grant == SPK_GRANT_CLIENT_CREDENTIALS) {
 		return spk_error_set(err, SPK_ERR_USAGE, -EINVAL,
 				     "%s gets client-credentials tokens; log it in with "
-				     "--client-credentials", p->name);
+				     "--client-credentials",
+				     p->name);
 	}
 	if (!p->provider) {
-		return spk_error_set(err, SPK_ERR_USAGE, -EINVAL,
-				     "%s is a new profile: name its provider with --provider xero or "
-				     "--issuer URL", p->name);
+		return spk_error_set(
+			err, SPK_ERR_USAGE, -EINVAL,
+			"%s is a new profile: name its provider with --provider xero or "
+			"--issuer URL",
+			p->name);
 	}
 	if (!p->client_id) {
 		return spk_error_set(err, SPK_ERR_USAGE, -EINVAL,
 				     "%s has no client id yet: add --client-id ID (from the "
-				     "provider's developer portal)", p->name);
+				     "provider's developer portal)",
+				     p->name);
 	}
 	if (strcmp(p->provider, "oidc") == 0 && !p->endpoints.issuer) {
-		return spk_error_set(err, SPK_ERR_USAGE, -EINVAL, "provider oidc needs --issuer URL");
+		return spk_error_set(err, SPK_ERR_USAGE, -EINVAL,
+				     "provider oidc needs --issuer URL");
 	}
 	if (apply_scopes(p, f->scope) < 0) {
 		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");

@@ -14,13 +14,13 @@
 #include "profile.h"
 
 struct spk_login_flags {
-	const char *provider;  /* --provider; NULL: not given (or, with issuer, "oidc") */
-	const char *issuer;    /* --issuer */
+	const char *provider; /* --provider; NULL: not given (or, with issuer, "oidc") */
+	const char *issuer;   /* --issuer */
 	const char *client_id;
-	const char *scope;     /* --scope: the user's scopes, on top of the preset's */
-	const char *store;     /* "secret" or "file" */
+	const char *scope; /* --scope: the user's scopes, on top of the preset's */
+	const char *store; /* "secret" or "file" */
 	const char *tenant;
-	const char *cacert;    /* an absolute path */
+	const char *cacert;               /* an absolute path */
 	enum spk_client_auth client_auth; /* SPK_CLIENT_AUTH_DEFAULT: not given */
 	bool client_credentials;
 	const unsigned *ports; /* --port, in order */

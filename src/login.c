@@ -119,7 +119,7 @@ static int login_browser(const struct spk_profile *p, const struct spk_provider 
 	for (;;) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		long left = (long)o->timeout_s * 1000 - ((now.tv_sec - start.tv_sec) * 1000 +
-							  (now.tv_nsec - start.tv_nsec) / 1000000);
+							 (now.tv_nsec - start.tv_nsec) / 1000000);
 		if (ui && ui->tick && left > 0) {
 			ui->tick(ui->userdata, (int)((left + 999) / 1000));
 		}
@@ -137,7 +137,8 @@ static int login_browser(const struct spk_profile *p, const struct spk_provider 
 		}
 		r = paste_read(&paste);
 		if (r < 0) {
-			r = spk_error_set(err, SPK_ERR_LOGIN, r, "cannot read the pasted address "
+			r = spk_error_set(err, SPK_ERR_LOGIN, r,
+					  "cannot read the pasted address "
 					  "(too long?); nothing was exchanged");
 			goto out;
 		}
@@ -150,7 +151,8 @@ static int login_browser(const struct spk_profile *p, const struct spk_provider 
 	if (r == -ETIMEDOUT) {
 		r = spk_error_set(err, SPK_ERR_TEMPFAIL, r,
 				  "no answer from the browser within %d s; nothing was stored. "
-				  "Run the login again (--timeout SECS allows longer)", o->timeout_s);
+				  "Run the login again (--timeout SECS allows longer)",
+				  o->timeout_s);
 		goto out;
 	}
 	if (r < 0) {
@@ -160,7 +162,10 @@ static int login_browser(const struct spk_profile *p, const struct spk_provider 
 		ui->exchanging(ui->userdata);
 	}
 	const struct spk_token_expect x = {
-		.client_id = p->client_id, .issuer = issuer, .nonce = nonce, .scope = scopes,
+		.client_id = p->client_id,
+		.issuer = issuer,
+		.nonce = nonce,
+		.scope = scopes,
 	};
 	r = spk_oauth_exchange_code(c, cb.code, pkce.verifier, redirect_uri, &x,
 				    (int64_t)time(NULL), ret, err);
@@ -174,26 +179,29 @@ out:
 /* RFC 8628: show a code, poll until the person has approved it elsewhere. */
 static int login_device(const struct spk_profile *p, const struct spk_provider *prov,
 			const struct spk_client *c, const struct spk_login_options *o,
-			const struct spk_login_ui *ui, struct spk_grant *ret,
-			struct spk_error *err)
+			const struct spk_login_ui *ui, struct spk_grant *ret, struct spk_error *err)
 {
 	struct spk_device_auth d = { 0 };
 
 	if (!prov->endpoints.device_authorization) {
-		return spk_error_set(err, SPK_ERR_CONFIG, -ENOTSUP,
-				     "%s: the provider has no device authorization endpoint; sign in "
-				     "with the browser instead (--no-browser or --paste on a remote "
-				     "machine)", p->name);
+		return spk_error_set(
+			err, SPK_ERR_CONFIG, -ENOTSUP,
+			"%s: the provider has no device authorization endpoint; sign in "
+			"with the browser instead (--no-browser or --paste on a remote "
+			"machine)",
+			p->name);
 	}
-	int r = spk_oauth_device_authorize(c, prov->endpoints.device_authorization, p->scopes, &d, err);
+	int r = spk_oauth_device_authorize(c, prov->endpoints.device_authorization, p->scopes, &d,
+					   err);
 	if (r < 0) {
 		return r;
 	}
 	if (ui && ui->device) {
-		ui->device(ui->userdata, d.user_code, d.verification_uri, d.verification_uri_complete,
-			   d.expires_in);
+		ui->device(ui->userdata, d.user_code, d.verification_uri,
+			   d.verification_uri_complete, d.expires_in);
 	}
-	int64_t deadline = (int64_t)time(NULL) + (d.expires_in < o->timeout_s ? d.expires_in : o->timeout_s);
+	int64_t deadline =
+		(int64_t)time(NULL) + (d.expires_in < o->timeout_s ? d.expires_in : o->timeout_s);
 	int64_t interval = d.interval;
 	const struct spk_token_expect x = {
 		.client_id = p->client_id,
@@ -203,9 +211,10 @@ static int login_device(const struct spk_profile *p, const struct spk_provider *
 	for (;;) {
 		int64_t left = deadline - (int64_t)time(NULL);
 		if (left <= 0) {
-			r = spk_error_set(err, SPK_ERR_TEMPFAIL, -ETIMEDOUT,
-					  "the sign-in was not completed in time; nothing was stored. "
-					  "Run the login again");
+			r = spk_error_set(
+				err, SPK_ERR_TEMPFAIL, -ETIMEDOUT,
+				"the sign-in was not completed in time; nothing was stored. "
+				"Run the login again");
 			break;
 		}
 		/* The last poll comes at the deadline, not after it. */
@@ -253,10 +262,12 @@ static int choose_tenant(const struct spk_profile *p, const struct spk_provider 
 	if (p->tenant) {
 		pick = spk_grant_find_tenant(g, p->tenant);
 		if (!pick) {
-			return spk_error_set(err, SPK_ERR_CONFIG, -ENOENT,
-					     "%s: no connected organisation is called '%s'; nothing was "
-					     "stored. Connect it when consenting, or choose another "
-					     "(--tenant NAME|ID)", p->name, p->tenant);
+			return spk_error_set(
+				err, SPK_ERR_CONFIG, -ENOENT,
+				"%s: no connected organisation is called '%s'; nothing was "
+				"stored. Connect it when consenting, or choose another "
+				"(--tenant NAME|ID)",
+				p->name, p->tenant);
 		}
 	} else if (n > 1 && ui && ui->pick_tenant) {
 		int i = ui->pick_tenant(ui->userdata, g->tenants, n);

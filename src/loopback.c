@@ -77,8 +77,7 @@ struct spk_loopback {
 /* The connection that carried the winning redirect, marked via con_cls. */
 static int winner_mark;
 
-__attribute__((format(printf, 2, 0)))
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char line[256];
 	(void)cls;
@@ -118,7 +117,8 @@ static enum MHD_Result refuse(struct MHD_Connection *conn, unsigned status, cons
 	char body[512];
 	snprintf(body, sizeof(body),
 		 "<p>%s</p><p>This page is sparekey's login helper; it is still waiting for "
-		 "the provider's redirect.</p>", why);
+		 "the provider's redirect.</p>",
+		 why);
 	return answer(conn, status, "Not accepted", body);
 }
 
@@ -151,9 +151,8 @@ static enum MHD_Result count_host(void *cls, enum MHD_ValueKind kind, const char
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_data_size,
-				  void **con_cls)
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
 {
 	struct spk_loopback *lb = cls;
 	(void)version;
@@ -207,7 +206,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		snprintf(body, sizeof(body),
 			 "<p>sparekey received the authorization for profile <code>%s</code> and "
 			 "is storing it now.</p><p>You can close this tab and return to the "
-			 "terminal.</p>", profile ? profile : "");
+			 "terminal.</p>",
+			 profile ? profile : "");
 		ret = answer(conn, MHD_HTTP_OK, "Signed in", body);
 	} else {
 		lb->outcome = GOT_ERROR;
@@ -337,7 +337,8 @@ int spk_loopback_start(const struct spk_loopback_config *cfg, struct spk_loopbac
 	if (!lb->path || !lb->state || !lb->profile || (cfg->issuer && !lb->issuer) ||
 	    pipe2(lb->wake, O_CLOEXEC) < 0) {
 		spk_loopback_free(lb);
-		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "cannot set up the callback server");
+		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM,
+				     "cannot set up the callback server");
 	}
 
 	if (cfg->n_ports == 0) {
@@ -377,12 +378,12 @@ int spk_loopback_start(const struct spk_loopback_config *cfg, struct spk_loopbac
 		lb->daemons[i] = mhd.start_daemon(
 			MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request,
 			/* First, or MHD's own logger writes to stderr until it is set. */
-			lb, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-			MHD_OPTION_LISTEN_SOCKET, lb->fds[i], MHD_OPTION_CONNECTION_LIMIT,
-			(unsigned)MAX_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 0u,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
-			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, lb, MHD_OPTION_END);
+			lb, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET,
+			lb->fds[i], MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
+			MHD_OPTION_PER_IP_CONNECTION_LIMIT, 0u, MHD_OPTION_CONNECTION_TIMEOUT,
+			(unsigned)CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+			(size_t)CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, lb,
+			MHD_OPTION_END);
 		if (!lb->daemons[i]) {
 			spk_loopback_free(lb);
 			return spk_error_set(err, SPK_ERR_INTERNAL, -EIO,

@@ -14,13 +14,13 @@
 #include "error.h"
 
 struct spk_loopback_config {
-	const char *host;     /* "127.0.0.1", "localhost" or "[::1]" */
-	const char *path;     /* "/callback" */
+	const char *host;      /* "127.0.0.1", "localhost" or "[::1]" */
+	const char *path;      /* "/callback" */
 	const unsigned *ports; /* tried in order; n_ports == 0: ephemeral */
 	size_t n_ports;
-	const char *state;    /* expected state (copied) */
-	const char *issuer;   /* expected iss (RFC 9207), or NULL */
-	const char *profile;  /* named on the success page */
+	const char *state;   /* expected state (copied) */
+	const char *issuer;  /* expected iss (RFC 9207), or NULL */
+	const char *profile; /* named on the success page */
 };
 
 struct spk_loopback;

@@ -12,11 +12,11 @@ static inline void freep(void *p)
 #define _cleanup_free_ _cleanup_(freep)
 
 /* Return the pointer and clear the variable: the caller now owns it. */
-#define TAKE_PTR(p)                          \
-	({                                   \
+#define TAKE_PTR(p) \
+	({ \
 		__typeof__(p) _take_tmp = (p); \
-		(p) = NULL;                  \
-		_take_tmp;                   \
+		(p) = NULL; \
+		_take_tmp; \
 	})
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

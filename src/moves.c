@@ -52,8 +52,7 @@ int spk_flow_export_begin(const struct spk_config *cfg, const struct spk_profile
 	return 0;
 }
 
-int spk_flow_export_end(const struct spk_profile *p, int lock, bool remove,
-			struct spk_error *err)
+int spk_flow_export_end(const struct spk_profile *p, int lock, bool remove, struct spk_error *err)
 {
 	int r = 0;
 
@@ -69,8 +68,8 @@ int spk_flow_export_end(const struct spk_profile *p, int lock, bool remove,
 	return r;
 }
 
-int spk_flow_import(struct spk_config *cfg, const char *name, const char *store,
-		    const char *json, size_t len, struct spk_grant *ret, struct spk_error *err)
+int spk_flow_import(struct spk_config *cfg, const char *name, const char *store, const char *json,
+		    size_t len, struct spk_grant *ret, struct spk_error *err)
 {
 	struct spk_transfer t = { 0 };
 	struct spk_profile p = SPK_PROFILE_INIT;
@@ -126,7 +125,8 @@ int spk_flow_tenants_refresh(const struct spk_profile *p, struct spk_grant *ret,
 	if (r == 0 && !prov.endpoints.connections) {
 		r = spk_error_set(err, SPK_ERR_CONFIG, -ENOTSUP,
 				  "%s: provider %s has no organisations to list (no "
-				  "connections_endpoint)", p->name, p->provider);
+				  "connections_endpoint)",
+				  p->name, p->provider);
 	}
 	if (r == 0) {
 		r = spk_tenants_fetch(prov.endpoints.connections, g.access_token, prov.cacert,
@@ -145,7 +145,9 @@ int spk_flow_tenants_refresh(const struct spk_profile *p, struct spk_grant *ret,
 		/* The chosen organisation stays chosen; if it is gone, none is. */
 		const char *want = p->tenant ? p->tenant : g.tenant_id;
 		const struct spk_tenant *keep = spk_grant_find_tenant(&g, want);
-		char *id = keep ? strdup(keep->id) : !want && n > 0 ? strdup(g.tenants[0].id) : NULL;
+		char *id = keep             ? strdup(keep->id)
+			   : !want && n > 0 ? strdup(g.tenants[0].id)
+					    : NULL;
 		free(g.tenant_id);
 		g.tenant_id = id;
 		r = spk_store_save(p, &g, err);
@@ -228,7 +230,8 @@ int spk_flow_logout(const struct spk_profile *p, bool keep_remote, struct spk_er
 	if (remote.kind != SPK_ERR_NONE) {
 		return spk_error_set_oauth(err, remote.kind, remote.code, remote.oauth,
 					   "%s: the grant was deleted here, but revoking it at the "
-					   "provider failed: %s", p->name, remote.msg);
+					   "provider failed: %s",
+					   p->name, remote.msg);
 	}
 	if (!have_grant && rs != 0) {
 		return -ENOENT;

@@ -144,7 +144,10 @@ static int client_post(const struct spk_client *c, const char *url, struct spk_f
 		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
 	}
 	struct spk_http_request req = {
-		.url = url, .form = form, .authorization = authorization, .cacert = c->cacert,
+		.url = url,
+		.form = form,
+		.authorization = authorization,
+		.cacert = c->cacert,
 	};
 	int r = spk_http_send(&req, ret, err);
 	if (r < 0) {
@@ -181,8 +184,8 @@ static int token_request(const struct spk_client *c, struct spk_form *f,
 }
 
 int spk_oauth_exchange_code(const struct spk_client *c, const char *code, const char *verifier,
-			    const char *redirect_uri, const struct spk_token_expect *x,
-			    int64_t now, struct spk_grant *ret, struct spk_error *err)
+			    const char *redirect_uri, const struct spk_token_expect *x, int64_t now,
+			    struct spk_grant *ret, struct spk_error *err)
 {
 	struct spk_form f;
 
@@ -220,9 +223,8 @@ int spk_oauth_client_credentials(const struct spk_client *c, const char *scopes,
 	return token_request(c, &f, &x, now, ret, err);
 }
 
-int spk_oauth_device_authorize(const struct spk_client *c, const char *endpoint,
-			       const char *scopes, struct spk_device_auth *ret,
-			       struct spk_error *err)
+int spk_oauth_device_authorize(const struct spk_client *c, const char *endpoint, const char *scopes,
+			       struct spk_device_auth *ret, struct spk_error *err)
 {
 	struct spk_form f;
 	struct spk_http_response resp = { 0 };
@@ -267,9 +269,10 @@ int spk_oauth_device_poll(const struct spk_client *c, const char *device_code,
 						   "completed; nothing was stored");
 		}
 		if (strcmp(e.oauth, "access_denied") == 0) {
-			return spk_error_set_oauth(err, SPK_ERR_LOGIN, -EACCES, "access_denied",
-						   "the sign-in was denied (access_denied); nothing "
-						   "was stored");
+			return spk_error_set_oauth(
+				err, SPK_ERR_LOGIN, -EACCES, "access_denied",
+				"the sign-in was denied (access_denied); nothing "
+				"was stored");
 		}
 		if (err && err->kind == SPK_ERR_NONE) {
 			*err = e;

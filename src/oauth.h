@@ -28,11 +28,11 @@ struct spk_authorize_params {
 	const char *endpoint;
 	const char *client_id;
 	const char *redirect_uri;
-	const char *scopes;         /* may be NULL */
+	const char *scopes; /* may be NULL */
 	const char *state;
-	const char *nonce;          /* NULL: not an OpenID request */
+	const char *nonce; /* NULL: not an OpenID request */
 	const char *code_challenge;
-	const char *const *extra;   /* NULL-terminated name, value pairs, or NULL */
+	const char *const *extra; /* NULL-terminated name, value pairs, or NULL */
 };
 
 int spk_oauth_authorize_url(const struct spk_authorize_params *p, char **ret);
@@ -44,9 +44,9 @@ bool spk_scope_has(const char *scopes, const char *scope);
 struct spk_client {
 	const char *token_endpoint;
 	const char *id;
-	const char *secret;         /* a secret; NULL for public clients */
-	enum spk_client_auth auth;  /* resolved: never SPK_CLIENT_AUTH_DEFAULT */
-	const char *cacert;         /* CA bundle for a private CA, or NULL */
+	const char *secret;        /* a secret; NULL for public clients */
+	enum spk_client_auth auth; /* resolved: never SPK_CLIENT_AUTH_DEFAULT */
+	const char *cacert;        /* CA bundle for a private CA, or NULL */
 };
 
 /*
@@ -69,8 +69,8 @@ struct spk_token_expect {
 
 /* Exchange an authorization code; *ret is a complete new grant. */
 int spk_oauth_exchange_code(const struct spk_client *c, const char *code, const char *verifier,
-			    const char *redirect_uri, const struct spk_token_expect *x,
-			    int64_t now, struct spk_grant *ret, struct spk_error *err);
+			    const char *redirect_uri, const struct spk_token_expect *x, int64_t now,
+			    struct spk_grant *ret, struct spk_error *err);
 
 /* Use a refresh token; *ret holds what the provider sent (see spk_grant_update). */
 int spk_oauth_refresh(const struct spk_client *c, const char *refresh_token, int64_t now,
@@ -90,9 +90,8 @@ struct spk_device_auth {
 	int64_t interval; /* seconds between polls (default 5) */
 };
 
-int spk_oauth_device_authorize(const struct spk_client *c, const char *endpoint,
-			       const char *scopes, struct spk_device_auth *ret,
-			       struct spk_error *err);
+int spk_oauth_device_authorize(const struct spk_client *c, const char *endpoint, const char *scopes,
+			       struct spk_device_auth *ret, struct spk_error *err);
 int spk_oauth_parse_device_auth(const struct spk_http_response *resp, const char *host,
 				struct spk_device_auth *ret, struct spk_error *err);
 /*

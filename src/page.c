@@ -16,12 +16,24 @@ char *spk_page_escape(const char *s)
 	}
 	for (const char *p = s; *p; p++) {
 		switch (*p) {
-		case '<': o = stpcpy(o, "&lt;"); break;
-		case '>': o = stpcpy(o, "&gt;"); break;
-		case '&': o = stpcpy(o, "&amp;"); break;
-		case '"': o = stpcpy(o, "&quot;"); break;
-		case '\'': o = stpcpy(o, "&#39;"); break;
-		default: *o++ = (char)((unsigned char)*p < 0x20 ? ' ' : *p); break;
+		case '<':
+			o = stpcpy(o, "&lt;");
+			break;
+		case '>':
+			o = stpcpy(o, "&gt;");
+			break;
+		case '&':
+			o = stpcpy(o, "&amp;");
+			break;
+		case '"':
+			o = stpcpy(o, "&quot;");
+			break;
+		case '\'':
+			o = stpcpy(o, "&#39;");
+			break;
+		default:
+			*o++ = (char)((unsigned char)*p < 0x20 ? ' ' : *p);
+			break;
 		}
 	}
 	*o = '\0';

@@ -134,7 +134,8 @@ char *spk_path_session_bus_fallback(void)
 		return NULL;
 	}
 	if (runtime && runtime[0] == '/' &&
-	    snprintf(path, sizeof(path), "%s/bus", runtime) < (int)sizeof(path) && own_socket(path)) {
+	    snprintf(path, sizeof(path), "%s/bus", runtime) < (int)sizeof(path) &&
+	    own_socket(path)) {
 		return asprintf(&out, "unix:path=%s", path) < 0 ? NULL : out;
 	}
 	snprintf(path, sizeof(path), "/run/user/%u/bus", (unsigned)geteuid());
@@ -186,8 +187,8 @@ bool spk_profile_name_valid(const char *name)
 	}
 	for (size_t i = 0; i < n; i++) {
 		char c = name[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			  c == '.' || c == '_' || c == '-';
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 		if (!ok) {
 			return false;
 		}

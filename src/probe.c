@@ -29,7 +29,8 @@ int spk_probe_provider(const struct spk_provider *prov, int64_t now, struct spk_
 	if (abs64(probe.skew) > SPK_PROBE_SKEW_MAX) {
 		return spk_error_set(err, SPK_ERR_TEMPFAIL, -ERANGE,
 				     "this clock is %lld s %s %s's; token lifetimes will be wrong. "
-				     "Synchronise the clock (timedatectl)", (long long)abs64(probe.skew),
+				     "Synchronise the clock (timedatectl)",
+				     (long long)abs64(probe.skew),
 				     probe.skew > 0 ? "ahead of" : "behind", probe.host);
 	}
 	return 0;

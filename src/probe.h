@@ -16,9 +16,9 @@
 #define SPK_PROBE_SKEW_MAX 60
 
 struct spk_probe {
-	char host[256];   /* the token endpoint's host, for messages */
-	bool has_date;    /* the provider sent a Date header */
-	int64_t skew;     /* now minus the provider's clock, seconds; 0 without a Date */
+	char host[256]; /* the token endpoint's host, for messages */
+	bool has_date;  /* the provider sent a Date header */
+	int64_t skew;   /* now minus the provider's clock, seconds; 0 without a Date */
 };
 
 /*

@@ -12,7 +12,8 @@
 
 const struct spk_endpoint_field spk_endpoint_fields[SPK_N_ENDPOINTS] = {
 	{ "issuer", "issuer", offsetof(struct spk_endpoints, issuer) },
-	{ "authorization", "authorization_endpoint", offsetof(struct spk_endpoints, authorization) },
+	{ "authorization", "authorization_endpoint",
+	  offsetof(struct spk_endpoints, authorization) },
 	{ "token", "token_endpoint", offsetof(struct spk_endpoints, token) },
 	{ "revocation", "revocation_endpoint", offsetof(struct spk_endpoints, revocation) },
 	{ "device_authorization", "device_authorization_endpoint",

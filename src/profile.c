@@ -25,8 +25,9 @@ int spk_config_open(const char *path, struct spk_config **ret, struct spk_error 
 	cfg->path = path ? strdup(path) : spk_path_config_file();
 	if (!cfg->path) {
 		spk_config_free(cfg);
-		return spk_error_set(err, SPK_ERR_CONFIG, -ENOENT,
-				     "cannot find the config directory: set HOME or XDG_CONFIG_HOME");
+		return spk_error_set(
+			err, SPK_ERR_CONFIG, -ENOENT,
+			"cannot find the config directory: set HOME or XDG_CONFIG_HOME");
 	}
 	if (!g_key_file_load_from_file(cfg->kf, cfg->path, G_KEY_FILE_KEEP_COMMENTS, &gerr)) {
 		if (!g_error_matches(gerr, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
@@ -115,15 +116,16 @@ struct profile_key {
 	const char *name;
 	enum key_type type;
 	size_t offset;
-	bool local;                     /* stays on its machine: not exported or imported */
+	bool local;                       /* stays on its machine: not exported or imported */
 	bool (*check)(const char *value); /* KEY_STRING: NULL accepts any value */
-	const char *must;               /* what the error says after "[profile] " */
-	long long min, max;             /* KEY_NUMBER */
+	const char *must;                 /* what the error says after "[profile] " */
+	long long min, max;               /* KEY_NUMBER */
 };
 
 static bool is_loopback_host(const char *v)
 {
-	return strcmp(v, "localhost") == 0 || strcmp(v, "127.0.0.1") == 0 || strcmp(v, "[::1]") == 0;
+	return strcmp(v, "localhost") == 0 || strcmp(v, "127.0.0.1") == 0 ||
+	       strcmp(v, "[::1]") == 0;
 }
 
 static bool is_absolute(const char *v)
@@ -137,7 +139,8 @@ static bool is_absolute(const char *v)
  */
 static bool is_web_url(const char *v)
 {
-	return g_ascii_strncasecmp(v, "https://", 8) == 0 || g_ascii_strncasecmp(v, "http://", 7) == 0;
+	return g_ascii_strncasecmp(v, "https://", 8) == 0 ||
+	       g_ascii_strncasecmp(v, "http://", 7) == 0;
 }
 
 static bool is_one_line(const char *v);
@@ -193,12 +196,16 @@ static bool is_one_line(const char *v)
 	return !strpbrk(v, "\r\n");
 }
 
-#define STRING(key, member, is_local, fn, text)                                            \
-	{ .name = key, .type = KEY_STRING, .offset = offsetof(struct spk_profile, member),  \
-	  .local = is_local, .check = fn, .must = text }
-#define NUMBER(key, member, lo, hi, text)                                                  \
-	{ .name = key, .type = KEY_NUMBER, .offset = offsetof(struct spk_profile, member),  \
-	  .min = lo, .max = hi, .must = key " must be " text }
+#define STRING(key, member, is_local, fn, text) \
+	{ \
+		.name = key, .type = KEY_STRING, .offset = offsetof(struct spk_profile, member), \
+		.local = is_local, .check = fn, .must = text \
+	}
+#define NUMBER(key, member, lo, hi, text) \
+	{ \
+		.name = key, .type = KEY_NUMBER, .offset = offsetof(struct spk_profile, member), \
+		.min = lo, .max = hi, .must = key " must be " text \
+	}
 #define ENV_MUST "exec_token_env and exec_tenant_env must be environment variable names"
 
 /*
@@ -218,7 +225,8 @@ static const struct profile_key profile_keys[] = {
 	       "etcd_endpoints must be https:// URLs separated by spaces"),
 	STRING("etcd_prefix", etcd_prefix, true, is_key_prefix,
 	       "etcd_prefix must start and end with '/'"),
-	STRING("etcd_cacert", etcd_cacert, true, is_absolute, "etcd_cacert must be an absolute path"),
+	STRING("etcd_cacert", etcd_cacert, true, is_absolute,
+	       "etcd_cacert must be an absolute path"),
 	STRING("etcd_cert", etcd_cert, true, is_absolute, "etcd_cert must be an absolute path"),
 	STRING("etcd_key", etcd_key, true, is_absolute, "etcd_key must be an absolute path"),
 	STRING("etcd_user", etcd_user, true, is_one_line, "etcd_user must be one line"),
@@ -236,16 +244,21 @@ static const struct profile_key profile_keys[] = {
 	STRING("git_hosts", git_hosts, false, is_host_list,
 	       "git_hosts must be host names or host:port, separated by spaces (no URL)"),
 	STRING("git_username", git_username, false, is_one_line, "git_username must be one line"),
-	{ .name = "client_auth", .type = KEY_CLIENT_AUTH,
+	{ .name = "client_auth",
+	  .type = KEY_CLIENT_AUTH,
 	  .must = "client_auth must be none, post or basic" },
-	{ .name = "grant", .type = KEY_GRANT,
+	{ .name = "grant",
+	  .type = KEY_GRANT,
 	  .must = "grant must be authorization_code or client_credentials" },
 	NUMBER("min_valid", min_valid, 0, 86400, "0-86400 seconds"),
 	NUMBER("assume_lifetime", assume_lifetime, 60, 86400, "60-86400 seconds"),
 	NUMBER("refresh_idle_days", refresh_idle_days, 0, 3650, "0-3650 (0: never expires)"),
 	NUMBER("refresh_reuse_grace", refresh_reuse_grace, 0, 86400,
 	       "0-86400 seconds (0: a spent refresh token is never accepted again)"),
-	{ .name = "cache", .type = KEY_CACHE, .local = true, .must = "cache must be runtime or none" },
+	{ .name = "cache",
+	  .type = KEY_CACHE,
+	  .local = true,
+	  .must = "cache must be runtime or none" },
 };
 
 static char **string_slot(const struct spk_profile *p, const struct profile_key *k)
@@ -284,7 +297,8 @@ static int get_one(GKeyFile *kf, const char *name, const struct profile_key *k,
 	switch (k->type) {
 	case KEY_STRING:
 		*string_slot(p, k) = get_key(kf, name, k->name);
-		return *string_slot(p, k) && k->check && !k->check(*string_slot(p, k)) ? -EINVAL : 0;
+		return *string_slot(p, k) && k->check && !k->check(*string_slot(p, k)) ? -EINVAL
+										       : 0;
 	case KEY_ENDPOINTS:
 		for (size_t i = 0; i < SPK_N_ENDPOINTS; i++) {
 			*spk_endpoint_slot(&p->endpoints, i) =
@@ -322,7 +336,9 @@ static int get_one(GKeyFile *kf, const char *name, const struct profile_key *k,
 			p->grant = SPK_GRANT_CLIENT_CREDENTIALS;
 		}
 		return p->grant == SPK_GRANT_CLIENT_CREDENTIALS ||
-		       strcmp(s, "authorization_code") == 0 ? 0 : -EINVAL;
+				       strcmp(s, "authorization_code") == 0
+			       ? 0
+			       : -EINVAL;
 	case KEY_CACHE:
 		p->cache_none = strcmp(s, "none") == 0;
 		return p->cache_none || strcmp(s, "runtime") == 0 ? 0 : -EINVAL;
@@ -347,12 +363,13 @@ int spk_config_get(const struct spk_config *cfg, const char *name, struct spk_pr
 		const struct profile_key *k = &profile_keys[i];
 		int r = get_one(cfg->kf, name, k, &p);
 		if (r < 0 && k->type == KEY_PORTS) {
-			r = spk_error_set(err, SPK_ERR_CONFIG, r,
-					  "%s: [%s] redirect_ports must be port numbers 1-65535 (at most %d)",
-					  cfg->path, name, SPK_MAX_PORTS);
+			r = spk_error_set(
+				err, SPK_ERR_CONFIG, r,
+				"%s: [%s] redirect_ports must be port numbers 1-65535 (at most %d)",
+				cfg->path, name, SPK_MAX_PORTS);
 		} else if (r < 0) {
-			r = spk_error_set(err, SPK_ERR_CONFIG, -EINVAL, "%s: [%s] %s", cfg->path, name,
-					  k->must);
+			r = spk_error_set(err, SPK_ERR_CONFIG, -EINVAL, "%s: [%s] %s", cfg->path,
+					  name, k->must);
 		}
 		if (r < 0) {
 			spk_profile_done(&p);
@@ -380,7 +397,8 @@ static void put_one(GKeyFile *kf, const char *g, const struct profile_key *k,
 		break;
 	case KEY_ENDPOINTS:
 		for (size_t i = 0; i < SPK_N_ENDPOINTS; i++) {
-			put_key(kf, g, spk_endpoint_fields[i].key, spk_endpoint_get(&p->endpoints, i));
+			put_key(kf, g, spk_endpoint_fields[i].key,
+				spk_endpoint_get(&p->endpoints, i));
 		}
 		break;
 	case KEY_PORTS:
@@ -417,9 +435,10 @@ static void put_one(GKeyFile *kf, const char *g, const struct profile_key *k,
 int spk_config_put(struct spk_config *cfg, const struct spk_profile *p, struct spk_error *err)
 {
 	if (!spk_profile_name_valid(p->name)) {
-		return spk_error_set(err, SPK_ERR_USAGE, -EINVAL,
-				     "'%s' is not a valid profile name (letters, digits, '.', '_', '-')",
-				     p->name ? p->name : "");
+		return spk_error_set(
+			err, SPK_ERR_USAGE, -EINVAL,
+			"'%s' is not a valid profile name (letters, digits, '.', '_', '-')",
+			p->name ? p->name : "");
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(profile_keys); i++) {
 		put_one(cfg->kf, p->name, &profile_keys[i], p);
@@ -438,8 +457,8 @@ int spk_config_save(struct spk_config *cfg, struct spk_error *err)
 				     g_strerror(errno));
 	}
 	g_autofree char *data = g_key_file_to_data(cfg->kf, &len, NULL);
-	if (!g_file_set_contents_full(cfg->path, data, (gssize)len,
-				      G_FILE_SET_CONTENTS_CONSISTENT, 0600, &gerr)) {
+	if (!g_file_set_contents_full(cfg->path, data, (gssize)len, G_FILE_SET_CONTENTS_CONSISTENT,
+				      0600, &gerr)) {
 		return spk_error_set(err, SPK_ERR_CONFIG, -EIO, "cannot write %s: %s", cfg->path,
 				     gerr->message);
 	}
@@ -452,7 +471,8 @@ int spk_config_export_settings(const struct spk_config *cfg, const char *name, c
 {
 	gsize n = 0;
 	g_auto(GStrv) keys = g_key_file_get_keys(cfg->kf, name, &n, NULL);
-	char **out_keys = calloc(n + 1, sizeof(char *)), **out_values = calloc(n + 1, sizeof(char *));
+	char **out_keys = calloc(n + 1, sizeof(char *)),
+	     **out_values = calloc(n + 1, sizeof(char *));
 	size_t o = 0;
 
 	if (!keys || !out_keys || !out_values) {
@@ -482,22 +502,23 @@ int spk_config_import_settings(struct spk_config *cfg, const char *name, char *c
 			       char *const *values, struct spk_error *err)
 {
 	if (!spk_profile_name_valid(name)) {
-		return spk_error_set(err, SPK_ERR_USAGE, -EINVAL, "'%s' is not a valid profile name",
-				     name);
+		return spk_error_set(err, SPK_ERR_USAGE, -EINVAL,
+				     "'%s' is not a valid profile name", name);
 	}
 	for (size_t i = 0; keys[i]; i++) {
 		const struct profile_key *k = find_key(keys[i]);
 		if (!k || k->local || !values[i] || strpbrk(values[i], "\r\n")) {
-			return spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
-					     "the imported settings hold an unknown or invalid key '%.40s'",
-					     keys[i]);
+			return spk_error_set(
+				err, SPK_ERR_CONFIG, -EINVAL,
+				"the imported settings hold an unknown or invalid key '%.40s'",
+				keys[i]);
 		}
 	}
 	/* Start from the local-only keys, then take everything else from the import. */
-	static const char *const kept[] = { "store", "notify_cmd", "heartbeat_url",
-					    "etcd_endpoints", "etcd_prefix", "etcd_cacert",
-					    "etcd_cert", "etcd_key", "etcd_user",
-					    "etcd_password_file" };
+	static const char *const kept[] = {
+		"store",       "notify_cmd", "heartbeat_url", "etcd_endpoints", "etcd_prefix",
+		"etcd_cacert", "etcd_cert",  "etcd_key",      "etcd_user",      "etcd_password_file"
+	};
 	char *values_kept[ARRAY_SIZE(kept)];
 	for (size_t i = 0; i < ARRAY_SIZE(kept); i++) {
 		values_kept[i] = g_key_file_get_string(cfg->kf, name, kept[i], NULL);

@@ -54,8 +54,8 @@ struct spk_endpoints {
  */
 #define SPK_N_ENDPOINTS 7
 struct spk_endpoint_field {
-	const char *name;   /* in a stored grant: "token" */
-	const char *key;    /* in the config file: "token_endpoint" */
+	const char *name; /* in a stored grant: "token" */
+	const char *key;  /* in the config file: "token_endpoint" */
 	size_t offset;
 };
 extern const struct spk_endpoint_field spk_endpoint_fields[SPK_N_ENDPOINTS];
@@ -65,38 +65,38 @@ const char *spk_endpoint_get(const struct spk_endpoints *e, size_t i);
 
 struct spk_profile {
 	char *name;
-	char *provider;      /* a preset name, or "oidc" (with issuer) */
+	char *provider; /* a preset name, or "oidc" (with issuer) */
 	char *client_id;
 	enum spk_client_auth client_auth;
 	enum spk_grant_kind grant;
-	char *scopes;        /* space separated */
-	char *redirect_host; /* "127.0.0.1" or "localhost"; NULL = the preset's */
-	char *redirect_path; /* NULL = the preset's ("/callback") */
-	char *store;         /* "secret", "file" or "etcd"; NULL = default */
+	char *scopes;         /* space separated */
+	char *redirect_host;  /* "127.0.0.1" or "localhost"; NULL = the preset's */
+	char *redirect_path;  /* NULL = the preset's ("/callback") */
+	char *store;          /* "secret", "file" or "etcd"; NULL = default */
 	char *etcd_endpoints; /* store = etcd: the cluster's URLs, separated by spaces */
-	char *etcd_prefix;   /* store = etcd: where the profiles' keys are; NULL = "/sparekey/" */
-	char *etcd_cacert;   /* store = etcd: CA (PEM) the endpoints are verified against */
-	char *etcd_cert;     /* store = etcd: client certificate (PEM), or NULL */
-	char *etcd_key;      /* store = etcd: its key (PEM), or NULL */
-	char *etcd_user;     /* store = etcd: the etcd user, or NULL (no auth) */
+	char *etcd_prefix;    /* store = etcd: where the profiles' keys are; NULL = "/sparekey/" */
+	char *etcd_cacert;    /* store = etcd: CA (PEM) the endpoints are verified against */
+	char *etcd_cert;      /* store = etcd: client certificate (PEM), or NULL */
+	char *etcd_key;       /* store = etcd: its key (PEM), or NULL */
+	char *etcd_user;      /* store = etcd: the etcd user, or NULL (no auth) */
 	char *etcd_password_file; /* store = etcd: its password, one line in a 0600 file */
 	unsigned ports[SPK_MAX_PORTS];
-	size_t n_ports;      /* 0 = the preset's list, or ephemeral */
-	bool ports_set;      /* redirect_ports present in the file (maybe empty) */
-	int64_t min_valid;   /* seconds; -1 = default */
+	size_t n_ports;          /* 0 = the preset's list, or ephemeral */
+	bool ports_set;          /* redirect_ports present in the file (maybe empty) */
+	int64_t min_valid;       /* seconds; -1 = default */
 	int64_t assume_lifetime; /* seconds an access token of unknown expiry lives; -1 = default */
-	int64_t refresh_idle_days; /* refresh token dies after this long unused; -1 = preset's */
+	int64_t refresh_idle_days;   /* refresh token dies after this long unused; -1 = preset's */
 	int64_t refresh_reuse_grace; /* seconds a spent refresh token is taken again; -1 = preset's */
-	char *notify_cmd;    /* shell command run on events (needs-login, ...), or NULL */
-	char *heartbeat_url; /* pinged after each refresh (heartbeat.h), or NULL */
-	char *cacert;        /* CA bundle (PEM) for a provider with a private CA, or NULL */
-	bool cache_none;     /* cache = none: no runtime access-token cache */
-	char *config_path;   /* the file this profile was read from */
-	char *tenant;        /* xero: the organisation (name or id); microsoft: the directory */
-	char *exec_token_env;  /* exec: variable for the access token, NULL = SPAREKEY_ACCESS_TOKEN */
+	char *notify_cmd;            /* shell command run on events (needs-login, ...), or NULL */
+	char *heartbeat_url;         /* pinged after each refresh (heartbeat.h), or NULL */
+	char *cacert;                /* CA bundle (PEM) for a provider with a private CA, or NULL */
+	bool cache_none;             /* cache = none: no runtime access-token cache */
+	char *config_path;           /* the file this profile was read from */
+	char *tenant;         /* xero: the organisation (name or id); microsoft: the directory */
+	char *exec_token_env; /* exec: variable for the access token, NULL = SPAREKEY_ACCESS_TOKEN */
 	char *exec_tenant_env; /* exec: variable for the tenant id, NULL = the preset's */
-	char *git_hosts;     /* git-credential: hosts (host or host:port) it answers, space separated */
-	char *git_username;  /* git-credential: the user name sent to git, NULL = "oauth2" */
+	char *git_hosts; /* git-credential: hosts (host or host:port) it answers, space separated */
+	char *git_username; /* git-credential: the user name sent to git, NULL = "oauth2" */
 	struct spk_endpoints endpoints; /* issuer and overrides */
 };
 
@@ -140,9 +140,11 @@ int spk_profile_parse_ports(struct spk_profile *p, const char *list);
 
 void spk_profile_done(struct spk_profile *p);
 /* A profile with nothing set yet. */
-#define SPK_PROFILE_INIT                                                                    \
-	{ .min_valid = -1, .assume_lifetime = -1, .refresh_idle_days = -1,                  \
-	  .refresh_reuse_grace = -1 }
+#define SPK_PROFILE_INIT \
+	{ \
+		.min_valid = -1, .assume_lifetime = -1, .refresh_idle_days = -1, \
+		.refresh_reuse_grace = -1 \
+	}
 
 /* When a token answer gives no expiry, the access token is renewed after an hour. */
 #define SPK_DEFAULT_ASSUME_LIFETIME 3600

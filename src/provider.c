@@ -138,7 +138,8 @@ int spk_provider_resolve(const struct spk_profile *p, const struct spk_endpoints
 	if (!p->client_id) {
 		return spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
 				     "%s: the profile has no client_id. Run: sparekey login %s "
-				     "--client-id ID", p->name, p->name);
+				     "--client-id ID",
+				     p->name, p->name);
 	}
 	const struct spk_preset *ps = prov.preset;
 	/* Where each endpoint comes from, first match wins: override, known, preset. */
@@ -160,12 +161,14 @@ int spk_provider_resolve(const struct spk_profile *p, const struct spk_endpoints
 	}
 	if (ps->discovery) {
 		if (!o->issuer) {
-			return spk_error_set(err, SPK_ERR_CONFIG, -EINVAL,
-					     "%s: provider oidc needs an issuer. Run: sparekey login %s "
-					     "--issuer URL", p->name, p->name);
+			return spk_error_set(
+				err, SPK_ERR_CONFIG, -EINVAL,
+				"%s: provider oidc needs an issuer. Run: sparekey login %s "
+				"--issuer URL",
+				p->name, p->name);
 		}
-		bool known_enough = known && known->token &&
-				    (!need_authorize || known->authorization);
+		bool known_enough =
+			known && known->token && (!need_authorize || known->authorization);
 		bool overridden = o->token && (!need_authorize || o->authorization);
 		if (known_enough && !need_authorize) {
 			base = *known;
@@ -199,7 +202,8 @@ int spk_provider_resolve(const struct spk_profile *p, const struct spk_endpoints
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(fields) && r == 0; i++) {
 		const char *v = fields[i].override ? fields[i].override : fields[i].fallback;
-		*fields[i].dst = ps->tenant_in_url ? expand_tenant(v, tenant) : (v ? strdup(v) : NULL);
+		*fields[i].dst =
+			ps->tenant_in_url ? expand_tenant(v, tenant) : (v ? strdup(v) : NULL);
 		r = v && !*fields[i].dst ? -ENOMEM : 0;
 	}
 	spk_endpoints_done(&discovered);
@@ -234,10 +238,15 @@ void spk_provider_redirect(const struct spk_profile *p, struct spk_redirect *ret
 
 	*ret = (struct spk_redirect){
 		.host = p->redirect_host ? p->redirect_host
-			: preset ? preset->redirect_host : "127.0.0.1",
+			: preset         ? preset->redirect_host
+					 : "127.0.0.1",
 		.path = p->redirect_path ? p->redirect_path : "/callback",
-		.ports = p->ports_set ? p->ports : preset ? preset->ports : NULL,
-		.n_ports = p->ports_set ? p->n_ports : preset ? preset->n_ports : 0,
+		.ports = p->ports_set ? p->ports
+			 : preset     ? preset->ports
+				      : NULL,
+		.n_ports = p->ports_set ? p->n_ports
+			   : preset     ? preset->n_ports
+					: 0,
 	};
 }
 
@@ -277,7 +286,8 @@ void spk_provider_exec_env(const struct spk_profile *p, struct spk_exec_env *ret
 		.token = p->exec_token_env ? p->exec_token_env : SPK_EXEC_TOKEN_ENV,
 		.tenant = SPK_EXEC_TENANT_ENV,
 		.tenant_alias = p->exec_tenant_env ? p->exec_tenant_env
-				: preset ? preset->tenant_env : NULL,
+				: preset           ? preset->tenant_env
+						   : NULL,
 	};
 }
 
@@ -319,8 +329,7 @@ char *spk_provider_scopes(const struct spk_preset *preset, const char *user_scop
 	return out;
 }
 
-const char *const *spk_provider_authorize_extra(const struct spk_provider *prov,
-						const char *scopes)
+const char *const *spk_provider_authorize_extra(const struct spk_provider *prov, const char *scopes)
 {
 	/*
 	 * OpenID Connect Core §11: offline_access is granted only with

@@ -16,22 +16,23 @@ struct spk_preset {
 	const char *name;
 	const char *description;
 	struct {
-		const char *authorization, *token, *revocation, *device_authorization,
-			*userinfo, *connections;
+		const char *authorization, *token, *revocation, *device_authorization, *userinfo,
+			*connections;
 	} endpoints;
 	bool discovery;             /* endpoints come from the issuer's discovery document */
 	const char *default_scopes; /* requested on top of what the user names */
 	const char *redirect_host;
-	const unsigned *ports;      /* tried in order; none: ephemeral */
+	const unsigned *ports; /* tried in order; none: ephemeral */
 	size_t n_ports;
-	int refresh_idle_days;      /* refresh tokens die after this long unused; 0: unknown */
-	int refresh_reuse_grace;    /* seconds a spent refresh token is taken again; 0: never */
+	int refresh_idle_days;   /* refresh tokens die after this long unused; 0: unknown */
+	int refresh_reuse_grace; /* seconds a spent refresh token is taken again; 0: never */
 	const char *const *authorize_extra; /* always sent: NULL-terminated pairs */
-	bool tenant_in_url;         /* {tenant} in the endpoints is the profile's tenant (microsoft) */
-	const char *tenant_header;  /* names the organisation on API calls (token --header), or NULL */
-	const char *tenant_env;     /* exec sets it to the organisation too, or NULL */
+	bool tenant_in_url; /* {tenant} in the endpoints is the profile's tenant (microsoft) */
+	const char
+		*tenant_header; /* names the organisation on API calls (token --header), or NULL */
+	const char *tenant_env; /* exec sets it to the organisation too, or NULL */
 	enum spk_client_auth client_auth_with_secret; /* how a client with a secret authenticates */
-	const char *manage_url;     /* where a person revokes an app's access by hand, or NULL */
+	const char *manage_url; /* where a person revokes an app's access by hand, or NULL */
 };
 
 /* NULL when there is no such preset. */
@@ -47,7 +48,7 @@ struct spk_provider {
 	const char *redirect_path;
 	const unsigned *ports;
 	size_t n_ports;
-	const char *cacert;             /* the profile's CA bundle, or NULL */
+	const char *cacert; /* the profile's CA bundle, or NULL */
 };
 
 /*

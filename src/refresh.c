@@ -58,22 +58,27 @@ static int not_refreshable(const struct spk_profile *p, const struct spk_grant *
 	char when[64];
 
 	if (g->expires_at == 0) {
-		return spk_error_set(err, SPK_ERR_LOGIN, -ENOKEY,
-				     "%s: this grant cannot be refreshed (the provider gave no refresh "
-				     "token); it ends when its access token does. Then run: sparekey "
-				     "login %s", p->name, p->name);
+		return spk_error_set(
+			err, SPK_ERR_LOGIN, -ENOKEY,
+			"%s: this grant cannot be refreshed (the provider gave no refresh "
+			"token); it ends when its access token does. Then run: sparekey "
+			"login %s",
+			p->name, p->name);
 	}
 	local_time(g->expires_at, when);
 	if (g->expires_at > (int64_t)time(NULL)) {
-		return spk_error_set(err, SPK_ERR_LOGIN, -ENOKEY,
-				     "%s: this grant cannot be refreshed (the provider gave no refresh "
-				     "token); it ends when its access token expires, at %s. Then run: "
-				     "sparekey login %s", p->name, when, p->name);
+		return spk_error_set(
+			err, SPK_ERR_LOGIN, -ENOKEY,
+			"%s: this grant cannot be refreshed (the provider gave no refresh "
+			"token); it ends when its access token expires, at %s. Then run: "
+			"sparekey login %s",
+			p->name, when, p->name);
 	}
-	return spk_error_set(err, SPK_ERR_LOGIN, -ENOKEY,
-			     "%s: the access token expired at %s and this grant cannot be refreshed "
-			     "(the provider gave no refresh token). Run: sparekey login %s", p->name,
-			     when, p->name);
+	return spk_error_set(
+		err, SPK_ERR_LOGIN, -ENOKEY,
+		"%s: the access token expired at %s and this grant cannot be refreshed "
+		"(the provider gave no refresh token). Run: sparekey login %s",
+		p->name, when, p->name);
 }
 
 enum inflight_state {
@@ -107,30 +112,34 @@ static enum inflight_state inflight_state(const struct spk_profile *p, const str
 	int64_t age = (int64_t)time(NULL) - rec.sent_at;
 	if (grace > 0 && age < grace) {
 		spk_log("refresh %s: the refresh sent %lld s ago was cut off; within the "
-			"provider's grace of %lld s, its refresh token is sent again", p->name,
-			(long long)age, (long long)grace);
+			"provider's grace of %lld s, its refresh token is sent again",
+			p->name, (long long)age, (long long)grace);
 		return INFLIGHT_RETRY;
 	}
 	char when[64];
 	local_time(rec.sent_at, when);
 	if (rec.elsewhere[0]) {
 		/* Another machine sharing the store sent it and may yet store its answer. */
-		spk_error_set(err, SPK_ERR_TEMPFAIL, -EINPROGRESS,
-			      "%s: %s (pid %ld) sent a refresh at %s and has not stored its answer; "
-			      "it does when it is back. If that machine is gone for good, run: "
-			      "sparekey login %s", p->name, rec.elsewhere, rec.pid, when, p->name);
+		spk_error_set(
+			err, SPK_ERR_TEMPFAIL, -EINPROGRESS,
+			"%s: %s (pid %ld) sent a refresh at %s and has not stored its answer; "
+			"it does when it is back. If that machine is gone for good, run: "
+			"sparekey login %s",
+			p->name, rec.elsewhere, rec.pid, when, p->name);
 		return INFLIGHT_LOST;
 	}
 	if (grace > 0) {
 		spk_error_set(err, SPK_ERR_LOGIN, -ESTALE,
 			      "%s: a refresh sent at %s was cut off before its answer was stored, "
 			      "and the provider's %lld s grace for its refresh token has passed. "
-			      "Run: sparekey login %s", p->name, when, (long long)grace, p->name);
+			      "Run: sparekey login %s",
+			      p->name, when, (long long)grace, p->name);
 	} else {
 		spk_error_set(err, SPK_ERR_LOGIN, -ESTALE,
 			      "%s: a refresh sent at %s was cut off before its answer was stored; "
 			      "the provider may have spent the refresh token and takes none twice. "
-			      "Run: sparekey login %s", p->name, when, p->name);
+			      "Run: sparekey login %s",
+			      p->name, when, p->name);
 	}
 	return INFLIGHT_LOST;
 }
@@ -157,21 +166,25 @@ static int after_cut_off(const struct spk_profile *p, struct spk_grant *g, struc
 	case INFLIGHT_LOST:
 		return err ? err->code : -ESTALE;
 	case INFLIGHT_RETRY:
-		return spk_error_set(err, SPK_ERR_TEMPFAIL, SPK_WORKER_CUT_OFF,
-				     "%s: the refresh was cut off before its answer was stored; the "
-				     "provider takes the same refresh token again for a while. Run "
-				     "sparekey again now", p->name);
+		return spk_error_set(
+			err, SPK_ERR_TEMPFAIL, SPK_WORKER_CUT_OFF,
+			"%s: the refresh was cut off before its answer was stored; the "
+			"provider takes the same refresh token again for a while. Run "
+			"sparekey again now",
+			p->name);
 	case INFLIGHT_NONE:
 		break;
 	}
 	return spk_error_set(err, SPK_ERR_TEMPFAIL, SPK_WORKER_CUT_OFF,
 			     "%s: the refresh stopped before it was sent; the grant is unchanged. "
-			     "Try again", p->name);
+			     "Try again",
+			     p->name);
 }
 
 /* Client credentials spend nothing: a new access token, journaled like a refresh. */
 static int renew_client_only(const struct spk_profile *p, const struct spk_client *c,
-			     const struct spk_grant *g, struct spk_grant *ret, struct spk_error *err)
+			     const struct spk_grant *g, struct spk_grant *ret,
+			     struct spk_error *err)
 {
 	struct spk_grant fresh = { 0 };
 	int r = spk_oauth_client_credentials(c, p->scopes, (int64_t)time(NULL), &fresh, err);
@@ -251,15 +264,16 @@ static int refresh_locked(const struct spk_profile *p, int lock_fd, struct spk_g
 		_cleanup_free_ char *path = spk_store_journal_where(p);
 		spk_grant_done(&merged);
 		if (spk_store_journal_pending(p)) {
-			return spk_error_set(err, SPK_ERR_TEMPFAIL, r,
-					     "%s: the refreshed grant could not be stored (%s); it is "
-					     "kept in %s and the next run stores it",
-					     p->name, store_err.msg, path ? path : "the rescue file");
+			return spk_error_set(
+				err, SPK_ERR_TEMPFAIL, r,
+				"%s: the refreshed grant could not be stored (%s); it is "
+				"kept in %s and the next run stores it",
+				p->name, store_err.msg, path ? path : "the rescue file");
 		}
 		return spk_error_set(err, SPK_ERR_TEMPFAIL, r,
 				     "%s: the refreshed grant could not be stored (%s) nor kept in "
-				     "a rescue file; a new login may be needed", p->name,
-				     store_err.msg);
+				     "a rescue file; a new login may be needed",
+				     p->name, store_err.msg);
 	}
 	spk_fault_kill("kill-after-store");
 	/* Harmless if it fails: the next run stores the same grant again. */
@@ -341,8 +355,7 @@ static bool refresh_due(const struct spk_profile *p, const struct spk_grant *g, 
 	return spk_store_inflight_pending(p) && inflight_state(p, g, true, NULL) == INFLIGHT_RETRY;
 }
 
-int spk_flow_cut_off(const struct spk_profile *p, const struct spk_grant *g,
-		     struct spk_error *err)
+int spk_flow_cut_off(const struct spk_profile *p, const struct spk_grant *g, struct spk_error *err)
 {
 	int lock = -1;
 

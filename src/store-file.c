@@ -24,9 +24,9 @@ static int item_path(const char *profile, const char *kind, char **ret_dir, char
 	char *dir = spk_path_state_dir(), *name = NULL, *path = NULL;
 
 	if (!dir) {
-		return spk_error_set(err, SPK_ERR_CONFIG, -ENOENT,
-				     "%s: no directory for the file store: set HOME or XDG_STATE_HOME",
-				     profile);
+		return spk_error_set(
+			err, SPK_ERR_CONFIG, -ENOENT,
+			"%s: no directory for the file store: set HOME or XDG_STATE_HOME", profile);
 	}
 	if (asprintf(&name, "%s.%s", profile, kind) < 0 ||
 	    asprintf(&path, "%s/%s", dir, name) < 0) {
@@ -69,22 +69,25 @@ static int file_load(const struct spk_profile *p, const char *kind, char **ret_v
 	if (r == -EPERM) {
 		uid_t owner;
 		if (spk_file_owner(path, &owner) < 0) {
-			return spk_error_set(err, SPK_ERR_CONFIG, r,
-					     "%s: refusing %s: it is not owned by you (uid %u); it "
-					     "must be yours. Move it away, then run: sparekey login %s%s",
-					     profile, path, (unsigned)geteuid(), profile,
-					     login_args(kind));
+			return spk_error_set(
+				err, SPK_ERR_CONFIG, r,
+				"%s: refusing %s: it is not owned by you (uid %u); it "
+				"must be yours. Move it away, then run: sparekey login %s%s",
+				profile, path, (unsigned)geteuid(), profile, login_args(kind));
 		}
-		return spk_error_set(err, SPK_ERR_CONFIG, r,
-				     "%s: the %s file %s is owned by uid %u, not by you (uid %u); it "
-				     "must be yours. Move it away, then run: sparekey login %s%s",
-				     profile, kind_label(kind), path, (unsigned)owner,
-				     (unsigned)geteuid(), profile, login_args(kind));
+		return spk_error_set(
+			err, SPK_ERR_CONFIG, r,
+			"%s: the %s file %s is owned by uid %u, not by you (uid %u); it "
+			"must be yours. Move it away, then run: sparekey login %s%s",
+			profile, kind_label(kind), path, (unsigned)owner, (unsigned)geteuid(),
+			profile, login_args(kind));
 	}
 	if (r == -EACCES) {
-		return spk_error_set(err, SPK_ERR_CONFIG, r,
-				     "%s: refusing %s: it must be a regular file of yours with mode "
-				     "0600 (chmod 600 it if it is yours)", profile, path);
+		return spk_error_set(
+			err, SPK_ERR_CONFIG, r,
+			"%s: refusing %s: it must be a regular file of yours with mode "
+			"0600 (chmod 600 it if it is yours)",
+			profile, path);
 	}
 	if (r < 0) {
 		return spk_error_set(err, SPK_ERR_TEMPFAIL, r, "%s: cannot read %s (%s)", profile,

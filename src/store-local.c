@@ -33,8 +33,9 @@ static int lock_take(const struct spk_profile *p, int timeout_ms, int *ret_lock,
 	_cleanup_free_ char *dir = lock_dir();
 
 	if (!dir) {
-		return spk_error_set(err, SPK_ERR_CONFIG, -ENOENT,
-				     "no directory for the refresh lock: set XDG_RUNTIME_DIR or HOME");
+		return spk_error_set(
+			err, SPK_ERR_CONFIG, -ENOENT,
+			"no directory for the refresh lock: set XDG_RUNTIME_DIR or HOME");
 	}
 	return spk_lock_take(dir, p->name, timeout_ms, ret_lock, err);
 }
@@ -77,8 +78,8 @@ int spk_store_local_journal_write(const struct spk_profile *p, const struct spk_
 		r = spk_file_publish_private(dir, name, json, strlen(json));
 	}
 	if (r < 0) {
-		return spk_error_set(err, SPK_ERR_INTERNAL, r, "cannot write the rescue file in %s (%s)",
-				     dir, strerror(-r));
+		return spk_error_set(err, SPK_ERR_INTERNAL, r,
+				     "cannot write the rescue file in %s (%s)", dir, strerror(-r));
 	}
 	spk_log("rescue %s: written", p->name);
 	return 0;
@@ -97,8 +98,9 @@ int spk_store_local_journal_remove(const struct spk_profile *p, struct spk_error
 	int r = dir && name ? spk_file_remove(dir, name) : -ENOMEM;
 
 	if (r < 0) {
-		return spk_error_set(err, SPK_ERR_INTERNAL, r, "cannot remove the rescue file %s/%s (%s)",
-				     dir ? dir : "", name ? name : "", strerror(-r));
+		return spk_error_set(err, SPK_ERR_INTERNAL, r,
+				     "cannot remove the rescue file %s/%s (%s)", dir ? dir : "",
+				     name ? name : "", strerror(-r));
 	}
 	return 0;
 }
@@ -119,22 +121,25 @@ static int journal_complete(const struct spk_profile *p, struct spk_error *err)
 	if (r < 0) {
 		return spk_error_set(err, SPK_ERR_CONFIG, r,
 				     "%s: cannot read the rescue file %s (%s). It must be yours, "
-				     "mode 0600", p->name, path, strerror(-r));
+				     "mode 0600",
+				     p->name, path, strerror(-r));
 	}
 	r = spk_grant_from_json(json, &g, NULL);
 	if (r < 0) {
 		return spk_error_set(err, SPK_ERR_CONFIG, r,
 				     "%s: the rescue file %s is unreadable. Move it away, then "
-				     "run: sparekey login %s", p->name, path, p->name);
+				     "run: sparekey login %s",
+				     p->name, path, p->name);
 	}
 	struct spk_error store_err = { 0 };
 	r = spk_store_save(p, &g, &store_err);
 	spk_grant_done(&g);
 	if (r < 0) {
-		return spk_error_set(err, SPK_ERR_TEMPFAIL, r,
-				     "%s: the refreshed grant kept in %s cannot be stored yet (%s); "
-				     "it stays there and the next run stores it", p->name, path,
-				     store_err.msg);
+		return spk_error_set(
+			err, SPK_ERR_TEMPFAIL, r,
+			"%s: the refreshed grant kept in %s cannot be stored yet (%s); "
+			"it stays there and the next run stores it",
+			p->name, path, store_err.msg);
 	}
 	spk_log("rescue %s: stored and removed", p->name);
 	r = spk_store_local_journal_remove(p, err);

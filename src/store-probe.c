@@ -70,8 +70,8 @@ size_t spk_store_probe(const struct spk_profile *p, struct spk_store_probe *ret,
 					      "%s answers but has no leader (no quorum?)",
 					      spk_etcd_endpoint(e, i));
 			} else {
-				snprintf(l->detail, sizeof(l->detail), "%s answers; it has a leader",
-					 spk_etcd_endpoint(e, i));
+				snprintf(l->detail, sizeof(l->detail),
+					 "%s answers; it has a leader", spk_etcd_endpoint(e, i));
 			}
 		}
 	}
@@ -79,9 +79,11 @@ size_t spk_store_probe(const struct spk_profile *p, struct spk_store_probe *ret,
 	l = line(ret, max, &n, "etcd auth");
 	if (spk_etcd_authenticate(e, &l->err) == 0) {
 		if (p->etcd_user) {
-			snprintf(l->detail, sizeof(l->detail), "user %s authenticated", p->etcd_user);
+			snprintf(l->detail, sizeof(l->detail), "user %s authenticated",
+				 p->etcd_user);
 		} else {
-			snprintf(l->detail, sizeof(l->detail), "no etcd_user: the cluster lets anyone in");
+			snprintf(l->detail, sizeof(l->detail),
+				 "no etcd_user: the cluster lets anyone in");
 		}
 	}
 	l = line(ret, max, &n, "etcd read");

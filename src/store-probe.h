@@ -12,7 +12,7 @@
 #include "profile.h"
 
 struct spk_store_probe {
-	char what[32];	      /* "etcd endpoint", "etcd auth", … */
+	char what[32];        /* "etcd endpoint", "etcd auth", … */
 	char detail[224];     /* what was found, when it is fine */
 	struct spk_error err; /* kind SPK_ERR_NONE when it is fine */
 };

@@ -33,7 +33,14 @@ static const SecretSchema item_schema = {
 		{ "kind", SECRET_SCHEMA_ATTRIBUTE_STRING },
 		{ NULL, 0 },
 	},
-	0, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	0,
+	NULL,
+	NULL,
+	NULL,
+	NULL,
+	NULL,
+	NULL,
+	NULL,
 };
 
 static const char file_store_hint[] =
@@ -103,16 +110,19 @@ static void route_glib_log(const char *domain, GLogLevelFlags level, const char 
 /* Why there is no session bus, in the words of the variables involved. */
 static const char *no_bus_cause(void)
 {
-	return spk_env_has_session_bus() ? "DBUS_SESSION_BUS_ADDRESS does not work"
-					 : "DBUS_SESSION_BUS_ADDRESS is unset and $XDG_RUNTIME_DIR/bus "
-					   "is missing";
+	return spk_env_has_session_bus()
+		       ? "DBUS_SESSION_BUS_ADDRESS does not work"
+		       : "DBUS_SESSION_BUS_ADDRESS is unset and $XDG_RUNTIME_DIR/bus "
+			 "is missing";
 }
 
 static int keyring_locked(const char *profile, struct spk_error *err)
 {
-	return spk_error_set(err, SPK_ERR_TEMPFAIL, -EACCES,
-			     "%s: the keyring collection is locked. Unlock it (log in to the desktop "
-			     "once), then try again", profile);
+	return spk_error_set(
+		err, SPK_ERR_TEMPFAIL, -EACCES,
+		"%s: the keyring collection is locked. Unlock it (log in to the desktop "
+		"once), then try again",
+		profile);
 }
 
 static int keyring_failure(GError *gerr, const char *profile, const char *what,
@@ -122,16 +132,18 @@ static int keyring_failure(GError *gerr, const char *profile, const char *what,
 	if (g_error_matches(gerr, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
 		r = spk_error_set(err, SPK_ERR_TEMPFAIL, -ETIMEDOUT,
 				  "%s: the keyring did not answer within %d s. Try again later; "
-				  "if it keeps happening, %s", profile, KEYRING_TIMEOUT_MS / 1000,
-				  file_store_hint);
+				  "if it keeps happening, %s",
+				  profile, KEYRING_TIMEOUT_MS / 1000, file_store_hint);
 	} else if (g_error_matches(gerr, SECRET_ERROR, SECRET_ERROR_IS_LOCKED)) {
 		r = keyring_locked(profile, err);
 	} else if (g_error_matches(gerr, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
 		   g_error_matches(gerr, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER)) {
-		r = spk_error_set(err, SPK_ERR_TEMPFAIL, -ENOENT,
-				  "%s: no Secret Service (keyring) runs on the session bus. Start "
-				  "gnome-keyring, or keep grants in a file: sparekey login %s --store "
-				  "file", profile, profile);
+		r = spk_error_set(
+			err, SPK_ERR_TEMPFAIL, -ENOENT,
+			"%s: no Secret Service (keyring) runs on the session bus. Start "
+			"gnome-keyring, or keep grants in a file: sparekey login %s --store "
+			"file",
+			profile, profile);
 	} else {
 		r = spk_error_set(err, SPK_ERR_TEMPFAIL, -EIO, "%s: cannot %s the keyring (%s)",
 				  profile, what, gerr->message);
@@ -150,7 +162,7 @@ static GMutex first_open_lock;
 static gint first_open_done;
 
 static int connect_service(const char *profile, struct deadline *d, SecretService **ret,
-			      struct spk_error *err);
+			   struct spk_error *err);
 
 /* The Secret Service, or an error naming what is missing. */
 static int open_service(const char *profile, struct deadline *d, SecretService **ret,
@@ -168,7 +180,7 @@ static int open_service(const char *profile, struct deadline *d, SecretService *
 }
 
 static int connect_service(const char *profile, struct deadline *d, SecretService **ret,
-			      struct spk_error *err)
+			   struct spk_error *err)
 {
 	GError *gerr = NULL;
 
@@ -187,14 +199,16 @@ static int connect_service(const char *profile, struct deadline *d, SecretServic
 		if (g_error_matches(gerr, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
 			return keyring_failure(gerr, profile, "reach", err);
 		}
-		int r = spk_error_set(err, SPK_ERR_TEMPFAIL, -ENOTCONN,
-				      "%s: no D-Bus session bus to reach the keyring (%s). Either %s",
-				      profile, no_bus_cause(), file_store_hint);
+		int r = spk_error_set(
+			err, SPK_ERR_TEMPFAIL, -ENOTCONN,
+			"%s: no D-Bus session bus to reach the keyring (%s). Either %s", profile,
+			no_bus_cause(), file_store_hint);
 		g_error_free(gerr);
 		return r;
 	}
 	/* Held until libsecret has it too: letting go first would close it and connect twice. */
-	SecretService *service = secret_service_get_sync(SECRET_SERVICE_OPEN_SESSION, d->cancel, &gerr);
+	SecretService *service =
+		secret_service_get_sync(SECRET_SERVICE_OPEN_SESSION, d->cancel, &gerr);
 	g_object_unref(bus);
 	if (!service) {
 		return keyring_failure(gerr, profile, "open", err);
@@ -267,14 +281,15 @@ static SecretValue *get_secret_at(struct keyring *k, const char *path, GError **
 	g_variant_unref(reply);
 	if (!value) {
 		/* Left out of the answer: locked since the search. */
-		g_set_error_literal(gerr, SECRET_ERROR, SECRET_ERROR_IS_LOCKED, "the item is locked");
+		g_set_error_literal(gerr, SECRET_ERROR, SECRET_ERROR_IS_LOCKED,
+				    "the item is locked");
 	}
 	return value;
 }
 
 /* Several unlocked items match (written by something else): the newest wins. */
-static int load_newest(struct keyring *k, GHashTable *attrs, const char *profile,
-		       const char *kind, SecretValue **ret, struct spk_error *err)
+static int load_newest(struct keyring *k, GHashTable *attrs, const char *profile, const char *kind,
+		       SecretValue **ret, struct spk_error *err)
 {
 	GError *gerr = NULL;
 	GList *items = secret_service_search_sync(k->service, &item_schema, attrs,
@@ -313,7 +328,8 @@ static int secret_load(const struct spk_profile *p, const char *kind, char **ret
 	if (r < 0) {
 		goto out;
 	}
-	GHashTable *attrs = secret_attributes_build(&item_schema, "profile", profile, "kind", kind, NULL);
+	GHashTable *attrs =
+		secret_attributes_build(&item_schema, "profile", profile, "kind", kind, NULL);
 	/*
 	 * Item paths first, then one secret by path: the two calls libsecret's
 	 * own lookup makes, without an item proxy (and its D-Bus round trips)
@@ -321,7 +337,7 @@ static int secret_load(const struct spk_profile *p, const char *kind, char **ret
 	 * unlocked: it would prompt.
 	 */
 	if (!secret_service_search_for_dbus_paths_sync(k.service, &item_schema, attrs, k.d.cancel,
-						      &unlocked, &locked, &gerr)) {
+						       &unlocked, &locked, &gerr)) {
 		r = keyring_failure(gerr, profile, "read from", err);
 	} else if (unlocked && unlocked[0] && !unlocked[1]) {
 		value = get_secret_at(&k, unlocked[0], &gerr);
@@ -338,9 +354,10 @@ static int secret_load(const struct spk_profile *p, const char *kind, char **ret
 	if (r == 0) {
 		const char *text = value ? secret_value_get_text(value) : NULL;
 		char *copy = text ? strdup(text) : NULL;
-		r = copy ? 0 : spk_error_set(err, SPK_ERR_TEMPFAIL, -EIO,
-					     "%s: the keyring item for the %s has no text value",
-					     profile, kind);
+		r = copy ? 0
+			 : spk_error_set(err, SPK_ERR_TEMPFAIL, -EIO,
+					 "%s: the keyring item for the %s has no text value",
+					 profile, kind);
 		if (copy) {
 			*ret_value = copy;
 		}
@@ -366,9 +383,9 @@ static gboolean set_secret_at(struct keyring *k, const char *path, SecretValue *
 		g_set_error_literal(gerr, G_IO_ERROR, G_IO_ERROR_FAILED, "no secret session");
 		return FALSE;
 	}
-	GVariant *reply = keyring_call(k, path, "org.freedesktop.Secret.Item", "SetSecret",
-				       g_variant_new("(@(oayays))", secret), G_VARIANT_TYPE("()"),
-				       gerr);
+	GVariant *reply =
+		keyring_call(k, path, "org.freedesktop.Secret.Item", "SetSecret",
+			     g_variant_new("(@(oayays))", secret), G_VARIANT_TYPE("()"), gerr);
 	if (reply) {
 		g_variant_unref(reply);
 	}
@@ -390,16 +407,18 @@ static int secret_save(const struct spk_profile *p, const char *kind, const char
 	}
 	snprintf(label, sizeof(label), "sparekey %s for %s",
 		 strcmp(kind, "grant") == 0 ? "grant" : "client secret", profile);
-	GHashTable *attrs = secret_attributes_build(&item_schema, "profile", profile, "kind", kind, NULL);
+	GHashTable *attrs =
+		secret_attributes_build(&item_schema, "profile", profile, "kind", kind, NULL);
 	SecretValue *sv = secret_value_new(value, -1, "text/plain");
-	gboolean ok = secret_service_search_for_dbus_paths_sync(k.service, &item_schema, attrs,
-								k.d.cancel, &unlocked, &locked, &gerr);
+	gboolean ok = secret_service_search_for_dbus_paths_sync(
+		k.service, &item_schema, attrs, k.d.cancel, &unlocked, &locked, &gerr);
 	if (ok && unlocked && unlocked[0] && !unlocked[1]) {
 		ok = set_secret_at(&k, unlocked[0], sv, &gerr);
 	} else if (ok) {
 		/* New, or several matches: replaces the item with these very attributes. */
-		ok = secret_service_store_sync(k.service, &item_schema, attrs, SECRET_COLLECTION_DEFAULT,
-					       label, sv, k.d.cancel, &gerr);
+		ok = secret_service_store_sync(k.service, &item_schema, attrs,
+					       SECRET_COLLECTION_DEFAULT, label, sv, k.d.cancel,
+					       &gerr);
 	}
 	secret_value_unref(sv);
 	g_hash_table_unref(attrs);
@@ -425,8 +444,10 @@ static int secret_remove(const struct spk_profile *p, const char *kind, struct s
 	if (r < 0) {
 		goto out;
 	}
-	GHashTable *attrs = secret_attributes_build(&item_schema, "profile", profile, "kind", kind, NULL);
-	gboolean removed = secret_service_clear_sync(k.service, &item_schema, attrs, k.d.cancel, &gerr);
+	GHashTable *attrs =
+		secret_attributes_build(&item_schema, "profile", profile, "kind", kind, NULL);
+	gboolean removed =
+		secret_service_clear_sync(k.service, &item_schema, attrs, k.d.cancel, &gerr);
 	g_hash_table_unref(attrs);
 	if (gerr) {
 		r = keyring_failure(gerr, profile, "delete from", err);
@@ -457,12 +478,14 @@ int spk_store_secret_check(const char *profile, struct spk_error *err)
 				  no_bus_cause());
 	} else if (r == -ENOENT) {
 		r = spk_error_set(err, SPK_ERR_CONFIG, r,
-				  "%s: no Secret Service (keyring) runs on the session bus", profile);
+				  "%s: no Secret Service (keyring) runs on the session bus",
+				  profile);
 	} else if (r < 0) {
 		r = spk_error_set(err, open_err.kind, r, "%s", open_err.msg);
 	} else {
-		SecretCollection *c = secret_collection_for_alias_sync(
-			k.service, SECRET_COLLECTION_DEFAULT, SECRET_COLLECTION_NONE, k.d.cancel, &gerr);
+		SecretCollection *c =
+			secret_collection_for_alias_sync(k.service, SECRET_COLLECTION_DEFAULT,
+							 SECRET_COLLECTION_NONE, k.d.cancel, &gerr);
 		if (gerr) {
 			r = keyring_failure(gerr, profile, "reach", err);
 		} else if (c && secret_collection_get_locked(c)) {

@@ -31,8 +31,10 @@ int spk_store_load(const struct spk_profile *p, struct spk_grant *ret, struct sp
 	r = spk_grant_from_json(json, ret, NULL);
 	if (r < 0) {
 		/* Name the profile and the way out; the record is left as it is. */
-		return spk_error_set(err, SPK_ERR_LOGIN, r, "%s: the stored grant is unreadable. "
-				     "Run: sparekey login %s", p->name, p->name);
+		return spk_error_set(err, SPK_ERR_LOGIN, r,
+				     "%s: the stored grant is unreadable. "
+				     "Run: sparekey login %s",
+				     p->name, p->name);
 	}
 	return 0;
 }
@@ -120,8 +122,7 @@ char *spk_store_journal_where(const struct spk_profile *p)
 	return backend_of(p)->guard->journal_where(p);
 }
 
-int spk_store_inflight_write(const struct spk_profile *p, const char *token,
-			     struct spk_error *err)
+int spk_store_inflight_write(const struct spk_profile *p, const char *token, struct spk_error *err)
 {
 	return backend_of(p)->guard->inflight_write(p, token, err);
 }

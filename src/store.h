@@ -157,8 +157,7 @@ bool spk_store_journal_pending(const struct spk_profile *p);
 char *spk_store_journal_where(const struct spk_profile *p);
 
 /* The in-flight record of p (inflight.h). */
-int spk_store_inflight_write(const struct spk_profile *p, const char *token,
-			     struct spk_error *err);
+int spk_store_inflight_write(const struct spk_profile *p, const char *token, struct spk_error *err);
 int spk_store_inflight_read(const struct spk_profile *p, struct spk_inflight *ret);
 int spk_store_inflight_remove(const struct spk_profile *p);
 bool spk_store_inflight_pending(const struct spk_profile *p);

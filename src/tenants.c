@@ -19,15 +19,17 @@ int spk_tenants_parse(const struct spk_http_response *resp, const char *host,
 	if (resp->status == 401 || resp->status == 403) {
 		return spk_error_set(err, SPK_ERR_LOGIN, -EACCES,
 				     "%s refused the access token when listing organisations "
-				     "(HTTP %ld)", host, resp->status);
+				     "(HTTP %ld)",
+				     host, resp->status);
 	}
 	if (resp->status != 200) {
 		return spk_error_set(err, SPK_ERR_TEMPFAIL, -EAGAIN,
 				     "%s answered HTTP %ld when listing organisations. Try again "
-				     "later", host, resp->status);
+				     "later",
+				     host, resp->status);
 	}
-	if (spk_json_parse(resp->body, resp->len, &list) < 0 ||
-	    !spk_json_is_array(list) || spk_json_len(list) > MAX_TENANTS) {
+	if (spk_json_parse(resp->body, resp->len, &list) < 0 || !spk_json_is_array(list) ||
+	    spk_json_len(list) > MAX_TENANTS) {
 		return spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
 				     "%s sent an unreadable list of organisations. Try again later",
 				     host);
@@ -42,12 +44,12 @@ int spk_tenants_parse(const struct spk_http_response *resp, const char *host,
 		int r1 = spk_json_get_string(c, "tenantId", &t[i].id);
 		int r2 = spk_json_get_string(c, "tenantName", &t[i].name);
 		int r3 = spk_json_get_string(c, "tenantType", &t[i].type);
-		if (r1 < 0 || !*t[i].id || strpbrk(t[i].id, "\r\n") || r2 == -EINVAL || r3 == -EINVAL ||
-		    (t[i].name && strpbrk(t[i].name, "\r\n"))) {
+		if (r1 < 0 || !*t[i].id || strpbrk(t[i].id, "\r\n") || r2 == -EINVAL ||
+		    r3 == -EINVAL || (t[i].name && strpbrk(t[i].name, "\r\n"))) {
 			spk_tenants_free(t, n);
-			return spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
-					     "%s sent a malformed organisation entry. Try again later",
-					     host);
+			return spk_error_set(
+				err, SPK_ERR_TEMPFAIL, -EBADMSG,
+				"%s sent a malformed organisation entry. Try again later", host);
 		}
 	}
 	*ret = t;
@@ -66,7 +68,9 @@ int spk_tenants_fetch(const char *url, const char *access_token, const char *cac
 		authorization = NULL;
 		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
 	}
-	struct spk_http_request req = { .url = url, .authorization = authorization, .cacert = cacert };
+	struct spk_http_request req = { .url = url,
+					.authorization = authorization,
+					.cacert = cacert };
 	int r = spk_http_send(&req, &resp, err);
 	if (r < 0) {
 		return r;
@@ -90,9 +94,10 @@ int spk_tenant_for_api(const struct spk_profile *p, const struct spk_grant *g, c
 		return 0;
 	}
 	/* Never quietly act on another organisation: that is someone else's books. */
-	return spk_error_set(err, SPK_ERR_CONFIG, -ENOENT,
-			     "%s: the organisation %s%s%s is not connected to this grant. Run: sparekey "
-			     "tenants %s --refresh, then sparekey login %s --tenant NAME",
-			     p->name, p->tenant ? "'" : "", p->tenant ? p->tenant : "chosen at login",
-			     p->tenant ? "'" : "", p->name, p->name);
+	return spk_error_set(
+		err, SPK_ERR_CONFIG, -ENOENT,
+		"%s: the organisation %s%s%s is not connected to this grant. Run: sparekey "
+		"tenants %s --refresh, then sparekey login %s --tenant NAME",
+		p->name, p->tenant ? "'" : "", p->tenant ? p->tenant : "chosen at login",
+		p->tenant ? "'" : "", p->name, p->name);
 }

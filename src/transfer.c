@@ -43,7 +43,8 @@ static int bad(struct spk_error *err, const char *what)
 {
 	return spk_error_set(err, SPK_ERR_USAGE, -EBADMSG,
 			     "the input is not a sparekey export (%s). Pipe in the output of "
-			     "'sparekey export PROFILE'", what);
+			     "'sparekey export PROFILE'",
+			     what);
 }
 
 int spk_transfer_from_json(const char *text, size_t len, struct spk_transfer *ret,
@@ -63,7 +64,8 @@ int spk_transfer_from_json(const char *text, size_t len, struct spk_transfer *re
 	if (spk_json_get_string(doc, "format", &format) < 0 || strcmp(format, format_name) != 0) {
 		return bad(err, "unknown format");
 	}
-	if (spk_json_get_string(doc, "profile", &t.profile) < 0 || !spk_profile_name_valid(t.profile)) {
+	if (spk_json_get_string(doc, "profile", &t.profile) < 0 ||
+	    !spk_profile_name_valid(t.profile)) {
 		r = bad(err, "no valid profile name");
 		goto fail;
 	}

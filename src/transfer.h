@@ -17,7 +17,7 @@
 #define SPK_TRANSFER_MAX (1024 * 1024)
 
 struct spk_transfer {
-	char *profile;       /* the name it had where it was exported */
+	char *profile;         /* the name it had where it was exported */
 	char **keys, **values; /* NULL-terminated settings */
 	struct spk_grant grant;
 	char *client_secret; /* secret, or NULL */

@@ -189,12 +189,14 @@ static int serve_job(int sock, int lock_fd)
 	bool stored_later = (r == 0 && j.op == SPK_WORKER_REFRESH) ||
 			    (j.op == SPK_WORKER_REVOKE && j.profile.name);
 	answer = spk_wire_answer_to_json(r == 0 && j.op == SPK_WORKER_REFRESH ? &merged : NULL,
-				r == 0 ? &(struct spk_error){ 0 } : &err);
+					 r == 0 ? &(struct spk_error){ 0 } : &err);
 	int sent = answer ? spk_wire_send(sock, answer) : -ENOMEM;
 	if (stored_later) {
 		char b = 0;
-		if (sent < 0 || spk_wire_read_all(sock, &b, 1, SPK_WIRE_SETTLE_WAIT_MS) < 0 || b != SPK_WIRE_SETTLED) {
-			spk_log("worker %s: the caller is gone; storing the answer", j.profile.name);
+		if (sent < 0 || spk_wire_read_all(sock, &b, 1, SPK_WIRE_SETTLE_WAIT_MS) < 0 ||
+		    b != SPK_WIRE_SETTLED) {
+			spk_log("worker %s: the caller is gone; storing the answer",
+				j.profile.name);
 			settle(&j, &merged);
 		}
 	}

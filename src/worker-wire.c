@@ -18,8 +18,8 @@
 #include "macro.h"
 #include "secret.h"
 
-const int spk_wire_shielded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP,
-					  SIGTTIN, SIGTTOU, SIGPIPE };
+const int spk_wire_shielded_signals[] = { SIGINT,  SIGTERM, SIGHUP,  SIGQUIT,
+					  SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE };
 const size_t spk_wire_n_shielded = ARRAY_SIZE(spk_wire_shielded_signals);
 
 /* ---- framing: a 4-byte length, then the JSON text */

@@ -82,7 +82,7 @@ static int spawn_worker(int sock, int lock_fd, pid_t *ret_pid)
 	 * stop signals blocked until it ignores them.
 	 */
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-					       POSIX_SPAWN_SETSIGDEF);
+						POSIX_SPAWN_SETSIGDEF);
 	posix_spawnattr_setsigmask(&attr, &shielded);
 	posix_spawnattr_setsigdefault(&attr, &all);
 	int r = -posix_spawn(ret_pid, path, &fa, &attr, argv, environ);
@@ -101,9 +101,8 @@ static int spawn_worker(int sock, int lock_fd, pid_t *ret_pid)
  */
 static int start_failed(struct spk_error *err, const char *profile, int r, bool spawning)
 {
-	return spk_error_set(err, SPK_ERR_INTERNAL, r,
-			     "%s%scannot start sparekey-worker (%s)%s", profile ? profile : "",
-			     profile ? ": " : "", strerror(-r),
+	return spk_error_set(err, SPK_ERR_INTERNAL, r, "%s%scannot start sparekey-worker (%s)%s",
+			     profile ? profile : "", profile ? ": " : "", strerror(-r),
 			     spawning ? "; nothing was sent. Reinstall sparekey" : "");
 }
 
@@ -148,9 +147,8 @@ void spk_worker_share_end(void)
 	shared.pid = 0;
 }
 
-int spk_worker_exchange(const struct spk_profile *p, const struct spk_worker_job *job,
-			int lock_fd, struct spk_worker **ret_w, struct spk_grant *ret,
-			struct spk_error *err)
+int spk_worker_exchange(const struct spk_profile *p, const struct spk_worker_job *job, int lock_fd,
+			struct spk_worker **ret_w, struct spk_grant *ret, struct spk_error *err)
 {
 	int sv[2];
 	struct spk_worker *w = calloc(1, sizeof(*w));

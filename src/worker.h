@@ -45,9 +45,8 @@ struct spk_worker;
  * success and on an answer with an error alike, *ret_w is the worker,
  * waiting for spk_worker_finish().
  */
-int spk_worker_exchange(const struct spk_profile *p, const struct spk_worker_job *job,
-			int lock_fd, struct spk_worker **ret_w, struct spk_grant *ret,
-			struct spk_error *err);
+int spk_worker_exchange(const struct spk_profile *p, const struct spk_worker_job *job, int lock_fd,
+			struct spk_worker **ret_w, struct spk_grant *ret, struct spk_error *err);
 
 /*
  * settled: the caller stored the answer (or, for a revocation, deleted the

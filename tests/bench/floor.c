@@ -23,7 +23,8 @@ int main(int argc, char **argv)
 	if (fd < 0) {
 		return 66;
 	}
-	while (len < (ssize_t)sizeof(buf) && (n = read(fd, buf + len, sizeof(buf) - (size_t)len)) > 0) {
+	while (len < (ssize_t)sizeof(buf) &&
+	       (n = read(fd, buf + len, sizeof(buf) - (size_t)len)) > 0) {
 		len += n;
 	}
 	close(fd);
@@ -36,5 +37,6 @@ int main(int argc, char **argv)
 		start--;
 	}
 	buf[end] = '\n';
-	return write(STDOUT_FILENO, buf + start, (size_t)(end - start + 1)) == end - start + 1 ? 0 : 74;
+	return write(STDOUT_FILENO, buf + start, (size_t)(end - start + 1)) == end - start + 1 ? 0
+											       : 74;
 }

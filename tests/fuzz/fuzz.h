@@ -52,9 +52,9 @@ static inline void fuzz_response(const uint8_t *data, size_t size, struct spk_ht
 }
 
 /* A contract broke: crash so that libFuzzer keeps the input. */
-#define FUZZ_ASSERT(x)                                                                           \
-	do {                                                                                     \
-		if (!(x)) {                                                                      \
-			__builtin_trap();                                                        \
-		}                                                                                \
+#define FUZZ_ASSERT(x) \
+	do { \
+		if (!(x)) { \
+			__builtin_trap(); \
+		} \
 	} while (0)

@@ -10,16 +10,19 @@
 static void test_parse(void)
 {
 	struct spk_callback cb = { 0 };
-	g_assert_cmpint(spk_callback_parse_query("code=abc%2Bdef&state=S1&iss=http%3A%2F%2F127.0.0.1%3A3000&extra=1",
-						 &cb), ==, 0);
+	g_assert_cmpint(
+		spk_callback_parse_query(
+			"code=abc%2Bdef&state=S1&iss=http%3A%2F%2F127.0.0.1%3A3000&extra=1", &cb),
+		==, 0);
 	g_assert_cmpstr(cb.code, ==, "abc+def");
 	g_assert_cmpstr(cb.state, ==, "S1");
 	g_assert_cmpstr(cb.iss, ==, "http://127.0.0.1:3000");
 	g_assert_null(cb.error);
 	spk_callback_done(&cb);
 
-	g_assert_cmpint(spk_callback_parse_query("error=access_denied&error_description=User+said+no&state=S1",
-						 &cb), ==, 0);
+	g_assert_cmpint(spk_callback_parse_query(
+				"error=access_denied&error_description=User+said+no&state=S1", &cb),
+			==, 0);
 	g_assert_cmpstr(cb.error, ==, "access_denied");
 	g_assert_cmpstr(cb.error_description, ==, "User said no");
 	spk_callback_done(&cb);
@@ -70,7 +73,8 @@ static void test_check(void)
 	spk_callback_done(&cb);
 
 	/* With our state, it ends the login and says why, on one line. */
-	spk_callback_parse_query("error=access_denied&error_description=no%0Athanks&state=good", &cb);
+	spk_callback_parse_query("error=access_denied&error_description=no%0Athanks&state=good",
+				 &cb);
 	g_assert_cmpint(spk_callback_check(&cb, "good", NULL, &err), ==, -ECANCELED);
 	g_assert_cmpint(err.kind, ==, SPK_ERR_LOGIN);
 	g_assert_cmpstr(err.oauth, ==, "access_denied");
@@ -141,13 +145,25 @@ static void test_form(void)
 	const char *cursor = "a=1&b=x%20y&&c&d=";
 	char *n, *v;
 	g_assert_cmpint(spk_query_next(&cursor, &n, &v), ==, 1);
-	g_assert_cmpstr(n, ==, "a"); g_assert_cmpstr(v, ==, "1"); free(n); free(v);
+	g_assert_cmpstr(n, ==, "a");
+	g_assert_cmpstr(v, ==, "1");
+	free(n);
+	free(v);
 	g_assert_cmpint(spk_query_next(&cursor, &n, &v), ==, 1);
-	g_assert_cmpstr(n, ==, "b"); g_assert_cmpstr(v, ==, "x y"); free(n); free(v);
+	g_assert_cmpstr(n, ==, "b");
+	g_assert_cmpstr(v, ==, "x y");
+	free(n);
+	free(v);
 	g_assert_cmpint(spk_query_next(&cursor, &n, &v), ==, 1);
-	g_assert_cmpstr(n, ==, "c"); g_assert_cmpstr(v, ==, ""); free(n); free(v);
+	g_assert_cmpstr(n, ==, "c");
+	g_assert_cmpstr(v, ==, "");
+	free(n);
+	free(v);
 	g_assert_cmpint(spk_query_next(&cursor, &n, &v), ==, 1);
-	g_assert_cmpstr(n, ==, "d"); g_assert_cmpstr(v, ==, ""); free(n); free(v);
+	g_assert_cmpstr(n, ==, "d");
+	g_assert_cmpstr(v, ==, "");
+	free(n);
+	free(v);
 	g_assert_cmpint(spk_query_next(&cursor, &n, &v), ==, 0);
 }
 

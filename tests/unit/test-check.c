@@ -31,8 +31,11 @@ static void xero_check(int64_t age, const struct spk_failure *last, int64_t with
 		       struct spk_check *ret)
 {
 	struct spk_profile p = profile("xero");
-	struct spk_grant g = { .access_token = at, .refresh_token = rt, .obtained_at = NOW - age,
-			       .expires_at = NOW - age + 1800, .refresh_obtained_at = NOW - age };
+	struct spk_grant g = { .access_token = at,
+			       .refresh_token = rt,
+			       .obtained_at = NOW - age,
+			       .expires_at = NOW - age + 1800,
+			       .refresh_obtained_at = NOW - age };
 	struct spk_health h;
 
 	spk_health_of(&p, &g, NOW, -1, &h);
@@ -52,10 +55,14 @@ static void test_states(void)
 	g_assert_cmpint(SPK_CHECK_UNKNOWN, ==, 3);
 	/* CRITICAL > WARNING > UNKNOWN > OK, either way round. */
 	g_assert_cmpint(spk_check_worse(SPK_CHECK_OK, SPK_CHECK_WARNING), ==, SPK_CHECK_WARNING);
-	g_assert_cmpint(spk_check_worse(SPK_CHECK_UNKNOWN, SPK_CHECK_WARNING), ==, SPK_CHECK_WARNING);
-	g_assert_cmpint(spk_check_worse(SPK_CHECK_WARNING, SPK_CHECK_UNKNOWN), ==, SPK_CHECK_WARNING);
-	g_assert_cmpint(spk_check_worse(SPK_CHECK_CRITICAL, SPK_CHECK_UNKNOWN), ==, SPK_CHECK_CRITICAL);
-	g_assert_cmpint(spk_check_worse(SPK_CHECK_UNKNOWN, SPK_CHECK_CRITICAL), ==, SPK_CHECK_CRITICAL);
+	g_assert_cmpint(spk_check_worse(SPK_CHECK_UNKNOWN, SPK_CHECK_WARNING), ==,
+			SPK_CHECK_WARNING);
+	g_assert_cmpint(spk_check_worse(SPK_CHECK_WARNING, SPK_CHECK_UNKNOWN), ==,
+			SPK_CHECK_WARNING);
+	g_assert_cmpint(spk_check_worse(SPK_CHECK_CRITICAL, SPK_CHECK_UNKNOWN), ==,
+			SPK_CHECK_CRITICAL);
+	g_assert_cmpint(spk_check_worse(SPK_CHECK_UNKNOWN, SPK_CHECK_CRITICAL), ==,
+			SPK_CHECK_CRITICAL);
 	g_assert_cmpint(spk_check_worse(SPK_CHECK_OK, SPK_CHECK_UNKNOWN), ==, SPK_CHECK_UNKNOWN);
 	g_assert_cmpint(spk_check_worse(SPK_CHECK_OK, SPK_CHECK_OK), ==, SPK_CHECK_OK);
 }
@@ -103,16 +110,21 @@ static void test_idle_expiry(void)
 	g_assert_cmpint(c.state, ==, SPK_CHECK_CRITICAL);
 	g_assert_true(c.needs_login);
 	g_assert_cmpint(c.days_left, ==, 0);
-	g_assert_cmpstr(c.message, ==, "the refresh token expired unused (after 60 days idle). "
-		        "Run: sparekey login xero");
+	g_assert_cmpstr(c.message, ==,
+			"the refresh token expired unused (after 60 days idle). "
+			"Run: sparekey login xero");
 }
 
 static void test_last_failure(void)
 {
-	struct spk_failure temp = { .kind = SPK_ERR_TEMPFAIL, .at = NOW - 60,
-				    .msg = "xero: token endpoint answered HTTP 503. Try again later" };
+	struct spk_failure temp = {
+		.kind = SPK_ERR_TEMPFAIL,
+		.at = NOW - 60,
+		.msg = "xero: token endpoint answered HTTP 503. Try again later"
+	};
 	struct spk_failure denied = {
-		.kind = SPK_ERR_LOGIN, .at = NOW - 60,
+		.kind = SPK_ERR_LOGIN,
+		.at = NOW - 60,
 		.msg = "xero: the provider no longer accepts this grant (invalid_grant). Run: "
 		       "sparekey login xero",
 	};
@@ -129,7 +141,8 @@ static void test_last_failure(void)
 	xero_check(DAY, &denied, 14, &c);
 	g_assert_cmpint(c.state, ==, SPK_CHECK_CRITICAL);
 	g_assert_true(c.needs_login);
-	g_assert_true(g_str_has_suffix(c.message, "was turned down: the provider no longer accepts "
+	g_assert_true(g_str_has_suffix(c.message,
+				       "was turned down: the provider no longer accepts "
 				       "this grant (invalid_grant). Run: sparekey login xero"));
 	g_assert_null(strstr(strstr(c.message, "sparekey login") + 1, "sparekey login"));
 
@@ -156,8 +169,11 @@ static void test_last_failure(void)
 static void test_cut_off(void)
 {
 	struct spk_profile p = profile("xero");
-	struct spk_grant g = { .access_token = at, .refresh_token = rt, .obtained_at = NOW,
-			       .expires_at = NOW + 1800, .refresh_obtained_at = NOW };
+	struct spk_grant g = { .access_token = at,
+			       .refresh_token = rt,
+			       .obtained_at = NOW,
+			       .expires_at = NOW + 1800,
+			       .refresh_obtained_at = NOW };
 	struct spk_health h;
 	struct spk_check c;
 
@@ -171,17 +187,21 @@ static void test_cut_off(void)
 	spk_health_cut_off(&h, -ESTALE);
 	spk_check_grant(&p, &h, g.obtained_at, NULL,
 			"xero: a refresh sent at 2023-11-14 22:13:20 UTC was cut off before its "
-			"answer was stored. Run: sparekey login xero", 14, &c);
+			"answer was stored. Run: sparekey login xero",
+			14, &c);
 	g_assert_cmpint(c.state, ==, SPK_CHECK_CRITICAL);
 	g_assert_true(c.needs_login);
-	g_assert_cmpstr(c.message, ==, "a refresh sent at 2023-11-14 22:13:20 UTC was cut off "
+	g_assert_cmpstr(c.message, ==,
+			"a refresh sent at 2023-11-14 22:13:20 UTC was cut off "
 			"before its answer was stored. Run: sparekey login xero");
 }
 
 static void test_no_refresh_token(void)
 {
 	struct spk_profile p = profile("oidc");
-	struct spk_grant g = { .access_token = at, .obtained_at = NOW, .expires_at = NOW + 30 * DAY };
+	struct spk_grant g = { .access_token = at,
+			       .obtained_at = NOW,
+			       .expires_at = NOW + 30 * DAY };
 	struct spk_health h;
 	struct spk_check c;
 
@@ -224,14 +244,17 @@ static void test_no_refresh_token(void)
 
 static void test_unloaded(void)
 {
-	struct spk_error none = { .kind = SPK_ERR_LOGIN, .code = -ENOENT,
+	struct spk_error none = { .kind = SPK_ERR_LOGIN,
+				  .code = -ENOENT,
 				  .msg = "never: no grant is stored. Run: sparekey login never" };
 	struct spk_error locked = {
-		.kind = SPK_ERR_TEMPFAIL, .code = -EACCES,
+		.kind = SPK_ERR_TEMPFAIL,
+		.code = -EACCES,
 		.msg = "fresh: the keyring collection is locked. Unlock it (log in to the desktop "
 		       "once), then try again",
 	};
-	struct spk_error config = { .kind = SPK_ERR_CONFIG, .code = -EINVAL,
+	struct spk_error config = { .kind = SPK_ERR_CONFIG,
+				    .code = -EINVAL,
 				    .msg = "/c/config: [x] min_valid must be 0-86400 seconds" };
 	struct spk_check c;
 
@@ -260,13 +283,14 @@ static void test_json(void)
 	xero_check(56 * DAY, NULL, 14, &c[0]);
 	spk_check_unloaded("never", &none, &c[1]);
 	g_assert_cmpint(spk_check_to_json(c, 2, &text), ==, 0);
-	g_assert_cmpstr(text, ==,
-			"[{\"profile\":\"xero\",\"status\":\"WARNING\",\"code\":1,"
-			"\"message\":\"refresh token expires in 4 days unless used\",\"days_left\":4,"
-			"\"needs_login\":false},"
-			"{\"profile\":\"never\",\"status\":\"CRITICAL\",\"code\":2,"
-			"\"message\":\"no grant is stored. Run: sparekey login never\","
-			"\"days_left\":null,\"needs_login\":true}]");
+	g_assert_cmpstr(
+		text, ==,
+		"[{\"profile\":\"xero\",\"status\":\"WARNING\",\"code\":1,"
+		"\"message\":\"refresh token expires in 4 days unless used\",\"days_left\":4,"
+		"\"needs_login\":false},"
+		"{\"profile\":\"never\",\"status\":\"CRITICAL\",\"code\":2,"
+		"\"message\":\"no grant is stored. Run: sparekey login never\","
+		"\"days_left\":null,\"needs_login\":true}]");
 	free(text);
 	g_assert_cmpint(spk_check_to_json(c, 0, &text), ==, 0);
 	g_assert_cmpstr(text, ==, "[]");
@@ -278,7 +302,8 @@ static void test_failure_record(void)
 {
 	g_autofree char *dir = g_dir_make_tmp("sparekey-check-XXXXXX", NULL);
 	g_autofree char *path = g_build_filename(dir, "sparekey", "p1.failed", NULL);
-	struct spk_error e = { .kind = SPK_ERR_TEMPFAIL, .code = -EIO,
+	struct spk_error e = { .kind = SPK_ERR_TEMPFAIL,
+			       .code = -EIO,
 			       .msg = "p1: token endpoint: HTTP 503\nsecond line" };
 	struct spk_failure f;
 	GStatBuf st;
@@ -311,8 +336,8 @@ static void test_failure_record(void)
 	g_assert_cmpint(spk_failure_read("p1", &f), ==, -ENOENT);
 
 	/* What is not a record is refused, not half-read. */
-	g_assert_true(g_file_set_contents(path, "sparekey-failed 1\nkind 99\nat 5\nmsg x\n", -1,
-					  NULL));
+	g_assert_true(
+		g_file_set_contents(path, "sparekey-failed 1\nkind 99\nat 5\nmsg x\n", -1, NULL));
 	g_assert_cmpint(g_chmod(path, 0600), ==, 0);
 	g_assert_cmpint(spk_failure_read("p1", &f), ==, -EBADMSG);
 	g_assert_true(g_file_set_contents(path, "hello\n", -1, NULL));

@@ -23,7 +23,9 @@ static struct spk_profile profile(void)
 /* A token issued at obtained, living lifetime seconds (0: expiry unknown). */
 static struct spk_grant grant(int64_t obtained, int64_t lifetime)
 {
-	return (struct spk_grant){ .access_token = at, .refresh_token = rt, .obtained_at = obtained,
+	return (struct spk_grant){ .access_token = at,
+				   .refresh_token = rt,
+				   .obtained_at = obtained,
 				   .expires_at = lifetime ? obtained + lifetime : 0,
 				   .refresh_obtained_at = obtained };
 }

@@ -36,9 +36,10 @@ static void parse_refused(const char *text, size_t len, const char *want)
 
 static void test_parse(void)
 {
-	struct spk_git_request r = parse_ok("protocol=https\nhost=git.example.com:8443\n"
-					    "path=org/repo.git\nusername=bob\npassword=s3cret\n"
-					    "wwwauth[]=Basic realm=\"x\"\ncapability[]=authtype\n\n");
+	struct spk_git_request r =
+		parse_ok("protocol=https\nhost=git.example.com:8443\n"
+			 "path=org/repo.git\nusername=bob\npassword=s3cret\n"
+			 "wwwauth[]=Basic realm=\"x\"\ncapability[]=authtype\n\n");
 	g_assert_cmpstr(r.protocol, ==, "https");
 	g_assert_cmpstr(r.host, ==, "git.example.com:8443");
 	g_assert_cmpstr(r.path, ==, "org/repo.git");
@@ -235,13 +236,13 @@ static char *pick(const char *path, const char *protocol, const char *host)
 static void test_pick(void)
 {
 	g_autofree char *dir = g_dir_make_tmp("spk-git-XXXXXX", NULL);
-	g_autofree char *path = write_config(dir,
-		"[nohosts]\nprovider=oidc\nclient_id=c\n\n"
-		"[broken]\nprovider=oidc\nmin_valid=x\ngit_hosts=git.example.com\n\n"
-		"[second]\nprovider=oidc\nclient_id=c\ngit_hosts=git.example.com:8443 "
-		"127.0.0.1:8080\n\n"
-		"[first]\nprovider=oidc\nclient_id=c\ngit_hosts=git.example.com\n\n"
-		"[also]\nprovider=oidc\nclient_id=c\ngit_hosts=git.example.com\n");
+	g_autofree char *path = write_config(
+		dir, "[nohosts]\nprovider=oidc\nclient_id=c\n\n"
+		     "[broken]\nprovider=oidc\nmin_valid=x\ngit_hosts=git.example.com\n\n"
+		     "[second]\nprovider=oidc\nclient_id=c\ngit_hosts=git.example.com:8443 "
+		     "127.0.0.1:8080\n\n"
+		     "[first]\nprovider=oidc\nclient_id=c\ngit_hosts=git.example.com\n\n"
+		     "[also]\nprovider=oidc\nclient_id=c\ngit_hosts=git.example.com\n");
 	char *name;
 
 	/* A broken profile is passed over; of two, the first in the file. */
@@ -270,7 +271,7 @@ static void test_pick(void)
 	g_assert_nonnull(strstr(err.msg, "git_hosts must be host names or host:port"));
 	spk_config_free(cfg);
 	g_autofree char *good = write_config(dir, "[x]\nprovider=oidc\ngit_hosts=a b:1 [::1]:2\n"
-					     "git_username=x-access-token\n");
+						  "git_username=x-access-token\n");
 	g_assert_cmpint(spk_config_open(good, &cfg, &err), ==, 0);
 	g_assert_cmpint(spk_config_get(cfg, "x", &p, &err), ==, 0);
 	g_assert_cmpstr(p.git_hosts, ==, "a b:1 [::1]:2");
@@ -287,7 +288,8 @@ static void test_answer(void)
 	char *out = NULL;
 
 	g_assert_cmpint(spk_git_answer("oauth2", "tok.en=", 1700000000, &out, &err), ==, 0);
-	g_assert_cmpstr(out, ==, "username=oauth2\npassword=tok.en=\npassword_expiry_utc=1700000000\n");
+	g_assert_cmpstr(out, ==,
+			"username=oauth2\npassword=tok.en=\npassword_expiry_utc=1700000000\n");
 	free(out);
 	g_assert_cmpint(spk_git_answer("oauth2", "t", 0, &out, &err), ==, 0);
 	g_assert_cmpstr(out, ==, "username=oauth2\npassword=t\n");

@@ -75,7 +75,9 @@ static void test_update_rotation(void)
 		.refresh_obtained_at = 10,
 	};
 	/* A response without a refresh token or scope keeps the old ones. */
-	struct spk_grant fresh = { .access_token = strdup("at2"), .expires_at = 300, .obtained_at = 200 };
+	struct spk_grant fresh = { .access_token = strdup("at2"),
+				   .expires_at = 300,
+				   .obtained_at = 200 };
 	spk_grant_update(&g, &fresh);
 	g_assert_cmpstr(g.access_token, ==, "at2");
 	g_assert_cmpstr(g.refresh_token, ==, "old-rt");
@@ -85,8 +87,11 @@ static void test_update_rotation(void)
 	g_assert_cmpint(g.expires_at, ==, 300);
 
 	/* A rotated refresh token replaces the old one and restarts its age. */
-	struct spk_grant rotated = { .access_token = strdup("at3"), .refresh_token = strdup("rt3"),
-				     .expires_at = 500, .obtained_at = 400, .refresh_obtained_at = 400 };
+	struct spk_grant rotated = { .access_token = strdup("at3"),
+				     .refresh_token = strdup("rt3"),
+				     .expires_at = 500,
+				     .obtained_at = 400,
+				     .refresh_obtained_at = 400 };
 	spk_grant_update(&g, &rotated);
 	g_assert_cmpstr(g.refresh_token, ==, "rt3");
 	g_assert_cmpint(g.refresh_obtained_at, ==, 400);
@@ -115,7 +120,8 @@ static void test_unknown_expiry(void)
 	/* Every JSON form says null for an unknown expiry; --json always has five keys. */
 	char *text = NULL;
 	g_assert_cmpint(spk_grant_public_json(&g, NULL, &text), ==, 0);
-	g_assert_cmpstr(text, ==, "{\"access_token\":\"at\",\"expires_at\":null,"
+	g_assert_cmpstr(text, ==,
+			"{\"access_token\":\"at\",\"expires_at\":null,"
 			"\"token_type\":\"Bearer\",\"scope\":null,\"tenant_id\":null}");
 	spk_secret_free(text);
 	g_assert_cmpint(spk_grant_to_json(&g, &text), ==, 0);

@@ -16,7 +16,9 @@ static char at[] = "AT", rt[] = "RT";
 /* A fresh Xero-like grant: 30-minute access token, refresh token from then. */
 static struct spk_grant fresh_grant(int64_t refresh_obtained_at)
 {
-	return (struct spk_grant){ .access_token = at, .refresh_token = rt, .obtained_at = NOW,
+	return (struct spk_grant){ .access_token = at,
+				   .refresh_token = rt,
+				   .obtained_at = NOW,
 				   .expires_at = NOW + 1800,
 				   .refresh_obtained_at = refresh_obtained_at };
 }
@@ -43,7 +45,9 @@ static void assert_no_idle_death(const struct spk_health *h)
 static void test_access_margin(void)
 {
 	struct spk_profile p = profile("oidc");
-	struct spk_grant g = { .access_token = at, .refresh_token = rt, .obtained_at = NOW - 3000,
+	struct spk_grant g = { .access_token = at,
+			       .refresh_token = rt,
+			       .obtained_at = NOW - 3000,
 			       .refresh_obtained_at = NOW - 3000 };
 	struct spk_health h;
 
@@ -92,7 +96,9 @@ static void test_access_margin(void)
 static void test_access_unknown(void)
 {
 	struct spk_profile p = profile("oidc");
-	struct spk_grant g = { .access_token = at, .refresh_token = rt, .obtained_at = NOW - 100,
+	struct spk_grant g = { .access_token = at,
+			       .refresh_token = rt,
+			       .obtained_at = NOW - 100,
 			       .refresh_obtained_at = NOW - 100 };
 	struct spk_health h;
 
@@ -119,7 +125,8 @@ static void test_access_unknown(void)
 static void test_no_refresh_token(void)
 {
 	struct spk_profile p = profile("xero");
-	struct spk_grant g = { .access_token = at, .obtained_at = NOW - 1800,
+	struct spk_grant g = { .access_token = at,
+			       .obtained_at = NOW - 1800,
 			       .expires_at = NOW + 60 };
 	struct spk_health h;
 
@@ -194,8 +201,11 @@ static void test_idle_death_xero(void)
 static void test_idle_death_none(void)
 {
 	struct spk_profile p = profile("google");
-	struct spk_grant g = { .access_token = at, .refresh_token = rt, .obtained_at = NOW,
-			       .expires_at = NOW + 3600, .refresh_obtained_at = NOW - 400 * DAY };
+	struct spk_grant g = { .access_token = at,
+			       .refresh_token = rt,
+			       .obtained_at = NOW,
+			       .expires_at = NOW + 3600,
+			       .refresh_obtained_at = NOW - 400 * DAY };
 	struct spk_health h;
 
 	/* No idle lifetime known: the age is told, no death. */

@@ -26,7 +26,8 @@ static void test_url(void)
 	} cases[] = {
 		{ "https://hc-ping.com/5f0c", "https://hc-ping.com/5f0c/fail" },
 		{ "https://hc-ping.com/5f0c/", "https://hc-ping.com/5f0c/fail" },
-		{ "https://hc.example/ping/k/job?rid=1", "https://hc.example/ping/k/job/fail?rid=1" },
+		{ "https://hc.example/ping/k/job?rid=1",
+		  "https://hc.example/ping/k/job/fail?rid=1" },
 		{ "https://hc.example/p#x", "https://hc.example/p/fail#x" },
 		{ "http://127.0.0.1:8000", "http://127.0.0.1:8000/fail" },
 	};
@@ -109,8 +110,9 @@ static double seconds_since(const struct timespec *t0)
 static void test_ping(void)
 {
 	struct server up, mute;
-	struct spk_profile ok = SPK_PROFILE_INIT, failed = SPK_PROFILE_INIT, none = SPK_PROFILE_INIT,
-			   plain = SPK_PROFILE_INIT, closed = SPK_PROFILE_INIT;
+	struct spk_profile ok = SPK_PROFILE_INIT, failed = SPK_PROFILE_INIT,
+			   none = SPK_PROFILE_INIT, plain = SPK_PROFILE_INIT,
+			   closed = SPK_PROFILE_INIT;
 	struct timespec t0;
 
 	server_start(&up, false);

@@ -32,10 +32,12 @@ static void test_version(void)
 	/* As kubectl sets it. */
 	g_assert_cmpstr(version_of("{\"kind\":\"ExecCredential\",\"apiVersion\":"
 				   "\"client.authentication.k8s.io/v1\","
-				   "\"spec\":{\"interactive\":false}}", 0),
+				   "\"spec\":{\"interactive\":false}}",
+				   0),
 			==, SPK_KUBE_API_V1);
 	g_assert_cmpstr(version_of("{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\","
-				   "\"kind\":\"ExecCredential\",\"spec\":{}}", 0),
+				   "\"kind\":\"ExecCredential\",\"spec\":{}}",
+				   0),
 			==, SPK_KUBE_API_V1BETA1);
 }
 

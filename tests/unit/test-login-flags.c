@@ -21,7 +21,8 @@ static void test_new_profile(void)
 {
 	struct spk_profile p = new_profile("xero");
 	struct spk_error err = { 0 };
-	struct spk_login_flags f = { .provider = "xero", .client_id = "ID",
+	struct spk_login_flags f = { .provider = "xero",
+				     .client_id = "ID",
 				     .scope = "accounting.invoices" };
 
 	g_assert_cmpint(spk_login_flags_apply(&p, &f, &err), ==, 0);
@@ -49,16 +50,18 @@ static void test_refusals(void)
 
 	g_assert_cmpint(spk_login_flags_apply(&p, &f, &err), <, 0);
 	g_assert_cmpint(err.kind, ==, SPK_ERR_USAGE);
-	g_assert_cmpstr(err.msg, ==, "n is a new profile: name its provider with --provider xero "
-		       "or --issuer URL");
+	g_assert_cmpstr(err.msg, ==,
+			"n is a new profile: name its provider with --provider xero "
+			"or --issuer URL");
 	spk_profile_done(&p);
 
 	p = new_profile("n");
 	f = (struct spk_login_flags){ .provider = "xero" };
 	spk_error_clear(&err);
 	g_assert_cmpint(spk_login_flags_apply(&p, &f, &err), <, 0);
-	g_assert_cmpstr(err.msg, ==, "n has no client id yet: add --client-id ID (from the "
-		       "provider's developer portal)");
+	g_assert_cmpstr(err.msg, ==,
+			"n has no client id yet: add --client-id ID (from the "
+			"provider's developer portal)");
 	spk_profile_done(&p);
 
 	p = new_profile("n");
@@ -75,8 +78,9 @@ static void test_refusals(void)
 	spk_error_clear(&err);
 	g_assert_cmpint(spk_login_flags_apply(&p, &f, &err), <, 0);
 	g_assert_cmpint(err.kind, ==, SPK_ERR_USAGE);
-	g_assert_cmpstr(err.msg, ==, "m2m gets client-credentials tokens; log it in with "
-		       "--client-credentials");
+	g_assert_cmpstr(err.msg, ==,
+			"m2m gets client-credentials tokens; log it in with "
+			"--client-credentials");
 	spk_profile_done(&p);
 }
 
@@ -102,8 +106,11 @@ static void test_flags_over_profile(void)
 	g_assert_cmpuint(p.n_ports, ==, 1);
 
 	/* Flags win; --scope adds to the preset's defaults, not to the old scopes. */
-	f = (struct spk_login_flags){ .client_id = "new", .tenant = "New Ltd",
-				      .scope = "accounting.contacts", .ports = ports, .n_ports = 2,
+	f = (struct spk_login_flags){ .client_id = "new",
+				      .tenant = "New Ltd",
+				      .scope = "accounting.contacts",
+				      .ports = ports,
+				      .n_ports = 2,
 				      .client_auth = SPK_CLIENT_AUTH_BASIC };
 	g_assert_cmpint(spk_login_flags_apply(&p, &f, &err), ==, 0);
 	g_assert_cmpstr(p.client_id, ==, "new");
@@ -131,8 +138,9 @@ static void test_redirect_uris(void)
 	/* Xero: the fixed port list, exactly. */
 	p.provider = "xero";
 	uris = spk_provider_redirect_uris(&p);
-	g_assert_cmpstr(uris, ==, "http://localhost:8749/callback http://localhost:8750/callback "
-		       "http://localhost:8751/callback");
+	g_assert_cmpstr(uris, ==,
+			"http://localhost:8749/callback http://localhost:8750/callback "
+			"http://localhost:8751/callback");
 	free(uris);
 
 	/* The profile's host, path and ports win. */

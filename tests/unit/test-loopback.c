@@ -20,7 +20,8 @@ static int http_raw(int family, unsigned port, const char *request)
 	int fd = socket(family, SOCK_STREAM, 0);
 	g_assert_cmpint(fd, >=, 0);
 	struct sockaddr_in in4 = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	struct sockaddr_in6 in6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port),
+	struct sockaddr_in6 in6 = { .sin6_family = AF_INET6,
+				    .sin6_port = htons((uint16_t)port),
 				    .sin6_addr = IN6ADDR_LOOPBACK_INIT };
 	in4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	int r = family == AF_INET ? connect(fd, (struct sockaddr *)&in4, sizeof(in4))
@@ -44,7 +45,8 @@ static int http_raw(int family, unsigned port, const char *request)
 
 static char *get(const char *host, const char *target)
 {
-	return g_strdup_printf("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", target, host);
+	return g_strdup_printf("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", target,
+			       host);
 }
 
 static void test_refuses_then_accepts(void)
@@ -52,7 +54,10 @@ static void test_refuses_then_accepts(void)
 	struct spk_loopback *lb = NULL;
 	struct spk_error err = { 0 };
 	struct spk_loopback_config cfg = {
-		.host = "127.0.0.1", .path = "/callback", .state = "S-good", .profile = "t",
+		.host = "127.0.0.1",
+		.path = "/callback",
+		.state = "S-good",
+		.profile = "t",
 	};
 	g_assert_cmpint(spk_loopback_start(&cfg, &lb, &err), ==, 0);
 	unsigned port = spk_loopback_port(lb);
@@ -71,9 +76,13 @@ static void test_refuses_then_accepts(void)
 		{ get(host, "/callback?error=access_denied&state=S-bad"), 400 },
 		{ get(host, "/callback?code=C&code=D&state=S-good"), 400 },
 		{ g_strdup_printf("POST /callback?code=C&state=S-good HTTP/1.1\r\nHost: %s\r\n"
-				  "Content-Length: 0\r\nConnection: close\r\n\r\n", host), 405 },
+				  "Content-Length: 0\r\nConnection: close\r\n\r\n",
+				  host),
+		  405 },
 		{ g_strdup_printf("GET /callback?code=C&state=S-good HTTP/1.1\r\nHost: %s\r\n"
-				  "Host: evil.example\r\nConnection: close\r\n\r\n", host), 421 },
+				  "Host: evil.example\r\nConnection: close\r\n\r\n",
+				  host),
+		  421 },
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
 		g_test_message("bad request %zu", i);
@@ -99,12 +108,16 @@ static void test_provider_error(void)
 	struct spk_loopback *lb = NULL;
 	struct spk_error err = { 0 };
 	struct spk_loopback_config cfg = {
-		.host = "127.0.0.1", .path = "/cb", .state = "S", .profile = "<b>x</b>",
+		.host = "127.0.0.1",
+		.path = "/cb",
+		.state = "S",
+		.profile = "<b>x</b>",
 	};
 	g_assert_cmpint(spk_loopback_start(&cfg, &lb, &err), ==, 0);
 	unsigned port = spk_loopback_port(lb);
 	g_autofree char *host = g_strdup_printf("127.0.0.1:%u", port);
-	g_autofree char *req = get(host, "/cb?error=access_denied&error_description=%3Cscript%3E&state=S");
+	g_autofree char *req =
+		get(host, "/cb?error=access_denied&error_description=%3Cscript%3E&state=S");
 	g_assert_cmpint(http_raw(AF_INET, port, req), ==, 200);
 	struct spk_callback cb = { 0 };
 	g_assert_cmpint(spk_loopback_wait(lb, 2000, -1, &cb, &err), ==, -ECANCELED);
@@ -118,7 +131,10 @@ static void test_fixed_port_reuse_and_localhost(void)
 	struct spk_loopback *lb = NULL;
 	struct spk_error err = { 0 };
 	struct spk_loopback_config cfg = {
-		.host = "localhost", .path = "/callback", .state = "S", .profile = "t",
+		.host = "localhost",
+		.path = "/callback",
+		.state = "S",
+		.profile = "t",
 	};
 	/* Find a free port, then use it as a fixed one twice in a row. */
 	g_assert_cmpint(spk_loopback_start(&cfg, &lb, &err), ==, 0);
@@ -171,6 +187,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/loopback/refuses-then-accepts", test_refuses_then_accepts);
 	g_test_add_func("/loopback/provider-error", test_provider_error);
-	g_test_add_func("/loopback/fixed-port-reuse-and-localhost", test_fixed_port_reuse_and_localhost);
+	g_test_add_func("/loopback/fixed-port-reuse-and-localhost",
+			test_fixed_port_reuse_and_localhost);
 	return g_test_run();
 }

@@ -12,8 +12,9 @@ static void test_pkce_rfc7636_vector(void)
 {
 	/* RFC 7636 Appendix B. */
 	char *challenge = NULL;
-	g_assert_cmpint(spk_pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", &challenge),
-			==, 0);
+	g_assert_cmpint(
+		spk_pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", &challenge), ==,
+		0);
 	g_assert_cmpstr(challenge, ==, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
 	free(challenge);
 }
@@ -26,7 +27,8 @@ static void test_pkce_new(void)
 	/* RFC 7636 §4.1: 43-128 unreserved characters. */
 	g_assert_cmpuint(strlen(a.verifier), ==, 43);
 	g_assert_cmpuint(strspn(a.verifier, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-					    "0123456789-._~"), ==, 43);
+					    "0123456789-._~"),
+			 ==, 43);
 	g_assert_cmpstr(a.verifier, !=, b.verifier);
 	char *c = NULL;
 	g_assert_cmpint(spk_pkce_challenge(a.verifier, &c), ==, 0);
@@ -66,7 +68,8 @@ static void test_authorize_url(void)
 	p.extra = NULL;
 	p.scopes = NULL;
 	g_assert_cmpint(spk_oauth_authorize_url(&p, &url), ==, 0);
-	g_assert_true(g_str_has_prefix(url, "https://login.example.com/authorize?tenant=x&response_type=code&"));
+	g_assert_true(g_str_has_prefix(
+		url, "https://login.example.com/authorize?tenant=x&response_type=code&"));
 	g_assert_null(strstr(url, "nonce="));
 	g_assert_null(strstr(url, "scope="));
 	free(url);
@@ -103,10 +106,12 @@ static void test_token_response_ok(void)
 {
 	struct spk_grant g = { 0 };
 	struct spk_error err = { 0 };
-	g_assert_cmpint(parse(200,
-			      "{\"access_token\":\"AT\",\"token_type\":\"Bearer\",\"expires_in\":1800,"
-			      "\"refresh_token\":\"RT\",\"scope\":\"openid offline_access\"}",
-			      &g, &err), ==, 0);
+	g_assert_cmpint(
+		parse(200,
+		      "{\"access_token\":\"AT\",\"token_type\":\"Bearer\",\"expires_in\":1800,"
+		      "\"refresh_token\":\"RT\",\"scope\":\"openid offline_access\"}",
+		      &g, &err),
+		==, 0);
 	g_assert_cmpstr(g.access_token, ==, "AT");
 	g_assert_cmpstr(g.refresh_token, ==, "RT");
 	g_assert_cmpstr(g.token_type, ==, "Bearer");
@@ -118,7 +123,8 @@ static void test_token_response_ok(void)
 	spk_grant_done(&g);
 
 	/* expires_in as a string, no refresh token, no token_type. */
-	g_assert_cmpint(parse(200, "{\"access_token\":\"AT2\",\"expires_in\":\"60\"}", &g, &err), ==, 0);
+	g_assert_cmpint(parse(200, "{\"access_token\":\"AT2\",\"expires_in\":\"60\"}", &g, &err),
+			==, 0);
 	g_assert_null(g.refresh_token);
 	g_assert_cmpstr(g.token_type, ==, "Bearer");
 	g_assert_cmpint(g.expires_at, ==, 1060);
@@ -138,8 +144,9 @@ static void test_token_response_scope(void)
 	g_assert_cmpstr(g.scope, ==, "openid offline_access api");
 	spk_grant_done(&g);
 	/* What the provider says wins. */
-	g_assert_cmpint(parse_x(200, "{\"access_token\":\"A\",\"scope\":\"openid\"}", &login, &g,
-				&err), ==, 0);
+	g_assert_cmpint(
+		parse_x(200, "{\"access_token\":\"A\",\"scope\":\"openid\"}", &login, &g, &err), ==,
+		0);
 	g_assert_cmpstr(g.scope, ==, "openid");
 	spk_grant_done(&g);
 	/* A refresh leaves it out: spk_grant_update keeps the grant's own. */
@@ -147,8 +154,9 @@ static void test_token_response_scope(void)
 	g_assert_null(g.scope);
 	spk_grant_done(&g);
 	/* Unreadable: the requested one, and a warning. */
-	g_assert_cmpint(parse_x(200, "{\"access_token\":\"A\",\"scope\":[\"x\"]}", &login, &g, &err),
-			==, 0);
+	g_assert_cmpint(
+		parse_x(200, "{\"access_token\":\"A\",\"scope\":[\"x\"]}", &login, &g, &err), ==,
+		0);
 	g_assert_cmpstr(g.scope, ==, "openid offline_access api");
 	g_assert_nonnull(strstr(g.warning, "scope"));
 	spk_grant_done(&g);
@@ -213,24 +221,25 @@ static void test_token_response_expiry(void)
 		bool warns;
 	} cases[] = {
 		{ "1800", 2800, false },
-		{ "3599.5", 4599, false },   /* fractions round down */
+		{ "3599.5", 4599, false }, /* fractions round down */
 		{ "0.9", 1000, false },
 		{ "\"3600\"", 4600, false }, /* strings of digits */
 		{ "\"3599.5\"", 4599, false },
-		{ "null", 0, false },        /* as if absent */
-		{ "-5", 0, true },           /* not understood: unknown, and said */
+		{ "null", 0, false }, /* as if absent */
+		{ "-5", 0, true },    /* not understood: unknown, and said */
 		{ "\"soon\"", 0, true },
 		{ "\"-60\"", 0, true },
 		{ "\"\"", 0, true },
 		{ "true", 0, true },
 		{ "1e300", 0, true },
 		{ "99999999999999999999", 0, true },
-		{ "400000000", 0, true },    /* beyond ten years */
+		{ "400000000", 0, true }, /* beyond ten years */
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_test_message("expires_in %s", cases[i].expires_in);
 		char *body = g_strdup_printf("{\"access_token\":\"A\",\"refresh_token\":\"RT2\","
-					     "\"expires_in\":%s}", cases[i].expires_in);
+					     "\"expires_in\":%s}",
+					     cases[i].expires_in);
 		/* Never refused: it carries the new refresh token. */
 		g_assert_cmpint(parse(200, body, &g, &err), ==, 0);
 		g_assert_cmpstr(g.refresh_token, ==, "RT2");
@@ -256,8 +265,9 @@ static void test_token_response_expiry(void)
 	spk_grant_done(&g);
 
 	/* Several unreadable fields: one warning naming them all. */
-	g_assert_cmpint(parse(200, "{\"access_token\":\"A\",\"expires_in\":\"x\",\"scope\":1}", &g,
-			      &err), ==, 0);
+	g_assert_cmpint(
+		parse(200, "{\"access_token\":\"A\",\"expires_in\":\"x\",\"scope\":1}", &g, &err),
+		==, 0);
 	g_assert_nonnull(strstr(g.warning, "scope, expires_in"));
 	spk_grant_done(&g);
 }
@@ -266,11 +276,14 @@ static void test_token_response_id_token(void)
 {
 	struct spk_grant g = { 0 };
 	struct spk_error err = { 0 };
-	char *id = jwt("{\"sub\":\"u1\",\"email\":\"a@example.com\",\"nonce\":\"N\",\"aud\":\"cid\","
-		       "\"iss\":\"https://id.example.com\",\"exp\":2000}");
+	char *id =
+		jwt("{\"sub\":\"u1\",\"email\":\"a@example.com\",\"nonce\":\"N\",\"aud\":\"cid\","
+		    "\"iss\":\"https://id.example.com\",\"exp\":2000}");
 	char *body = g_strdup_printf("{\"access_token\":\"AT\",\"id_token\":\"%s\"}", id);
 	struct spk_token_expect x = {
-		.client_id = "cid", .issuer = "https://id.example.com", .nonce = "N",
+		.client_id = "cid",
+		.issuer = "https://id.example.com",
+		.nonce = "N",
 	};
 
 	g_assert_cmpint(parse_x(200, body, &x, &g, &err), ==, 0);
@@ -309,18 +322,20 @@ static void test_token_response_id_token(void)
 		{ "\"aud\":[\"x\",\"y\"],\"exp\":2000", "(aud" },
 		{ "\"aud\":7,\"exp\":2000", "(aud" },
 		{ "\"exp\":2000", "(aud" },
-		{ "\"aud\":\"cid\",\"exp\":900", NULL },             /* within the clock skew */
-		{ "\"aud\":\"cid\",\"exp\":100", "(exp)" },           /* expired */
+		{ "\"aud\":\"cid\",\"exp\":900", NULL },    /* within the clock skew */
+		{ "\"aud\":\"cid\",\"exp\":100", "(exp)" }, /* expired */
 		{ "\"aud\":\"cid\"", "(exp)" },
 		{ "\"aud\":\"cid\",\"exp\":\"soon\"", "(exp)" },
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_test_message("claims %s", cases[i].claims);
 		char *c = g_strdup_printf("{\"sub\":\"u1\",\"nonce\":\"N\",\"iss\":"
-					  "\"https://id.example.com\",%s}", cases[i].claims);
+					  "\"https://id.example.com\",%s}",
+					  cases[i].claims);
 		id = jwt(c);
 		body = g_strdup_printf("{\"access_token\":\"AT\",\"refresh_token\":\"RT\","
-				       "\"id_token\":\"%s\"}", id);
+				       "\"id_token\":\"%s\"}",
+				       id);
 		int r = parse_x(200, body, &x, &g, &err);
 		if (cases[i].claim) {
 			g_assert_cmpint(r, <, 0);
@@ -357,11 +372,14 @@ static void test_token_response_errors(void)
 		enum spk_error_kind kind;
 		const char *oauth;
 	} cases[] = {
-		{ 400, "{\"error\":\"invalid_grant\",\"error_description\":\"grant request is invalid\"}",
+		{ 400,
+		  "{\"error\":\"invalid_grant\",\"error_description\":\"grant request is "
+		  "invalid\"}",
 		  SPK_ERR_LOGIN, "invalid_grant" },
 		{ 401, "{\"error\":\"invalid_client\"}", SPK_ERR_CONFIG, "invalid_client" },
 		{ 400, "{\"error\":\"invalid_scope\"}", SPK_ERR_CONFIG, "invalid_scope" },
-		{ 400, "{\"error\":\"temporarily_unavailable\"}", SPK_ERR_TEMPFAIL, "temporarily_unavailable" },
+		{ 400, "{\"error\":\"temporarily_unavailable\"}", SPK_ERR_TEMPFAIL,
+		  "temporarily_unavailable" },
 		{ 503, "{\"error\":\"invalid_grant\"}", SPK_ERR_TEMPFAIL, "" },
 		{ 502, "<html>Bad gateway</html>", SPK_ERR_TEMPFAIL, "" },
 		{ 429, "slow down", SPK_ERR_TEMPFAIL, "" },
@@ -375,7 +393,8 @@ static void test_token_response_errors(void)
 		{ 200, "{\"access_token\":42}", SPK_ERR_TEMPFAIL, "" },
 		{ 200, "{\"access_token\":\"A\",\"refresh_token\":7}", SPK_ERR_TEMPFAIL, "" },
 		{ 200, "{\"access_token\":\"A\"} trailing", SPK_ERR_TEMPFAIL, "" },
-		{ 200, "{\"access_token\":\"A\",\"id_token\":\"not-a-jwt\"}", SPK_ERR_TEMPFAIL, "" },
+		{ 200, "{\"access_token\":\"A\",\"id_token\":\"not-a-jwt\"}", SPK_ERR_TEMPFAIL,
+		  "" },
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_test_message("case %zu: %ld %s", i, cases[i].status, cases[i].body);
@@ -386,7 +405,9 @@ static void test_token_response_errors(void)
 		g_assert_null(g.access_token);
 	}
 	/* The provider's description is shown; our wording says what to do. */
-	parse(400, "{\"error\":\"invalid_grant\",\"error_description\":\"grant request is invalid\"}", &g, &err);
+	parse(400,
+	      "{\"error\":\"invalid_grant\",\"error_description\":\"grant request is invalid\"}",
+	      &g, &err);
 	g_assert_nonnull(strstr(err.msg, "no longer accepts this grant"));
 	g_assert_nonnull(strstr(err.msg, "invalid_grant"));
 }
@@ -401,7 +422,8 @@ static void test_discovery(void)
 			  "\"revocation_endpoint\":\"https://id.example.com/revoke\","
 			  "\"userinfo_endpoint\":\"https://id.example.com/me\"}";
 
-	g_assert_cmpint(spk_discovery_parse("https://id.example.com/", doc, strlen(doc), &e, &err), ==, 0);
+	g_assert_cmpint(spk_discovery_parse("https://id.example.com/", doc, strlen(doc), &e, &err),
+			==, 0);
 	g_assert_cmpstr(e.authorization, ==, "https://id.example.com/auth");
 	g_assert_cmpstr(e.token, ==, "https://id.example.com/token");
 	g_assert_cmpstr(e.revocation, ==, "https://id.example.com/revoke");
@@ -410,11 +432,15 @@ static void test_discovery(void)
 	spk_endpoints_done(&e);
 
 	/* Another issuer's document is refused (OpenID Connect Discovery §4.3). */
-	g_assert_cmpint(spk_discovery_parse("https://evil.example.com", doc, strlen(doc), &e, &err), <, 0);
+	g_assert_cmpint(spk_discovery_parse("https://evil.example.com", doc, strlen(doc), &e, &err),
+			<, 0);
 	g_assert_cmpint(err.kind, ==, SPK_ERR_CONFIG);
 	spk_error_clear(&err);
-	const char *no_token = "{\"issuer\":\"https://id.example.com\",\"authorization_endpoint\":\"https://x/a\"}";
-	g_assert_cmpint(spk_discovery_parse("https://id.example.com", no_token, strlen(no_token), &e, &err), <, 0);
+	const char *no_token = "{\"issuer\":\"https://"
+			       "id.example.com\",\"authorization_endpoint\":\"https://x/a\"}";
+	g_assert_cmpint(
+		spk_discovery_parse("https://id.example.com", no_token, strlen(no_token), &e, &err),
+		<, 0);
 	spk_error_clear(&err);
 	g_assert_cmpint(spk_discovery_parse("https://id.example.com", "<html>", 6, &e, &err), <, 0);
 }
@@ -446,15 +472,21 @@ static void test_discovery_urls(void)
 		    "https://id.example/.well-known/openid-configuration/as",
 		    "https://id.example/as/.well-known/oauth-authorization-server" } },
 		{ "https://id.example:8443/tenants/t1/realms/main",
-		  { "https://id.example:8443/tenants/t1/realms/main/.well-known/openid-configuration",
-		    "https://id.example:8443/.well-known/oauth-authorization-server/tenants/t1/realms/main",
-		    "https://id.example:8443/.well-known/openid-configuration/tenants/t1/realms/main",
-		    "https://id.example:8443/tenants/t1/realms/main/.well-known/oauth-authorization-server" } },
+		  { "https://id.example:8443/tenants/t1/realms/main/.well-known/"
+		    "openid-configuration",
+		    "https://id.example:8443/.well-known/oauth-authorization-server/tenants/t1/"
+		    "realms/main",
+		    "https://id.example:8443/.well-known/openid-configuration/tenants/t1/realms/"
+		    "main",
+		    "https://id.example:8443/tenants/t1/realms/main/.well-known/"
+		    "oauth-authorization-server" } },
 		{ "https://id.example/tenants/t1/realms/main/",
 		  { "https://id.example/tenants/t1/realms/main/.well-known/openid-configuration",
-		    "https://id.example/.well-known/oauth-authorization-server/tenants/t1/realms/main",
+		    "https://id.example/.well-known/oauth-authorization-server/tenants/t1/realms/"
+		    "main",
 		    "https://id.example/.well-known/openid-configuration/tenants/t1/realms/main",
-		    "https://id.example/tenants/t1/realms/main/.well-known/oauth-authorization-server" } },
+		    "https://id.example/tenants/t1/realms/main/.well-known/"
+		    "oauth-authorization-server" } },
 	};
 	char *url = (char *)"untouched";
 
@@ -479,11 +511,13 @@ static void test_discovery_urls(void)
 static void test_url_policy(void)
 {
 	struct spk_error err = { 0 };
-	g_assert_cmpint(spk_http_check_url("x", "https://identity.xero.com/connect/token", &err), ==, 0);
+	g_assert_cmpint(spk_http_check_url("x", "https://identity.xero.com/connect/token", &err),
+			==, 0);
 	g_assert_cmpint(spk_http_check_url("x", "http://127.0.0.1:3000/token", &err), ==, 0);
 	g_assert_cmpint(spk_http_check_url("x", "http://localhost:3000/token", &err), ==, 0);
 	g_assert_cmpint(spk_http_check_url("x", "http://[::1]:3000/token", &err), ==, 0);
-	g_assert_cmpint(spk_http_check_url("x", "http://identity.xero.com/connect/token", &err), <, 0);
+	g_assert_cmpint(spk_http_check_url("x", "http://identity.xero.com/connect/token", &err), <,
+			0);
 	g_assert_cmpint(err.kind, ==, SPK_ERR_CONFIG);
 	spk_error_clear(&err);
 	g_assert_cmpint(spk_http_check_url("x", "http://127.0.0.1.evil.com/token", &err), <, 0);

@@ -46,10 +46,12 @@ static char *write_config(const char *dir, const char *text)
 static void test_read_write(void)
 {
 	g_autofree char *dir = g_dir_make_tmp("spk-profile-XXXXXX", NULL);
-	g_autofree char *path = write_config(dir,
+	g_autofree char *path = write_config(
+		dir,
 		"# my profiles\n[xero]\nprovider = xero\nclient_id = ABC\n"
 		"scopes = openid offline_access accounting.invoices\nredirect_ports = 8749 8750\n"
-		"token_endpoint = http://127.0.0.1:9/token\nmin_valid = 120\nassume_lifetime = 600\n");
+		"token_endpoint = http://127.0.0.1:9/token\nmin_valid = 120\nassume_lifetime = "
+		"600\n");
 	struct spk_config *cfg = NULL;
 	struct spk_error err = { 0 };
 	struct spk_profile p = { 0 };
@@ -69,8 +71,11 @@ static void test_read_write(void)
 	g_assert_cmpint(spk_config_get(cfg, "nope", &p, &err), ==, -ENOENT);
 	g_assert_cmpint(err.kind, ==, SPK_ERR_LOGIN);
 
-	struct spk_profile q = { .name = strdup("work"), .provider = strdup("oidc"),
-				 .client_id = strdup("c"), .min_valid = -1, .refresh_idle_days = -1 };
+	struct spk_profile q = { .name = strdup("work"),
+				 .provider = strdup("oidc"),
+				 .client_id = strdup("c"),
+				 .min_valid = -1,
+				 .refresh_idle_days = -1 };
 	q.endpoints.issuer = strdup("https://id.example.com");
 	g_assert_cmpint(spk_config_put(cfg, &q, &err), ==, 0);
 	g_assert_cmpint(spk_config_save(cfg, &err), ==, 0);
