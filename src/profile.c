@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "profile-keys.h"
 
 struct spk_config {
 	GKeyFile *kf;
@@ -101,204 +102,19 @@ static char *get_key(GKeyFile *kf, const char *group, const char *key)
 	return out;
 }
 
-/* What a key holds, which says how get, put and free treat it. */
-enum key_type {
-	KEY_STRING,      /* a char * member, maybe with a check */
-	KEY_NUMBER,      /* an int64_t member in [min, max]; -1 (or 0 when min > 0) is unset */
-	KEY_PORTS,       /* redirect_ports: ports, n_ports, ports_set */
-	KEY_CLIENT_AUTH, /* client_auth: enum spk_client_auth */
-	KEY_GRANT,       /* grant: enum spk_grant_kind */
-	KEY_CACHE,       /* cache: cache_none (set by hand only: put leaves it) */
-	KEY_ENDPOINTS,   /* issuer and the *_endpoint overrides (spk_endpoint_fields) */
-};
-
-struct profile_key {
-	const char *name;
-	enum key_type type;
-	size_t offset;
-	bool local;                       /* stays on its machine: not exported or imported */
-	bool (*check)(const char *value); /* KEY_STRING: NULL accepts any value */
-	const char *must;                 /* what the error says after "[profile] " */
-	long long min, max;               /* KEY_NUMBER */
-};
-
-static bool is_loopback_host(const char *v)
-{
-	return strcmp(v, "localhost") == 0 || strcmp(v, "127.0.0.1") == 0 ||
-	       strcmp(v, "[::1]") == 0;
-}
-
-static bool is_absolute(const char *v)
-{
-	return v[0] == '/';
-}
-
-/*
- * The shape of a URL sparekey sends to: https, or plain http (which the
- * HTTP layer then allows to a loopback address only, as for every URL).
- */
-static bool is_web_url(const char *v)
-{
-	return g_ascii_strncasecmp(v, "https://", 8) == 0 ||
-	       g_ascii_strncasecmp(v, "http://", 7) == 0;
-}
-
-static bool is_one_line(const char *v);
-
-static bool is_store(const char *v)
-{
-	return strcmp(v, "secret") == 0 || strcmp(v, "file") == 0 || strcmp(v, "etcd") == 0;
-}
-
-/* etcd_prefix: a key prefix of one line that starts and ends with '/'. */
-static bool is_key_prefix(const char *v)
-{
-	size_t len = strlen(v);
-	return v[0] == '/' && v[len - 1] == '/' && is_one_line(v);
-}
-
-/* etcd_endpoints: URLs (checked again, with the loopback rule, when used). */
-static bool is_url_list(const char *v)
-{
-	g_auto(GStrv) parts = g_strsplit_set(v, " \t", -1);
-	bool any = false;
-	for (char **s = parts; *s; s++) {
-		if (**s && !is_web_url(*s)) {
-			return false;
-		}
-		any = any || **s;
-	}
-	return any;
-}
-
-static bool is_env_name(const char *v)
-{
-	bool ok = g_ascii_isalpha(v[0]) || v[0] == '_';
-	for (const char *c = v; ok && *c; c++) {
-		ok = g_ascii_isalnum(*c) || *c == '_';
-	}
-	return ok;
-}
-
-/* git_hosts: host or host:port words (git's "host" value), no URL or user. */
-static bool is_host_list(const char *v)
-{
-	for (const char *c = v; *c; c++) {
-		if (!g_ascii_isalnum(*c) && !strchr(" \t.-_:[]", *c)) {
-			return false;
-		}
-	}
-	return true;
-}
-
-static bool is_one_line(const char *v)
-{
-	return !strpbrk(v, "\r\n");
-}
-
-#define STRING(key, member, is_local, fn, text) \
-	{ \
-		.name = key, .type = KEY_STRING, .offset = offsetof(struct spk_profile, member), \
-		.local = is_local, .check = fn, .must = text \
-	}
-#define NUMBER(key, member, lo, hi, text) \
-	{ \
-		.name = key, .type = KEY_NUMBER, .offset = offsetof(struct spk_profile, member), \
-		.min = lo, .max = hi, .must = key " must be " text \
-	}
-#define ENV_MUST "exec_token_env and exec_tenant_env must be environment variable names"
-
-/*
- * Every key a profile may have, in the order put writes them (and get
- * reports the first bad one).
- */
-static const struct profile_key profile_keys[] = {
-	STRING("provider", provider, false, NULL, NULL),
-	STRING("client_id", client_id, false, NULL, NULL),
-	STRING("scopes", scopes, false, NULL, NULL),
-	STRING("redirect_host", redirect_host, false, is_loopback_host,
-	       "redirect_host must be localhost, 127.0.0.1 or [::1]"),
-	STRING("redirect_path", redirect_path, false, is_absolute,
-	       "redirect_path must start with '/'"),
-	STRING("store", store, true, is_store, "store must be 'secret', 'file' or 'etcd'"),
-	STRING("etcd_endpoints", etcd_endpoints, true, is_url_list,
-	       "etcd_endpoints must be https:// URLs separated by spaces"),
-	STRING("etcd_prefix", etcd_prefix, true, is_key_prefix,
-	       "etcd_prefix must start and end with '/'"),
-	STRING("etcd_cacert", etcd_cacert, true, is_absolute,
-	       "etcd_cacert must be an absolute path"),
-	STRING("etcd_cert", etcd_cert, true, is_absolute, "etcd_cert must be an absolute path"),
-	STRING("etcd_key", etcd_key, true, is_absolute, "etcd_key must be an absolute path"),
-	STRING("etcd_user", etcd_user, true, is_one_line, "etcd_user must be one line"),
-	STRING("etcd_password_file", etcd_password_file, true, is_absolute,
-	       "etcd_password_file must be an absolute path"),
-	{ .name = "endpoints", .type = KEY_ENDPOINTS },
-	{ .name = "redirect_ports", .type = KEY_PORTS },
-	STRING("notify_cmd", notify_cmd, true, NULL, NULL),
-	STRING("heartbeat_url", heartbeat_url, true, is_web_url,
-	       "heartbeat_url must be an https:// URL (http:// only to a loopback address)"),
-	STRING("cacert", cacert, true, is_absolute, "cacert must be an absolute path"),
-	STRING("tenant", tenant, false, NULL, NULL),
-	STRING("exec_token_env", exec_token_env, true, is_env_name, ENV_MUST),
-	STRING("exec_tenant_env", exec_tenant_env, true, is_env_name, ENV_MUST),
-	STRING("git_hosts", git_hosts, false, is_host_list,
-	       "git_hosts must be host names or host:port, separated by spaces (no URL)"),
-	STRING("git_username", git_username, false, is_one_line, "git_username must be one line"),
-	{ .name = "client_auth",
-	  .type = KEY_CLIENT_AUTH,
-	  .must = "client_auth must be none, post or basic" },
-	{ .name = "grant",
-	  .type = KEY_GRANT,
-	  .must = "grant must be authorization_code or client_credentials" },
-	NUMBER("min_valid", min_valid, 0, 86400, "0-86400 seconds"),
-	NUMBER("assume_lifetime", assume_lifetime, 60, 86400, "60-86400 seconds"),
-	NUMBER("refresh_idle_days", refresh_idle_days, 0, 3650, "0-3650 (0: never expires)"),
-	NUMBER("refresh_reuse_grace", refresh_reuse_grace, 0, 86400,
-	       "0-86400 seconds (0: a spent refresh token is never accepted again)"),
-	{ .name = "cache",
-	  .type = KEY_CACHE,
-	  .local = true,
-	  .must = "cache must be runtime or none" },
-};
-
-static char **string_slot(const struct spk_profile *p, const struct profile_key *k)
-{
-	return (char **)((char *)p + k->offset);
-}
-
-static int64_t *number_slot(const struct spk_profile *p, const struct profile_key *k)
-{
-	return (int64_t *)((char *)p + k->offset);
-}
-
-/* The row for a key of the config file (the endpoints row for any endpoint key), or NULL. */
-static const struct profile_key *find_key(const char *key)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(profile_keys); i++) {
-		const struct profile_key *k = &profile_keys[i];
-		if (k->type != KEY_ENDPOINTS && strcmp(k->name, key) == 0) {
-			return k;
-		}
-		for (size_t e = 0; k->type == KEY_ENDPOINTS && e < SPK_N_ENDPOINTS; e++) {
-			if (strcmp(spk_endpoint_fields[e].key, key) == 0) {
-				return k;
-			}
-		}
-	}
-	return NULL;
-}
-
 /* Read key k of group name into p: 0, -ENOMEM, or -EINVAL (-E2BIG) for a bad value. */
-static int get_one(GKeyFile *kf, const char *name, const struct profile_key *k,
+static int get_one(GKeyFile *kf, const char *name, const struct spk_profile_key *k,
 		   struct spk_profile *p)
 {
 	_cleanup_free_ char *s = NULL;
 
 	switch (k->type) {
 	case KEY_STRING:
-		*string_slot(p, k) = get_key(kf, name, k->name);
-		return *string_slot(p, k) && k->check && !k->check(*string_slot(p, k)) ? -EINVAL
-										       : 0;
+		*spk_profile_key_string(p, k) = get_key(kf, name, k->name);
+		return *spk_profile_key_string(p, k) && k->check &&
+				       !k->check(*spk_profile_key_string(p, k))
+			       ? -EINVAL
+			       : 0;
 	case KEY_ENDPOINTS:
 		for (size_t i = 0; i < SPK_N_ENDPOINTS; i++) {
 			*spk_endpoint_slot(&p->endpoints, i) =
@@ -326,7 +142,7 @@ static int get_one(GKeyFile *kf, const char *name, const struct profile_key *k,
 		if (errno || *end || v < k->min || v > k->max) {
 			return -EINVAL;
 		}
-		*number_slot(p, k) = v;
+		*spk_profile_key_number(p, k) = v;
 		return 0;
 	}
 	case KEY_CLIENT_AUTH:
@@ -359,8 +175,8 @@ int spk_config_get(const struct spk_config *cfg, const char *name, struct spk_pr
 	}
 	p.name = strdup(name);
 	p.config_path = strdup(cfg->path);
-	for (size_t i = 0; i < ARRAY_SIZE(profile_keys); i++) {
-		const struct profile_key *k = &profile_keys[i];
+	for (size_t i = 0; i < spk_profile_n_keys; i++) {
+		const struct spk_profile_key *k = &spk_profile_keys[i];
 		int r = get_one(cfg->kf, name, k, &p);
 		if (r < 0 && k->type == KEY_PORTS) {
 			r = spk_error_set(
@@ -388,12 +204,12 @@ static void put_key(GKeyFile *kf, const char *group, const char *key, const char
 }
 
 /* Write p's value for key k, if it has one. */
-static void put_one(GKeyFile *kf, const char *g, const struct profile_key *k,
+static void put_one(GKeyFile *kf, const char *g, const struct spk_profile_key *k,
 		    const struct spk_profile *p)
 {
 	switch (k->type) {
 	case KEY_STRING:
-		put_key(kf, g, k->name, *string_slot(p, k));
+		put_key(kf, g, k->name, *spk_profile_key_string(p, k));
 		break;
 	case KEY_ENDPOINTS:
 		for (size_t i = 0; i < SPK_N_ENDPOINTS; i++) {
@@ -421,7 +237,7 @@ static void put_one(GKeyFile *kf, const char *g, const struct profile_key *k,
 		break;
 	case KEY_NUMBER: {
 		/* Unset is -1; a key that cannot be 0 takes 0 as unset too. */
-		int64_t v = *number_slot(p, k);
+		int64_t v = *spk_profile_key_number(p, k);
 		if (v >= 0 && (v > 0 || k->min == 0)) {
 			g_key_file_set_int64(kf, g, k->name, v);
 		}
@@ -440,8 +256,8 @@ int spk_config_put(struct spk_config *cfg, const struct spk_profile *p, struct s
 			"'%s' is not a valid profile name (letters, digits, '.', '_', '-')",
 			p->name ? p->name : "");
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(profile_keys); i++) {
-		put_one(cfg->kf, p->name, &profile_keys[i], p);
+	for (size_t i = 0; i < spk_profile_n_keys; i++) {
+		put_one(cfg->kf, p->name, &spk_profile_keys[i], p);
 	}
 	return 0;
 }
@@ -482,7 +298,7 @@ int spk_config_export_settings(const struct spk_config *cfg, const char *name, c
 				     name, cfg->path);
 	}
 	for (gsize i = 0; i < n; i++) {
-		const struct profile_key *k = find_key(keys[i]);
+		const struct spk_profile_key *k = spk_profile_key_find(keys[i]);
 		if (!k || k->local) {
 			continue;
 		}
@@ -506,7 +322,7 @@ int spk_config_import_settings(struct spk_config *cfg, const char *name, char *c
 				     "'%s' is not a valid profile name", name);
 	}
 	for (size_t i = 0; keys[i]; i++) {
-		const struct profile_key *k = find_key(keys[i]);
+		const struct spk_profile_key *k = spk_profile_key_find(keys[i]);
 		if (!k || k->local || !values[i] || strpbrk(values[i], "\r\n")) {
 			return spk_error_set(
 				err, SPK_ERR_CONFIG, -EINVAL,
@@ -561,9 +377,9 @@ void spk_profile_done(struct spk_profile *p)
 	}
 	free(p->name);
 	free(p->config_path);
-	for (size_t i = 0; i < ARRAY_SIZE(profile_keys); i++) {
-		if (profile_keys[i].type == KEY_STRING) {
-			free(*string_slot(p, &profile_keys[i]));
+	for (size_t i = 0; i < spk_profile_n_keys; i++) {
+		if (spk_profile_keys[i].type == KEY_STRING) {
+			free(*spk_profile_key_string(p, &spk_profile_keys[i]));
 		}
 	}
 	spk_endpoints_done(&p->endpoints);

@@ -5,7 +5,7 @@
  * environment. No secret is ever stored here.
  *
  * Adding a profile key: a member of struct spk_profile and one row of the
- * key table in profile.c (its name, type, checks; get, put, export and free
+ * key table in profile-keys.c (its name, type, checks; get, put, export and free
  * all read that table).
  */
 #pragma once
