@@ -8,10 +8,11 @@
 #   git_server_start        # GIT_ORIGIN, GIT_HOST, GIT_REPO_URL, GIT_LOG
 #   kube_server_start       # KUBE_SERVER, KUBE_CA, KUBE_LOG
 #   smtp_server_start       # SMTP_PORT, SMTP_LOG, SMTP_MAILBOX
+#   imap_server_start       # IMAP_PORT, IMAP_LOG
 #   heartbeat_start         # HEARTBEAT, HEARTBEAT_LOG, HEARTBEAT_HANG
 #
 # Each server is a node script in tests/peers (git-http.mjs, kube-api.mjs,
-# smtp.mjs, heartbeat.mjs) on 127.0.0.1, a free port, stopped by peers_stop;
+# smtp.mjs, imap.mjs, heartbeat.mjs) on 127.0.0.1, a free port, stopped by peers_stop;
 # a server that does not start skips the test. Their logs (JSON lines, never
 # a token) are counted with peer_count.
 
@@ -237,6 +238,42 @@ msmtp_send() {
     MS_ERR=$(cat "$SPK_TMP/msmtp.err")
     diag "\$ msmtp -C $1 bob@example.test  (Subject: $2)  -> exit $MS_RC"
     diag_file "$SPK_TMP/msmtp.err" 'stderr: '
+}
+
+# imap_server_start: imap.mjs, INBOX holding one message, refusing a token
+# as Microsoft 365 does (mbsync 1.4 hangs on Gmail's way: see imap.mjs).
+# Sets IMAP_PORT, IMAP_LOG.
+imap_server_start() {
+    IMAP_LOG=$SPK_TMP/imap.jsonl
+    : >"$IMAP_LOG"
+    peer_run imap imap.mjs --issuer "$ISSUER" --log "$IMAP_LOG" --refusal microsoft
+    IMAP_PORT=$PEER_PORT
+    export IMAP_PORT IMAP_LOG
+    diag "imap server: 127.0.0.1:$IMAP_PORT"
+}
+
+# mbsyncrc_write FILE MAILDIR PASSCMD: an mbsync configuration (0600) for
+# imap.mjs: user alice@example.test, AuthMechs XOAUTH2, SSLType None
+# (loopback), the password from the command PASSCMD (mbsync's PassCmd);
+# channel "test" pulls INBOX into the Maildir MAILDIR (made here). mbsync
+# 1.4 (Debian 12) spells TLSType SSLType; 1.5 takes both.
+mbsyncrc_write() {
+    mkdir -p "$2"
+    (umask 077; printf '%s\n' 'IMAPAccount test' 'Host 127.0.0.1' "Port $IMAP_PORT" \
+        'User alice@example.test' 'AuthMechs XOAUTH2' "PassCmd \"$3\"" 'SSLType None' '' \
+        'IMAPStore test-remote' 'Account test' '' \
+        'MaildirStore test-local' "Path $2/" "Inbox $2/INBOX" '' \
+        'Channel test' 'Far :test-remote:' 'Near :test-local:' 'Patterns INBOX' \
+        'Create Near' 'Sync Pull' 'SyncState *' >"$1")
+}
+
+# mbsync_run RC: mbsync -c RC test (pull INBOX); sets MB_RC, MB_ERR.
+mbsync_run() {
+    timeout --kill-after=5 60 mbsync -c "$1" test >"$SPK_TMP/mbsync.out" 2>"$SPK_TMP/mbsync.err"
+    MB_RC=$?
+    MB_ERR=$(cat "$SPK_TMP/mbsync.err")
+    diag "\$ mbsync -c $1 test  -> exit $MB_RC"
+    diag_file "$SPK_TMP/mbsync.err" 'stderr: '
 }
 
 # ---------------------------------------------------------------- heartbeat
