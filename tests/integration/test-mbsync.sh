@@ -33,18 +33,22 @@ cfg_set "$P" min_valid 2
 RC=$SPK_TMP/mbsyncrc
 MAILDIR=$SPK_TMP/Mail
 mbsyncrc_write "$RC" "$MAILDIR" "$SPAREKEY token $P"
-if grep -qF -- "$(grant_field "$P" access_token)" "$RC"; then not_ok "the mbsync configuration holds no token"
+if grep -qF -- "$(grant_field "$P" access_token)" "$RC"; then
+    not_ok "the mbsync configuration holds no token"
 else ok "the mbsync configuration holds no token"; fi
 
 # synced [MAILDIR]: how many messages of the Maildir's INBOX carry the test's
 # subject.
-synced() { grep -lx 'Subject: sparekey imap test' "${1:-$MAILDIR}"/INBOX/{cur,new}/* 2>/dev/null | wc -l; }
+synced() {
+    grep -lx 'Subject: sparekey imap test' "${1:-$MAILDIR}"/INBOX/{cur,new}/* 2>/dev/null | wc -l
+}
 
 mbsyncrc_write "$SPK_TMP/mbsyncrc-bad" "$SPK_TMP/Mail-bad" "echo not-a-token-$RANDOM$RANDOM"
 mbsync_run "$SPK_TMP/mbsyncrc-bad"
 assert_ne "$MB_RC" 0 "mbsync with a token the provider does not accept: fails"
 assert_eq "$(synced "$SPK_TMP/Mail-bad")" 0 "mbsync with a bad token: nothing synced"
-assert_eq "$(peer_count "$IMAP_LOG" event=auth auth=refused)" 1 "the IMAP server refused the bad token"
+assert_eq "$(peer_count "$IMAP_LOG" event=auth auth=refused)" 1 \
+    "the IMAP server refused the bad token"
 
 mbsync_run "$RC"
 assert_eq "$MB_RC" 0 "mbsync with PassCmd sparekey token: exits 0"
@@ -60,6 +64,8 @@ assert_eq "$(peer_count "$IMAP_LOG" event=auth auth=accepted user=alice@example.
     "the server accepted the refreshed token"
 assert_eq "$(refresh_ok_since "$mark")" 1 "one refresh at the provider"
 assert_eq "$(synced)" 1 "the Maildir still holds the message once"
+assert_eq "$(peer_count "$IMAP_LOG" event=fetch body=true)" 1 \
+    "the server sent the message's text once (the second sync found it synced)"
 
 grant_revoke "$P"
 sleep_until "$(($(grant_field "$P" expires_at) + 1))"

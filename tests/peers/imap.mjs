@@ -263,11 +263,13 @@ function session(sock) {
         select(tag, verb, rest);
         break;
       case 'FETCH':
-      case 'SEARCH':
+      case 'SEARCH': {
+        const [set, ...items] = rest.split(' ');
         if (!s.selected) say(`${tag} BAD no mailbox selected`);
-        else if (verb === 'FETCH') fetch(tag, rest.split(' ')[0], rest.split(' ').slice(1).join(' '), byUid);
+        else if (verb === 'FETCH') fetch(tag, set, items.join(' '), byUid);
         else search(tag, rest);
         break;
+      }
       case 'NOOP':
         say(`${tag} OK NOOP completed`);
         break;
