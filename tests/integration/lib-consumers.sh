@@ -18,9 +18,10 @@
 
 SPK_KUBECTL=/usr/bin/kubectl
 
-# consumers_check_prereqs CLIENT...: each of git, kubectl, msmtp, openssl is
-# installed from Debian's package (kubectl: kubernetes-client, not another
-# package's /usr/bin/kubectl).
+# consumers_check_prereqs CLIENT...: each of git, kubectl, msmtp, mbsync,
+# openssl is installed from Debian's package (kubectl: kubernetes-client, not
+# another package's /usr/bin/kubectl; mbsync: isync, with the XOAUTH2 SASL
+# module libsasl2-modules-kdexoauth2).
 consumers_check_prereqs() {
     local c owner
     for c in "$@"; do
@@ -31,6 +32,11 @@ consumers_check_prereqs() {
                     *", kubernetes-client,"*) ;;
                     *) spk_skip "$SPK_KUBECTL is not Debian's kubernetes-client (owner: ${owner:-none})" ;;
                 esac ;;
+            mbsync)
+                command -v mbsync >/dev/null || spk_skip "mbsync is not installed (apt-get install isync)"
+                compgen -G '/usr/lib/*/sasl2/libkdexoauth2.so*' >/dev/null \
+                    || spk_skip "no Cyrus SASL XOAUTH2 module for mbsync" \
+                        "(apt-get install libsasl2-modules-kdexoauth2)" ;;
             *)  command -v "$c" >/dev/null || spk_skip "$c is not installed (apt-get install $c)" ;;
         esac
     done

@@ -28,7 +28,9 @@
 import net from 'node:net';
 import process from 'node:process';
 
-import { jsonLog, peerArgs, providerAccepts } from './resource.mjs';
+import {
+  GMAIL_XOAUTH2_ERROR, commandLines, jsonLog, peerArgs, providerAccepts, xoauth2,
+} from './resource.mjs';
 import { serveLoopback } from './serve.mjs';
 
 const NAME = 'imap.mjs';
@@ -39,7 +41,6 @@ if (!opt.issuer || !['gmail', 'microsoft'].includes(opt.refusal)) {
   process.exit(64);
 }
 const log = jsonLog(opt.log);
-const MAX_LINE = 64 * 1024;
 const CAPS = 'IMAP4rev1 AUTH=XOAUTH2 SASL-IR';
 const UIDVALIDITY = 1733356800;
 
@@ -55,17 +56,6 @@ const MESSAGE = Buffer.from([
   '',
 ].join('\r\n'), 'latin1');
 const MSGS = [{ uid: 1, flags: [], date: '05-Dec-2026 00:00:00 +0000', text: MESSAGE }];
-
-// The XOAUTH2 initial response: { user, token } or undefined.
-function xoauth2(b64) {
-  const dec = Buffer.from(b64, 'base64').toString('utf8');
-  const m = /^user=([^\x01]*)\x01auth=Bearer ([^\x01]+)\x01\x01$/.exec(dec);
-  return m ? { user: m[1], token: m[2] } : undefined;
-}
-
-const GMAIL_ERROR = Buffer.from(JSON.stringify({
-  status: '400', schemes: 'Bearer', scope: 'https://mail.google.com/',
-})).toString('base64');
 
 // A sequence set ("1", "1:*", "2,4:6") as a predicate on n, * being max.
 function inSet(set, max) {
@@ -98,9 +88,8 @@ function fetchItems(spec) {
 }
 
 function session(sock) {
-  const s = { user: null, selected: false, pending: null, busy: Promise.resolve() };
+  const s = { user: null, selected: false, pending: null };
   const say = (line) => { if (!sock.destroyed) sock.write(`${line}\r\n`); };
-  let buf = '';
 
   async function auth(tag, b64) {
     const cred = xoauth2(b64);
@@ -118,7 +107,7 @@ function session(sock) {
       say(`${tag} NO AUTHENTICATE failed.`);
     } else {
       s.pending = { kind: 'auth-error', tag };
-      say(`+ ${GMAIL_ERROR}`);
+      say(`+ ${GMAIL_XOAUTH2_ERROR}`);
     }
   }
 
@@ -287,26 +276,9 @@ function session(sock) {
     }
   }
 
-  sock.setEncoding('latin1');
-  sock.on('data', (chunk) => {
-    buf += chunk;
-    if (buf.length > MAX_LINE && buf.indexOf('\n') < 0) {
-      say('* BYE line too long');
-      sock.destroy();
-      return;
-    }
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const l = buf.slice(0, i).replace(/\r$/, '');
-      buf = buf.slice(i + 1);
-      // One command at a time, in order (AUTHENTICATE waits for the provider).
-      s.busy = s.busy.then(() => line(l)).catch((e) => {
-        process.stderr.write(`${NAME}: ${e.stack || e}\n`);
-        say('* BAD internal error');
-      });
-    }
+  commandLines(sock, {
+    name: NAME, onLine: line, tooLong: '* BYE line too long', failed: '* BAD internal error',
   });
-  sock.on('error', () => {});
   say(`* OK [CAPABILITY ${CAPS}] imap.sparekey.test ready`);
 }
 

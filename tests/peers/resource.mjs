@@ -1,7 +1,8 @@
-// What the consumer peers (git-http.mjs, kube-api.mjs, smtp.mjs,
-// heartbeat.mjs) share: their command line, their request log, and the one
+// What the consumer peers (git-http.mjs, kube-api.mjs, smtp.mjs, imap.mjs,
+// heartbeat.mjs) share: their command line, their request log, the one
 // question a resource server asks, "does the authorization server accept
-// this access token?".
+// this access token?", and for the mail servers the SASL XOAUTH2 response
+// and a line-by-line command reader.
 //
 // A token is accepted when the test provider's userinfo endpoint
 // (ISSUER/me, oidc-provider) answers 200 to it as a Bearer: it exists, has
@@ -66,4 +67,50 @@ export async function providerAccepts(issuer, token) {
   } catch {
     return { ok: false, status: 0 };
   }
+}
+
+// xoauth2(b64): the SASL XOAUTH2 initial response
+// base64("user=U\x01auth=Bearer TOKEN\x01\x01") as { user, token }, or
+// undefined.
+export function xoauth2(b64) {
+  const dec = Buffer.from(b64, 'base64').toString('utf8');
+  const m = /^user=([^\x01]*)\x01auth=Bearer ([^\x01]+)\x01\x01$/.exec(dec);
+  return m ? { user: m[1], token: m[2] } : undefined;
+}
+
+// What Gmail sends (base64 JSON, as a SASL challenge) when it refuses an
+// XOAUTH2 token.
+export const GMAIL_XOAUTH2_ERROR = Buffer.from(JSON.stringify({
+  status: '400', schemes: 'Bearer', scope: 'https://mail.google.com/',
+})).toString('base64');
+
+// commandLines(sock, { name, onLine, tooLong, failed }): read sock's
+// CRLF (or LF) lines as latin1 and call onLine(line) (may be async) one at
+// a time, in order, so that a command waiting for the provider holds the
+// next one back. A line over 64 KiB: write tooLong and close. onLine
+// throwing: one line on stderr, write failed.
+export function commandLines(sock, { name, onLine, tooLong, failed }) {
+  const MAX_LINE = 64 * 1024;
+  const say = (line) => { if (!sock.destroyed) sock.write(`${line}\r\n`); };
+  let buf = '';
+  let busy = Promise.resolve();
+  sock.setEncoding('latin1');
+  sock.on('data', (chunk) => {
+    buf += chunk;
+    if (buf.length > MAX_LINE && buf.indexOf('\n') < 0) {
+      say(tooLong);
+      sock.destroy();
+      return;
+    }
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const l = buf.slice(0, i).replace(/\r$/, '');
+      buf = buf.slice(i + 1);
+      busy = busy.then(() => onLine(l)).catch((e) => {
+        process.stderr.write(`${name}: ${e.stack || e}\n`);
+        say(failed);
+      });
+    }
+  });
+  sock.on('error', () => {});
 }

@@ -22,7 +22,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import process from 'node:process';
 
-import { jsonLog, peerArgs, providerAccepts } from './resource.mjs';
+import {
+  GMAIL_XOAUTH2_ERROR, commandLines, jsonLog, peerArgs, providerAccepts, xoauth2,
+} from './resource.mjs';
 import { serveLoopback } from './serve.mjs';
 
 const NAME = 'smtp.mjs';
@@ -33,26 +35,13 @@ if (!opt.issuer) {
 }
 const log = jsonLog(opt.log);
 const HOST = 'smtp.sparekey.test';
-const MAX_LINE = 64 * 1024;
 const MAX_MESSAGE = 1024 * 1024;
-
-// The XOAUTH2 initial response: { user, token } or undefined.
-function xoauth2(b64) {
-  const dec = Buffer.from(b64, 'base64').toString('utf8');
-  const m = /^user=([^\x01]*)\x01auth=Bearer ([^\x01]+)\x01\x01$/.exec(dec);
-  return m ? { user: m[1], token: m[2] } : undefined;
-}
-
-const GMAIL_ERROR = Buffer.from(JSON.stringify({
-  status: '400', schemes: 'Bearer', scope: 'https://mail.google.com/',
-})).toString('base64');
 
 function session(sock) {
   const s = {
-    user: null, from: null, to: [], data: null, pending: null, busy: Promise.resolve(),
+    user: null, from: null, to: [], data: null, pending: null,
   };
   const say = (line) => { if (!sock.destroyed) sock.write(`${line}\r\n`); };
-  let buf = '';
 
   async function auth(b64) {
     const cred = xoauth2(b64);
@@ -68,7 +57,7 @@ function session(sock) {
       say('235 2.7.0 Accepted');
     } else {
       s.pending = 'auth-error';
-      say(`334 ${GMAIL_ERROR}`);
+      say(`334 ${GMAIL_XOAUTH2_ERROR}`);
     }
   }
 
@@ -172,26 +161,10 @@ function session(sock) {
     }
   }
 
-  sock.setEncoding('latin1');
-  sock.on('data', (chunk) => {
-    buf += chunk;
-    if (buf.length > MAX_LINE && buf.indexOf('\n') < 0) {
-      say('500 5.5.2 line too long');
-      sock.destroy();
-      return;
-    }
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const l = buf.slice(0, i).replace(/\r$/, '');
-      buf = buf.slice(i + 1);
-      // One command at a time, in order (AUTH waits for the provider).
-      s.busy = s.busy.then(() => line(l)).catch((e) => {
-        process.stderr.write(`${NAME}: ${e.stack || e}\n`);
-        say('451 4.3.0 internal error');
-      });
-    }
+  commandLines(sock, {
+    name: NAME, onLine: line, tooLong: '500 5.5.2 line too long',
+    failed: '451 4.3.0 internal error',
   });
-  sock.on('error', () => {});
   say(`220 ${HOST} ESMTP sparekey test server`);
 }
 
