@@ -386,7 +386,7 @@ int spk_etcd_lease_grant(struct spk_etcd *e, int64_t ttl, int64_t *ret_id, struc
 
 int spk_etcd_lease_keepalive(struct spk_etcd *e, int64_t id, struct spk_error *err)
 {
-	int64_t got_id, ttl;
+	int64_t got_id = 0, ttl = 0;
 	int r = lease_call(e, "/v3/lease/keepalive", "ID", id, &got_id, &ttl, err);
 	return r < 0 ? r : ttl > 0 ? 0 : -ENOENT;
 }
@@ -398,7 +398,7 @@ int spk_etcd_lease_revoke(struct spk_etcd *e, int64_t id, struct spk_error *err)
 
 int spk_etcd_lease_alive(struct spk_etcd *e, int64_t id, struct spk_error *err)
 {
-	int64_t got_id, ttl;
+	int64_t got_id = 0, ttl = 0;
 	int r = lease_call(e, "/v3/lease/timetolive", "ID", id, &got_id, &ttl, err);
 	return r < 0 ? r : ttl > 0;
 }
