@@ -14,7 +14,8 @@
 # tests/bench/ (floor.c, the exec floor; fanout.c, N processes at once),
 # and starts the real peers of the integration tests (tests/integration/
 # lib.sh: oidc-provider on 127.0.0.1, gnome-keyring in a private D-Bus
-# session). Logins go through one headless Chromium (browser-queue.mjs,
+# session; for part 5, a 3-member etcd cluster and "machines" from
+# tests/integration/lib-etcd.sh). Logins go through one headless Chromium (browser-queue.mjs,
 # with open-url as $BROWSER), so 100+ logins take about a minute.
 #
 # Results: build-bench/bench-results/ (summary.txt, summary.md, the
@@ -33,6 +34,8 @@
 #   SPK_BENCH_LATENCY_MS   the refresh --all diagnostic with every token answer
 #                          held back this long, as from a provider far away
 #                          (default 200; 0 skips it)
+#   SPK_BENCH_ETCD_CALLERS callers per machine on an expired grant, store = etcd (default 20)
+#   SPK_BENCH_ONLY=etcd    part 5 alone (store = etcd: tests/bench/etcd.sh), a few minutes
 #   SPK_BENCH_NO_INSTALL=1 install nothing (fail or skip what is missing)
 #   SPK_KEEP_TMP=1         keep the peers' temp dir (see lib.sh)
 set -u
@@ -55,6 +58,8 @@ MINV=2            # min_valid of the benchmark profiles (the default 60 >= TTL w
 RSS_RUNS=20
 HOT_ROUNDS=${SPK_BENCH_HOT_ROUNDS:-5}
 FAST_RUNS=${SPK_BENCH_FAST_RUNS:-200}
+ONLY=${SPK_BENCH_ONLY:-}
+case $ONLY in '' | etcd) ;; *) printf 'bench: SPK_BENCH_ONLY=%s: only "etcd" is known\n' "$ONLY" >&2; exit 1 ;; esac
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
@@ -79,7 +84,7 @@ apt_ensure() {
 build_pkgs=(build-essential meson ninja-build pkg-config libmicrohttpd-dev
     libcurl4-openssl-dev libjson-c-dev libsecret-1-dev)
 peer_pkgs=(gnome-keyring dbus libsecret-tools chromium curl)
-bench_pkgs=(hyperfine time strace)
+bench_pkgs=(hyperfine time strace etcd-server etcd-client)
 extra_pkgs=(valgrind linux-perf oidc-agent-cli)   # optional: analysis, the oidc-token column
 
 apt_ensure "${build_pkgs[@]}" "${peer_pkgs[@]}" "${bench_pkgs[@]}" || die "cannot install the required packages"
@@ -243,6 +248,8 @@ libs_of() {
 } >"$RESULTS/machine.txt"
 cat "$RESULTS/machine.txt" >&2
 
+# Parts 1-4 (the keyring); SPK_BENCH_ONLY=etcd skips them.
+if [ "$ONLY" != etcd ]; then
 # ================================================================ 1. logins
 say "1. logins: hot, nocache, one, c01..c$(printf %02d "$ROUNDS") (one grant each)"
 M0=$(events_mark)
@@ -579,6 +586,13 @@ row "(diagnostic) the same with store = file" "--all $T_ALLF ms / one $T_B1F ms"
 PF_MS=$(awk -v a="$P0" -v b="$P1" -v t="$TCK" -v n=$((ALL_RUNS + 1)) 'BEGIN { printf "%.0f", (b - a) / t / n * 1000 }')
 floor_row "(floor) the provider's own CPU per --all run, store = file" "$PF_MS ms / one $T_B1F ms" "$(ratio "$PF_MS" "$T_B1F")" 3
 
+fi   # parts 1-4
+
+# ================================================================ 5. store = etcd
+ETCD_SUMMARY=
+# shellcheck source=etcd.sh
+. "$HERE/etcd.sh"
+
 # ================================================================ summary
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS/machine.txt"
 {
@@ -587,6 +601,7 @@ echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS/machine
     printf '%s\n' "| target | inputs (medians) | ratio | target | verdict |" "|---|---|---|---|---|"
     for r in "${ROWS[@]}"; do printf '| %s |\n' "${r//|/ | }"; done
     echo
+    if [ "$ONLY" != etcd ]; then
     echo "Medians (ms), hot path over $HOT_ROUNDS interleaved rounds ($((HOT_ROUNDS * FAST_RUNS)) runs of the fast, $((HOT_ROUNDS * RUNS)) of the slow commands), others of $RUNS runs: token cached $T_HOT, exec floor $T_FLOOR, secret-tool lookup $T_ST, token cache=none $T_NOC, oidc-token $T_OIDC;"
     echo "refresh one $T_ONE, token alone on an expired grant (same rounds as the fan-outs) $T_SOLO, refresh b001 $T_B1, refresh --all ($NPROF profiles, $ALL_RUNS runs) $T_ALL, $NCONC x token expired ($ROUNDS rounds) $T_CONC."
     echo "Peak RSS (KiB, median of $RSS_RUNS): token cached $R_HOT, secret-tool $R_ST, floor $R_FLOOR, token cache=none $R_NOC, oidc-token $R_OIDC."
@@ -598,6 +613,8 @@ echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS/machine
     echo "Syscalls: token cached $SC_HOT, floor $SC_FLOOR, token cache=none $SC_NOC (both processes), secret-tool $SC_ST."
     ((HAVE_VG)) && echo "Callgrind instructions: token cached $IR_HOT, floor $IR_FLOOR, sparekey-cli token (cache = none) $IR_NOC, secret-tool lookup $IR_ST."
     echo "Shared objects: token cached $NL_HOT, token cache=none $NL_NOC, secret-tool lookup $NL_ST (libs.txt)."
+    fi
+    [ -z "$ETCD_SUMMARY" ] || echo "$ETCD_SUMMARY"
     if [ ${#NOTES[@]} -gt 0 ]; then echo; echo "Notes:"; printf -- '- %s\n' "${NOTES[@]}"; fi
 } >"$RESULTS/summary.md"
 
