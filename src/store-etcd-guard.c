@@ -6,9 +6,9 @@
  * The lock: this machine's flock (store-local.c's, so the machine's own
  * callers queue there, not in the cluster), then a lease of LEASE_TTL
  * seconds and etcd's lock service on PREFIX PROFILE/lock, then the holder
- * record PROFILE/holder on the lease. A keeper process renews the lease
- * and holds the flock for as long as any copy of the lock's handle, one
- * end of a pipe, is open: the caller's, and the worker's it is handed to
+ * record PROFILE/holder on the lease. A keeper process (a fresh program,
+ * store-etcd-keeper.c, never a fork) renews the lease and holds the flock
+ * for as long as any copy of the lock's handle, one end of a pipe, is open: the caller's, and the worker's it is handed to
  * (store.h, lock_is_fd). When the last copy closes, the keeper revokes the
  * lease at once; when the machine dies or is cut off, etcd lets the lease
  * expire.
@@ -21,9 +21,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,13 +34,11 @@
 #include "lock.h"
 #include "log.h"
 #include "paths.h"
-#include "fault.h"
 #include "secret.h"
 #include "store-etcd.h"
 #include "store.h"
 
 #define LEASE_TTL 15
-#define KEEPALIVE_MS 4000
 #define KEEPER_WAIT_MS 2000
 #define MAX_KEEPERS 64
 #define MIN_WAIT_MS 2000
@@ -128,69 +124,25 @@ static int put_holder(struct spk_etcd *e, const struct spk_profile *p, int64_t l
 	return spk_etcd_txn(e, NULL, 0, &op, 1, NULL, 0, &ok, err);
 }
 
-static bool inflight_pending(const struct spk_profile *p);
 static void unlock(int lock);
 
-/* The keeper: renew the lease until every copy of the pipe's other end is closed. */
-static _Noreturn void keep(struct spk_etcd *e, const struct spk_profile *p, int pipe_r,
-			   int local_fd, int64_t lease)
-{
-	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-	(void)setsid();
-	if (devnull >= 0) {
-		(void)dup2(devnull, STDIN_FILENO);
-		(void)dup2(devnull, STDOUT_FILENO);
-		(void)dup2(devnull, STDERR_FILENO);
-	}
-	/* Hold nothing of the caller's (a pipe a shell waits on) but the lock. */
-	for (int fd = 3; fd < 1024; fd++) {
-		if (fd != pipe_r && fd != local_fd) {
-			(void)close(fd);
-		}
-	}
-	signal(SIGINT, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	for (;;) {
-		struct pollfd pfd = { .fd = pipe_r, .events = POLLIN };
-		int n = poll(&pfd, 1, KEEPALIVE_MS);
-		if (n > 0 || (n < 0 && errno != EINTR)) {
-			break; /* every writer closed its end: released */
-		}
-		/* The machine cut off with its request sent: its lease is not renewed. */
-		if (n == 0 && spk_fault("stop-after-send") && inflight_pending(p)) {
-			continue;
-		}
-		if (n == 0 && spk_etcd_lease_keepalive(e, lease, NULL) == -ENOENT) {
-			break; /* the lease is gone: nothing left to hold */
-		}
-	}
-	(void)spk_etcd_lease_revoke(e, lease, NULL);
-	_exit(0);
-}
-
-static int start_keeper(struct spk_etcd *e, const struct spk_profile *p, int local_fd,
-			int64_t lease, int *ret_lock, struct spk_error *err)
+/* The keeper (store-etcd-keeper.c) holds the flock and renews the lease; the pipe is the lock. */
+static int start_keeper(const struct spk_profile *p, int local_fd, int64_t lease, int *ret_lock,
+			struct spk_error *err)
 {
 	int fds[2];
+	pid_t pid = 0;
 
 	if (pipe2(fds, O_CLOEXEC) < 0) {
 		return spk_error_set(err, SPK_ERR_INTERNAL, -errno, "cannot make a pipe (%s)",
 				     strerror(errno));
 	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		int r = -errno;
-		close(fds[0]);
-		close(fds[1]);
-		return spk_error_set(err, SPK_ERR_INTERNAL, r, "cannot start the lease keeper");
-	}
-	if (pid == 0) {
-		close(fds[1]);
-		keep(e, p, fds[0], local_fd, lease);
-	}
+	int r = spk_store_etcd_keeper_start(p, fds[0], local_fd, lease, &pid, err);
 	close(fds[0]);
+	if (r < 0) {
+		close(fds[1]);
+		return r;
+	}
 	pthread_mutex_lock(&keepers_lock);
 	for (size_t i = 0; i < MAX_KEEPERS; i++) {
 		if (keepers[i].pid == 0) {
@@ -234,7 +186,7 @@ static int lock_take(const struct spk_profile *p, int timeout_ms, int *ret_lock,
 	/* The keeper renews the lease from now on: waiting for the lock may take longer. */
 	r = spk_etcd_lease_grant(e, LEASE_TTL, &lease, &lock_err);
 	if (r == 0) {
-		r = start_keeper(e, p, local, lease, &keeper, &lock_err);
+		r = start_keeper(p, local, lease, &keeper, &lock_err);
 	}
 	spk_lock_release(local);
 	if (r == 0) {
@@ -421,15 +373,6 @@ static int inflight_remove(const struct spk_profile *p)
 	return spk_etcd_txn(e, &cmp, 1, &op, 1, NULL, 0, &ok, NULL);
 }
 
-static bool inflight_pending(const struct spk_profile *p)
-{
-	char holder[33];
-	int64_t rev;
-	/* Cannot tell: say yes, so that nothing is spent on a guess. */
-	int r = spk_store_etcd_inflight_of(p, holder, &rev, NULL);
-	return r != -ENOENT;
-}
-
 /*
  * The local journal, stored into the cluster. One that the cluster moved
  * past (another machine refreshed after this one's record was overtaken
@@ -460,7 +403,7 @@ const struct spk_store_guard spk_store_etcd_guard = {
 	.inflight_write = inflight_write,
 	.inflight_read = inflight_read,
 	.inflight_remove = inflight_remove,
-	.inflight_pending = inflight_pending,
+	.inflight_pending = spk_store_etcd_inflight_pending,
 	/* On this machine, stored into the cluster: */
 	.journal_complete = journal_complete,
 	.journal_write = spk_store_local_journal_write,

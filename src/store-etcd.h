@@ -43,3 +43,17 @@ int spk_store_etcd_inflight_of(const struct spk_profile *p, char ret_holder[33],
 
 /* Save's answer when the cluster's grant moved on (another holder): the journal is moot. */
 #define SPK_STORE_ETCD_MOVED_ON (-ESTALE)
+
+/*
+ * The lease keeper (store-etcd-keeper.c): start `sparekey-worker --keeper`
+ * to renew lease for p until every copy of the write end of the pipe whose
+ * read end is pipe_r is closed, holding the machine's flock local_fd
+ * meanwhile; then it revokes the lease. Its pid in *ret_pid. The caller
+ * keeps its own copies of pipe_r and local_fd, to close.
+ */
+int spk_store_etcd_keeper_start(const struct spk_profile *p, int pipe_r, int local_fd,
+				int64_t lease, pid_t *ret_pid, struct spk_error *err);
+/* The keeper's side, in sparekey-worker --keeper: the exit status. */
+int spk_store_etcd_keeper_serve(void);
+/* Is an in-flight record for p pending (this machine's or another's)? Yes when unsure. */
+bool spk_store_etcd_inflight_pending(const struct spk_profile *p);

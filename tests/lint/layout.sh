@@ -15,6 +15,11 @@ check() { # description, command that must print nothing
 		printf 'ok - %s\n' "$desc"
 	fi
 }
+# A child forked from a threaded process may inherit a lock another thread
+# held (OpenSSL's, libcurl's, GLib's) and hang on it: start programs with
+# posix_spawn instead.
+check "no fork( in src/ or cmd/" \
+	grep -nE '\bv?fork\(' "$top"/src/*.[ch] "$top"/cmd/*.[ch]
 check "cmd/ includes no library headers" \
 	grep -nE '#include <(curl|json-c|microhttpd|libsecret|glib)' "$top"/cmd/*.c "$top"/cmd/*.h
 # Product rules live in src/ behind flow, health, probe and the like. The

@@ -1,0 +1,204 @@
+/*
+ * The etcd guard's lease keeper (store-etcd.h): a fresh program,
+ * `sparekey-worker --keeper`, never a fork of its caller. The caller may
+ * run threads (refresh --all), and a child forked from it could inherit a
+ * lock another thread held (OpenSSL's, libcurl's, GLib's) and hang on it
+ * for ever, its lease unrenewed.
+ *
+ * It gets its job on stdin (the profile's etcd settings and the lease id,
+ * never a password: it authenticates itself from etcd_password_file), the
+ * read end of the lock's pipe on KEEPER_PIPE_FD and the machine's flock on
+ * KEEPER_FLOCK_FD. It renews the lease every KEEPALIVE_MS until every copy
+ * of the pipe's write end is closed, then revokes it and exits.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fault.h"
+#include "json.h"
+#include "log.h"
+#include "paths.h"
+#include "secret.h"
+#include "store-etcd.h"
+#include "worker-wire.h"
+
+#define KEEPALIVE_MS 4000
+#define KEEPER_JOB_MS 5000
+#define KEEPER_PIPE_FD 3
+#define KEEPER_FLOCK_FD 4
+#define KEEPER_FIRST_FREE_FD 5
+
+extern char **environ;
+
+/* The job: the profile's name, the lease, and the keys its connection needs. */
+static char *job_to_json(const struct spk_profile *p, int64_t lease)
+{
+	_cleanup_json_ struct spk_json *o = spk_json_new_object();
+	int r = o ? 0 : -ENOMEM;
+
+	if (r == 0) {
+		r |= spk_json_add_string(o, "profile", p->name);
+		r |= spk_json_add_int64(o, "lease", lease);
+		r |= spk_json_add_string(o, "etcd_endpoints", p->etcd_endpoints);
+		r |= spk_json_add_string(o, "etcd_prefix", p->etcd_prefix);
+		r |= spk_json_add_string(o, "etcd_cacert", p->etcd_cacert);
+		r |= spk_json_add_string(o, "etcd_cert", p->etcd_cert);
+		r |= spk_json_add_string(o, "etcd_key", p->etcd_key);
+		r |= spk_json_add_string(o, "etcd_user", p->etcd_user);
+		r |= spk_json_add_string(o, "etcd_password_file", p->etcd_password_file);
+	}
+	return r == 0 ? spk_json_dump(o) : NULL;
+}
+
+static int job_from_json(const char *text, struct spk_profile *p, int64_t *lease)
+{
+	_cleanup_json_ struct spk_json *o = NULL;
+
+	if (spk_json_parse_object(text, strlen(text), &o) < 0 ||
+	    spk_json_get_string(o, "profile", &p->name) < 0 ||
+	    spk_json_get_int64(o, "lease", lease) < 0) {
+		return -EBADMSG;
+	}
+	/* Those the profile does not set are not in the job: they stay NULL. */
+	(void)spk_json_get_string(o, "etcd_endpoints", &p->etcd_endpoints);
+	(void)spk_json_get_string(o, "etcd_prefix", &p->etcd_prefix);
+	(void)spk_json_get_string(o, "etcd_cacert", &p->etcd_cacert);
+	(void)spk_json_get_string(o, "etcd_cert", &p->etcd_cert);
+	(void)spk_json_get_string(o, "etcd_key", &p->etcd_key);
+	(void)spk_json_get_string(o, "etcd_user", &p->etcd_user);
+	(void)spk_json_get_string(o, "etcd_password_file", &p->etcd_password_file);
+	p->store = strdup("etcd");
+	return p->store ? 0 : -ENOMEM;
+}
+
+/* Dup fd above the numbers the keeper gets them at, so that no dup2 overwrites another. */
+static int high(int fd)
+{
+	return fcntl(fd, F_DUPFD_CLOEXEC, 10);
+}
+
+int spk_store_etcd_keeper_start(const struct spk_profile *p, int pipe_r, int local_fd,
+				int64_t lease, pid_t *ret_pid, struct spk_error *err)
+{
+	_cleanup_free_ char *text = job_to_json(p, lease);
+	char path[4096];
+	char *argv[] = { (char *)"sparekey-worker", (char *)"--keeper", NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t shielded, all;
+	int sv[2] = { -1, -1 }, hp = high(pipe_r), hl = high(local_fd), r = 0;
+
+	if (!text || hp < 0 || hl < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		r = text ? -errno : -ENOMEM;
+		goto out;
+	}
+	spk_path_worker(path, sizeof(path));
+	sigemptyset(&shielded);
+	for (size_t i = 0; i < spk_wire_n_shielded; i++) {
+		sigaddset(&shielded, spk_wire_shielded_signals[i]);
+	}
+	sigfillset(&all);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&attr);
+	posix_spawn_file_actions_adddup2(&fa, sv[1], STDIN_FILENO);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, hp, KEEPER_PIPE_FD);
+	posix_spawn_file_actions_adddup2(&fa, hl, KEEPER_FLOCK_FD);
+	/* Out of the caller's session and group, the stop signals blocked until it ignores them. */
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+						POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setsigmask(&attr, &shielded);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	r = -posix_spawn(ret_pid, path, &fa, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (r == 0) {
+		/* A socket's buffer holds the job: no wait on the keeper here. */
+		r = spk_wire_send(sv[0], text);
+	} else {
+		spk_log("etcd %s: cannot start %s --keeper (%s)", p->name, path, strerror(-r));
+	}
+out:
+	if (hp >= 0) {
+		close(hp);
+	}
+	if (hl >= 0) {
+		close(hl);
+	}
+	if (sv[0] >= 0) {
+		close(sv[0]);
+		close(sv[1]);
+	}
+	if (r < 0) {
+		return spk_error_set(err, SPK_ERR_INTERNAL, r,
+				     "%s: cannot start the lease keeper, sparekey-worker (%s). "
+				     "Reinstall sparekey",
+				     p->name, strerror(-r));
+	}
+	return 0;
+}
+
+bool spk_store_etcd_inflight_pending(const struct spk_profile *p)
+{
+	char holder[33];
+	int64_t rev;
+	/* Cannot tell: say yes, so that nothing is spent on a guess. */
+	int r = spk_store_etcd_inflight_of(p, holder, &rev, NULL);
+	return r != -ENOENT;
+}
+
+int spk_store_etcd_keeper_serve(void)
+{
+	_cleanup_secret_ char *text = NULL;
+	struct spk_profile p = SPK_PROFILE_INIT;
+	int64_t lease = 0;
+
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Hold nothing of the caller's (a pipe a shell waits on) but the lock. */
+	for (int fd = KEEPER_FIRST_FREE_FD; fd < 1024; fd++) {
+		(void)close(fd);
+	}
+	int r = spk_wire_receive(STDIN_FILENO, KEEPER_JOB_MS, &text);
+	if (r == 0) {
+		r = job_from_json(text, &p, &lease);
+	}
+	struct spk_etcd *e = r == 0 ? spk_store_etcd_conn(&p, NULL) : NULL;
+	if (!e) {
+		/* Nothing to renew with: etcd lets the lease expire. */
+		spk_log("etcd keeper: no job or no connection (%s)", strerror(r < 0 ? -r : EIO));
+		spk_profile_done(&p);
+		return 70;
+	}
+	for (;;) {
+		struct pollfd pfd = { .fd = KEEPER_PIPE_FD, .events = POLLIN };
+		int n = poll(&pfd, 1, KEEPALIVE_MS);
+		if (n > 0 || (n < 0 && errno != EINTR)) {
+			break; /* every writer closed its end: released */
+		}
+		/* The machine cut off with its request sent: its lease is not renewed. */
+		if (n == 0 && spk_fault("stop-after-send") && spk_store_etcd_inflight_pending(&p)) {
+			continue;
+		}
+		if (n == 0 && spk_etcd_lease_keepalive(e, lease, NULL) == -ENOENT) {
+			break; /* the lease is gone: nothing left to hold */
+		}
+	}
+	(void)spk_etcd_lease_revoke(e, lease, NULL);
+	spk_profile_done(&p);
+	return 0;
+}
