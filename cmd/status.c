@@ -66,9 +66,10 @@ static void fill_row(struct spk_config *cfg, const char *name, int64_t now, stru
 	r->refresh_obtained_at = g->refresh_obtained_at;
 	r->refresh_expires_at = row->h.dies_at;
 	r->needs_login = row->h.needs_login;
-	if (row->h.cut_off != 0) {
-		r->problem = row->h.cut_off < 0 ? row->err.msg
-						: "a refresh was cut off; the next one retries it";
+	if (row->h.cut_off < 0 || row->h.cut_off == SPK_CUT_OFF_ELSEWHERE) {
+		r->problem = row->err.msg;
+	} else if (row->h.cut_off != 0) {
+		r->problem = "a refresh was cut off; the next one retries it";
 	}
 }
 
@@ -93,7 +94,12 @@ static void print_row(const struct row *row, int64_t now)
 		snprintf(access, sizeof(access), "expired %s ago",
 			 format_duration(now - r->expires_at, d, sizeof(d)));
 	}
-	if (r->problem) {
+	if (h->cut_off == SPK_CUT_OFF_ELSEWHERE) {
+		/* "P: refresh under way on HOST since TIME (pid N). …": up to the pid. */
+		const char *words = strstr(r->problem, "refresh under way");
+		words = words ? words : "refresh under way on another machine";
+		snprintf(refresh, sizeof(refresh), "%.*s", (int)strcspn(words, "(."), words);
+	} else if (r->problem) {
 		snprintf(refresh, sizeof(refresh), "%s",
 			 r->needs_login ? "refresh cut off: run sparekey login"
 					: "refresh cut off: run sparekey refresh");

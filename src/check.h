@@ -61,9 +61,11 @@ enum spk_check_state spk_check_worse(enum spk_check_state a, enum spk_check_stat
 
 /*
  * The answer for p's stored grant: h its health (spk_flow_health, so with
- * any cut-off folded in; cut_off_msg the story when h->cut_off < 0, or
- * NULL), obtained_at the grant's, last the last refresh's failure or NULL,
- * within the days of warning (SPK_HEALTH_WARN_DAYS by default).
+ * any cut-off folded in; cut_off_msg the story when h->cut_off < 0 or is
+ * SPK_CUT_OFF_ELSEWHERE, or NULL), obtained_at the grant's, last the last
+ * refresh's failure or NULL, within the days of warning
+ * (SPK_HEALTH_WARN_DAYS by default). A refresh under way on another
+ * machine is a WARNING, not a login.
  */
 void spk_check_grant(const struct spk_profile *p, const struct spk_health *h, int64_t obtained_at,
 		     const struct spk_failure *last, const char *cut_off_msg, int64_t within,

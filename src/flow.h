@@ -95,8 +95,11 @@ void spk_flow_refresh_many_end(void);
  * Was a refresh of g, p's stored grant, cut off after it was sent (a power
  * loss, a machine-wide kill)? As the next refresh will find it, changing
  * nothing: 0 no (or one is under way); 1 yes, and the provider's grace
- * lets the next refresh send the same token again; -ESTALE yes, and a
- * person must log in (err says what happened, when, and so).
+ * lets the next refresh send the same token again; SPK_CUT_OFF_ELSEWHERE
+ * (health.h) another machine sharing the store sent it and stores its
+ * answer when it is back (err: "P: refresh under way on HOST since TIME
+ * (pid N). …"); -ESTALE yes, and a person must log in (err says what
+ * happened, when, and so).
  */
 int spk_flow_cut_off(const struct spk_profile *p, const struct spk_grant *g, struct spk_error *err);
 
@@ -125,7 +128,7 @@ int spk_flow_load(const struct spk_profile *p, struct spk_grant *ret, struct spk
 /*
  * g's health (health.h) at now, with the profile's margin, and whether a
  * refresh of it was cut off (spk_flow_cut_off, folded in). err: the cut-off
- * story when h->cut_off < 0.
+ * story when h->cut_off < 0 or is SPK_CUT_OFF_ELSEWHERE.
  */
 void spk_flow_health(const struct spk_profile *p, const struct spk_grant *g, int64_t now,
 		     struct spk_health *ret, struct spk_error *err);

@@ -38,6 +38,9 @@ enum spk_login_reason {
 	SPK_LOGIN_CUT_OFF,    /* a refresh was cut off and the provider's grace is over */
 };
 
+/* health.cut_off: a refresh under way on another machine sharing the store. */
+#define SPK_CUT_OFF_ELSEWHERE 2
+
 struct spk_health {
 	int64_t now;
 
@@ -67,7 +70,11 @@ struct spk_health {
 	/* Whole days until dies_at, 0 once it passed; -1 when dies_at is 0 or the age unknown. */
 	int64_t days_left;
 
-	/* A refresh cut off after it was sent: 0 none, 1 the next retries it, -ESTALE lost. */
+	/*
+	 * A refresh cut off after it was sent: 0 none, 1 the next retries it,
+	 * SPK_CUT_OFF_ELSEWHERE another machine sharing the store sent it and
+	 * stores its answer when it is back (under way: no login), -ESTALE lost.
+	 */
 	int cut_off;
 
 	bool needs_login; /* a person must run login (login_reason says why) */

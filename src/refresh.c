@@ -82,9 +82,10 @@ static int not_refreshable(const struct spk_profile *p, const struct spk_grant *
 }
 
 enum inflight_state {
-	INFLIGHT_NONE,  /* no refresh of this grant was cut off */
-	INFLIGHT_RETRY, /* one was, and the provider takes its refresh token again */
-	INFLIGHT_LOST,  /* one was, and the provider takes no token twice: log in */
+	INFLIGHT_NONE,      /* no refresh of this grant was cut off */
+	INFLIGHT_RETRY,     /* one was, and the provider takes its refresh token again */
+	INFLIGHT_LOST,      /* one was, and the provider takes no token twice: log in */
+	INFLIGHT_ELSEWHERE, /* another machine sent it and stores its answer when back */
 };
 
 /*
@@ -126,7 +127,7 @@ static enum inflight_state inflight_state(const struct spk_profile *p, const str
 			"it does when it is back. If that machine is gone for good, run: "
 			"sparekey login %s",
 			p->name, rec.elsewhere, rec.pid, when, p->name);
-		return INFLIGHT_LOST;
+		return INFLIGHT_ELSEWHERE;
 	}
 	if (grace > 0) {
 		spk_error_set(err, SPK_ERR_LOGIN, -ESTALE,
@@ -164,6 +165,7 @@ static int after_cut_off(const struct spk_profile *p, struct spk_grant *g, struc
 	}
 	switch (inflight_state(p, g, true, err)) {
 	case INFLIGHT_LOST:
+	case INFLIGHT_ELSEWHERE:
 		return err ? err->code : -ESTALE;
 	case INFLIGHT_RETRY:
 		return spk_error_set(
@@ -215,7 +217,8 @@ static int refresh_locked(const struct spk_profile *p, int lock_fd, struct spk_g
 	if (!g->refresh_token && !client_only) {
 		return not_refreshable(p, g, err);
 	}
-	if (!client_only && inflight_state(p, g, true, err) == INFLIGHT_LOST) {
+	enum inflight_state in = client_only ? INFLIGHT_NONE : inflight_state(p, g, true, err);
+	if (in == INFLIGHT_LOST || in == INFLIGHT_ELSEWHERE) {
 		return err ? err->code : -ESTALE;
 	}
 	r = spk_provider_resolve(p, &g->endpoints, false, &prov, err);
@@ -355,6 +358,22 @@ static bool refresh_due(const struct spk_profile *p, const struct spk_grant *g, 
 	return spk_store_inflight_pending(p) && inflight_state(p, g, true, NULL) == INFLIGHT_RETRY;
 }
 
+/* For status and check: "refresh under way on HOST since TIME (pid N). …" in err. */
+static void under_way_elsewhere(const struct spk_profile *p, struct spk_error *err)
+{
+	struct spk_inflight rec;
+	char when[64];
+
+	if (spk_store_inflight_read(p, &rec) < 0 || !rec.elsewhere[0]) {
+		return; /* gone since: inflight_state's words stand */
+	}
+	local_time(rec.sent_at, when);
+	spk_error_set(err, SPK_ERR_TEMPFAIL, -EINPROGRESS,
+		      "%s: refresh under way on %s since %s (pid %ld). That machine stores the "
+		      "new grant when it is back; if it is gone for good, run: sparekey login %s",
+		      p->name, rec.elsewhere, when, rec.pid, p->name);
+}
+
 int spk_flow_cut_off(const struct spk_profile *p, const struct spk_grant *g, struct spk_error *err)
 {
 	int lock = -1;
@@ -367,6 +386,9 @@ int spk_flow_cut_off(const struct spk_profile *p, const struct spk_grant *g, str
 	switch (inflight_state(p, g, false, err)) {
 	case INFLIGHT_LOST:
 		return -ESTALE;
+	case INFLIGHT_ELSEWHERE:
+		under_way_elsewhere(p, err);
+		return SPK_CUT_OFF_ELSEWHERE;
 	case INFLIGHT_RETRY:
 		return 1;
 	case INFLIGHT_NONE:

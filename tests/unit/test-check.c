@@ -196,6 +196,36 @@ static void test_cut_off(void)
 			"before its answer was stored. Run: sparekey login xero");
 }
 
+/* Another machine sharing the store sent a refresh and is cut off: it stores it when back. */
+static void test_cut_off_elsewhere(void)
+{
+	struct spk_profile p = profile("xero");
+	struct spk_grant g = { .access_token = at,
+			       .refresh_token = rt,
+			       .obtained_at = NOW,
+			       .expires_at = NOW - 60,
+			       .refresh_obtained_at = NOW };
+	struct spk_health h;
+	struct spk_check c;
+
+	spk_health_of(&p, &g, NOW, -1, &h);
+	spk_health_cut_off(&h, SPK_CUT_OFF_ELSEWHERE);
+	spk_check_grant(&p, &h, g.obtained_at, NULL,
+			"xero: refresh under way on web2 since 2023-11-14 22:13:20 UTC (pid 42). "
+			"That machine stores the new grant when it is back; if it is gone for "
+			"good, run: sparekey login xero",
+			14, &c);
+	g_assert_cmpint(c.state, ==, SPK_CHECK_WARNING);
+	g_assert_false(c.needs_login);
+	g_assert_nonnull(strstr(c.message, "refresh under way on web2 since 2023-11-14"));
+	g_assert_null(strstr(c.message, "xero: "));
+
+	/* With no story: still a warning. */
+	spk_check_grant(&p, &h, g.obtained_at, NULL, NULL, 14, &c);
+	g_assert_cmpint(c.state, ==, SPK_CHECK_WARNING);
+	g_assert_false(c.needs_login);
+}
+
 static void test_no_refresh_token(void)
 {
 	struct spk_profile p = profile("oidc");
@@ -361,6 +391,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/check/idle-expiry", test_idle_expiry);
 	g_test_add_func("/check/last-failure", test_last_failure);
 	g_test_add_func("/check/cut-off", test_cut_off);
+	g_test_add_func("/check/cut-off-elsewhere", test_cut_off_elsewhere);
 	g_test_add_func("/check/no-refresh-token", test_no_refresh_token);
 	g_test_add_func("/check/unloaded", test_unloaded);
 	g_test_add_func("/check/json", test_json);

@@ -256,6 +256,12 @@ static void test_cut_off(void)
 	g_assert_cmpint(h.cut_off, ==, 1);
 	g_assert_false(h.needs_login);
 
+	/* Under way on another machine, which stores its answer when back: no login. */
+	spk_health_cut_off(&h, SPK_CUT_OFF_ELSEWHERE);
+	g_assert_cmpint(h.cut_off, ==, SPK_CUT_OFF_ELSEWHERE);
+	g_assert_false(h.needs_login);
+	g_assert_cmpint(h.login_reason, ==, SPK_LOGIN_NOT_NEEDED);
+
 	/* Lost: a person must log in. */
 	spk_health_cut_off(&h, -ESTALE);
 	g_assert_cmpint(h.cut_off, ==, -ESTALE);
