@@ -8,7 +8,8 @@
  * seconds and etcd's lock service on PREFIX PROFILE/lock, then the holder
  * record PROFILE/holder on the lease. A keeper process (a fresh program,
  * store-etcd-keeper.c, never a fork) renews the lease and holds the flock
- * for as long as any copy of the lock's handle, one end of a pipe, is open: the caller's, and the worker's it is handed to
+ * for as long as any copy of the lock's handle, one end of a pipe, is
+ * open: the caller's, and the worker's it is handed to
  * (store.h, lock_is_fd). When the last copy closes, the keeper revokes the
  * lease at once; when the machine dies or is cut off, etcd lets the lease
  * expire.

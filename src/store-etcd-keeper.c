@@ -12,10 +12,8 @@
  * of the pipe's write end is closed, then revokes it and exits.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -24,7 +22,7 @@
 #include "fault.h"
 #include "json.h"
 #include "log.h"
-#include "paths.h"
+#include "macro.h"
 #include "secret.h"
 #include "store-etcd.h"
 #include "worker-wire.h"
@@ -34,8 +32,6 @@
 #define KEEPER_PIPE_FD 3
 #define KEEPER_FLOCK_FD 4
 #define KEEPER_FIRST_FREE_FD 5
-
-extern char **environ;
 
 /* The job: the profile's name, the lease, and the keys its connection needs. */
 static char *job_to_json(const struct spk_profile *p, int64_t lease)
@@ -78,63 +74,24 @@ static int job_from_json(const char *text, struct spk_profile *p, int64_t *lease
 	return p->store ? 0 : -ENOMEM;
 }
 
-/* Dup fd above the numbers the keeper gets them at, so that no dup2 overwrites another. */
-static int high(int fd)
-{
-	return fcntl(fd, F_DUPFD_CLOEXEC, 10);
-}
-
 int spk_store_etcd_keeper_start(const struct spk_profile *p, int pipe_r, int local_fd,
 				int64_t lease, pid_t *ret_pid, struct spk_error *err)
 {
 	_cleanup_free_ char *text = job_to_json(p, lease);
-	char path[4096];
 	char *argv[] = { (char *)"sparekey-worker", (char *)"--keeper", NULL };
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t shielded, all;
-	int sv[2] = { -1, -1 }, hp = high(pipe_r), hl = high(local_fd), r = 0;
+	/* At KEEPER_PIPE_FD and KEEPER_FLOCK_FD. */
+	const int fds[] = { pipe_r, local_fd };
+	int sv[2], r;
 
-	if (!text || hp < 0 || hl < 0 ||
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		r = text ? -errno : -ENOMEM;
-		goto out;
+	if (!text) {
+		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
 	}
-	spk_path_worker(path, sizeof(path));
-	sigemptyset(&shielded);
-	for (size_t i = 0; i < spk_wire_n_shielded; i++) {
-		sigaddset(&shielded, spk_wire_shielded_signals[i]);
-	}
-	sigfillset(&all);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&attr);
-	posix_spawn_file_actions_adddup2(&fa, sv[1], STDIN_FILENO);
-	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, hp, KEEPER_PIPE_FD);
-	posix_spawn_file_actions_adddup2(&fa, hl, KEEPER_FLOCK_FD);
-	/* Out of the caller's session and group, the stop signals blocked until it ignores them. */
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-						POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setsigmask(&attr, &shielded);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	r = -posix_spawn(ret_pid, path, &fa, &attr, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	if (r == 0) {
-		/* A socket's buffer holds the job: no wait on the keeper here. */
-		r = spk_wire_send(sv[0], text);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		r = -errno;
 	} else {
-		spk_log("etcd %s: cannot start %s --keeper (%s)", p->name, path, strerror(-r));
-	}
-out:
-	if (hp >= 0) {
-		close(hp);
-	}
-	if (hl >= 0) {
-		close(hl);
-	}
-	if (sv[0] >= 0) {
+		r = spk_wire_spawn(argv, sv[1], fds, ARRAY_SIZE(fds), ret_pid);
+		/* A socket's buffer holds the job: no wait on the keeper here. */
+		r = r == 0 ? spk_wire_send(sv[0], text) : r;
 		close(sv[0]);
 		close(sv[1]);
 	}

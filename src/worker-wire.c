@@ -6,8 +6,10 @@
 #include "worker-wire.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +17,9 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "log.h"
 #include "macro.h"
+#include "paths.h"
 #include "secret.h"
 
 const int spk_wire_shielded_signals[] = { SIGINT,  SIGTERM, SIGHUP,  SIGQUIT,
@@ -23,6 +27,65 @@ const int spk_wire_shielded_signals[] = { SIGINT,  SIGTERM, SIGHUP,  SIGQUIT,
 const size_t spk_wire_n_shielded = ARRAY_SIZE(spk_wire_shielded_signals);
 
 /* ---- framing: a 4-byte length, then the JSON text */
+
+extern char **environ;
+
+#define SPAWN_MAX_FDS 4
+
+int spk_wire_spawn(char *const argv[], int in, const int *fds, size_t n_fds, pid_t *ret_pid)
+{
+	char path[4096];
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t shielded, all;
+	int high[1 + SPAWN_MAX_FDS], n = 0, r = 0;
+
+	/* Each above the numbers they get in the child first, so that no dup2 overwrites another. */
+	for (size_t i = 0; i <= n_fds && i <= SPAWN_MAX_FDS && r == 0; i++) {
+		high[n] = fcntl(i == 0 ? in : fds[i - 1], F_DUPFD_CLOEXEC, 10);
+		r = high[n] < 0 ? -errno : 0;
+		n += r == 0;
+	}
+	if (r == 0 && n_fds > SPAWN_MAX_FDS) {
+		r = -EINVAL;
+	}
+	spk_path_worker(path, sizeof(path));
+	sigemptyset(&shielded);
+	for (size_t i = 0; i < spk_wire_n_shielded; i++) {
+		sigaddset(&shielded, spk_wire_shielded_signals[i]);
+	}
+	sigfillset(&all);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&attr);
+	posix_spawn_file_actions_adddup2(&fa, high[0], STDIN_FILENO);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+	for (int i = 1; i < n; i++) {
+		posix_spawn_file_actions_adddup2(&fa, high[i], 2 + i);
+	}
+	/*
+	 * A session and process group of its own, so that a kill of the
+	 * caller's group or the hangup of its terminal does not reach it; the
+	 * stop signals blocked until it ignores them.
+	 */
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+						POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setsigmask(&attr, &shielded);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	if (r == 0) {
+		r = -posix_spawn(ret_pid, path, &fa, &attr, argv, environ);
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	for (int i = 0; i < n; i++) {
+		close(high[i]);
+	}
+	if (r < 0) {
+		spk_log("worker: cannot start %s %s (%s)", path, argv[1] ? argv[1] : "",
+			strerror(-r));
+	}
+	return r;
+}
 
 int spk_wire_write_all(int fd, const void *buf, size_t len)
 {

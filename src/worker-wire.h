@@ -2,12 +2,14 @@
  * What passes between sparekey-cli and sparekey-worker (worker.h), for
  * worker.c and worker-serve.c only: a job and its answer, each JSON framed
  * by a 4-byte length; then, from the caller, SPK_WIRE_SETTLED once the
- * answer is stored.
+ * answer is stored. Starting sparekey-worker detached (spk_wire_spawn) and
+ * the framing serve the etcd lease keeper too (store-etcd-keeper.c).
  */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "error.h"
 #include "grant.h"
@@ -30,6 +32,14 @@
 /* What neither the caller's terminal nor a stop meant for the caller may end. */
 extern const int spk_wire_shielded_signals[];
 extern const size_t spk_wire_n_shielded;
+
+/*
+ * Start sparekey-worker with argv (argv[0] its name), detached from the
+ * caller: a session and process group of its own, the shielded signals
+ * blocked until it ignores them, stdin from in, stdout and stderr to
+ * /dev/null, fds[i] (kept open) at fd 3 + i. 0 with its pid, or a negative errno.
+ */
+int spk_wire_spawn(char *const argv[], int in, const int *fds, size_t n_fds, pid_t *ret_pid);
 
 /* All of buf, or a negative errno (-EPIPE: the other side is gone). */
 int spk_wire_write_all(int fd, const void *buf, size_t len);

@@ -19,8 +19,6 @@
 #include "secret.h"
 #include "worker-wire.h"
 
-extern char **environ;
-
 struct spk_worker {
 	pid_t pid;
 	int sock;
@@ -52,46 +50,11 @@ static char *job_to_json(const struct spk_profile *p, const struct spk_worker_jo
 	return r == 0 ? spk_json_dump(o) : NULL;
 }
 
-/* lock_fd < 0: the shared worker, whose locks come with each job. */
+/* lock_fd < 0: the shared worker, whose locks come with each job; else on SPK_WIRE_LOCK_FD. */
 static int spawn_worker(int sock, int lock_fd, pid_t *ret_pid)
 {
-	char path[4096];
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t shielded, all;
 	char *argv[] = { (char *)"sparekey-worker", lock_fd < 0 ? (char *)"--many" : NULL, NULL };
-
-	spk_path_worker(path, sizeof(path));
-	sigemptyset(&shielded);
-	for (size_t i = 0; i < spk_wire_n_shielded; i++) {
-		sigaddset(&shielded, spk_wire_shielded_signals[i]);
-	}
-	sigfillset(&all);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&attr);
-	/* The job arrives on stdin; the lock stays held on fd 3; no terminal. */
-	posix_spawn_file_actions_adddup2(&fa, sock, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	if (lock_fd >= 0) {
-		posix_spawn_file_actions_adddup2(&fa, lock_fd, SPK_WIRE_LOCK_FD);
-	}
-	/*
-	 * A session and process group of its own, so that a kill of the
-	 * caller's group or the hangup of its terminal does not reach it; the
-	 * stop signals blocked until it ignores them.
-	 */
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-						POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setsigmask(&attr, &shielded);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	int r = -posix_spawn(ret_pid, path, &fa, &attr, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	if (r < 0) {
-		spk_log("worker: cannot start %s (%s)", path, strerror(-r));
-	}
-	return r;
+	return spk_wire_spawn(argv, sock, &lock_fd, lock_fd >= 0 ? 1 : 0, ret_pid);
 }
 
 /*
