@@ -189,6 +189,16 @@ for m in m2 m3; do
     assert_contains "$SK_ERR" "$(hostname)" "m1 frozen: $m's line names the holder's host"
 done
 assert_eq "$(refresh_grants_since "$M")" 1 "m1 frozen: m2 and m3 never spent the refresh token"
+# Another machine's refresh under way is not a login (status, status --json, check).
+on m2 sk status "$P"
+assert_contains "$SK_OUT" "refresh under way on $(hostname) since" "m1 frozen: status on m2 says the refresh is under way on m1's host"
+assert_not_contains "$SK_OUT" "run sparekey login" "m1 frozen: ... and asks for no login"
+on m2 sk status "$P" --json
+assert_eq "$(node -e 'const r = JSON.parse(require("fs").readFileSync(0, "utf8"))[0]; console.log(r.needs_login, /under way/.test(r.problem))' <<<"$SK_OUT")" "false true" \
+    "m1 frozen: status --json on m2: needs_login false, the problem says the refresh is under way"
+on m3 sk check "$P"
+assert_rc 1 "m1 frozen: check on m3 exits 1 (WARNING, not CRITICAL)"
+assert_match "$SK_OUT" "^SPAREKEY WARNING - $P: refresh under way on " "m1 frozen: check on m3 says WARNING, the refresh under way"
 assert_eq "$(etcd_grant "$P")" "$G0" "m1 frozen: the grant in the cluster is unchanged"
 # shellcheck disable=SC2086
 etcd_thaw $STOPPED $FROZEN
