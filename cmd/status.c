@@ -98,7 +98,9 @@ static void print_row(const struct row *row, int64_t now)
 		/* "P: refresh under way on HOST since TIME (pid N). …": up to the pid. */
 		const char *words = strstr(r->problem, "refresh under way");
 		words = words ? words : "refresh under way on another machine";
-		snprintf(refresh, sizeof(refresh), "%.*s", (int)strcspn(words, "(."), words);
+		const char *pid = strstr(words, " (pid");
+		snprintf(refresh, sizeof(refresh), "%.*s",
+			 pid ? (int)(pid - words) : (int)strlen(words), words);
 	} else if (r->problem) {
 		snprintf(refresh, sizeof(refresh), "%s",
 			 r->needs_login ? "refresh cut off: run sparekey login"

@@ -161,13 +161,13 @@ void spk_check_grant(const struct spk_profile *p, const struct spk_health *h, in
 		    "Run: sparekey login %s",
 		    when(last->at, at), cause_of(profile, last->msg, cause, sizeof(cause)),
 		    profile);
-	} else if (last) {
-		set(&c, SPK_CHECK_WARNING, "the last refresh (%s) failed: %s", when(last->at, at),
-		    cause_of(profile, last->msg, cause, sizeof(cause)));
 	} else if (h->cut_off == SPK_CUT_OFF_ELSEWHERE) {
 		set(&c, SPK_CHECK_WARNING, "%s",
 		    cut_off_msg ? cause_of(profile, cut_off_msg, cause, sizeof(cause))
 				: "a refresh is under way on another machine sharing the store");
+	} else if (last) {
+		set(&c, SPK_CHECK_WARNING, "the last refresh (%s) failed: %s", when(last->at, at),
+		    cause_of(profile, last->msg, cause, sizeof(cause)));
 	} else if (h->cut_off > 0) {
 		set(&c, SPK_CHECK_WARNING,
 		    "a refresh was cut off; the next one sends it again. "

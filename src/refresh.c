@@ -368,6 +368,7 @@ static void under_way_elsewhere(const struct spk_profile *p, struct spk_error *e
 		return; /* gone since: inflight_state's words stand */
 	}
 	local_time(rec.sent_at, when);
+	spk_error_clear(err); /* inflight_state's longer words, for token */
 	spk_error_set(err, SPK_ERR_TEMPFAIL, -EINPROGRESS,
 		      "%s: refresh under way on %s since %s (pid %ld). That machine stores the "
 		      "new grant when it is back; if it is gone for good, run: sparekey login %s",

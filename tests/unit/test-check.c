@@ -224,6 +224,16 @@ static void test_cut_off_elsewhere(void)
 	spk_check_grant(&p, &h, g.obtained_at, NULL, NULL, 14, &c);
 	g_assert_cmpint(c.state, ==, SPK_CHECK_WARNING);
 	g_assert_false(c.needs_login);
+
+	/* This machine's token that met it (exit 75) failed for now: the story is the other's. */
+	struct spk_failure last = { .kind = SPK_ERR_TEMPFAIL, .at = NOW + 5 };
+	snprintf(last.msg, sizeof(last.msg), "xero: web2 (pid 42) sent a refresh at ...");
+	spk_check_grant(&p, &h, g.obtained_at, &last,
+			"xero: refresh under way on web2 since 2023-11-14 22:13:20 UTC (pid 42). "
+			"That machine stores the new grant when it is back",
+			14, &c);
+	g_assert_cmpint(c.state, ==, SPK_CHECK_WARNING);
+	g_assert_nonnull(strstr(c.message, "refresh under way on web2"));
 }
 
 static void test_no_refresh_token(void)
