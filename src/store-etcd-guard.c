@@ -355,21 +355,21 @@ static int inflight_remove(const struct spk_profile *p)
 {
 	_cleanup_free_ char *key = spk_etcd_key(p, "inflight");
 	struct spk_etcd *e = spk_store_etcd_conn(p, NULL);
-	char me[33], holder[33];
-	int64_t rev = 0;
+	struct spk_store_etcd_inflight rec;
+	char me[33];
 	bool ok;
 
 	if (!e || !key || spk_store_etcd_holder_id(me, NULL) < 0) {
 		return -EIO;
 	}
-	int r = spk_store_etcd_inflight_of(p, holder, &rev, NULL);
+	int r = spk_store_etcd_inflight_of(p, &rec, NULL);
 	if (r == -ENOENT) {
 		return 0;
 	}
-	if (r < 0 || strcmp(holder, me) != 0) {
+	if (r < 0 || strcmp(rec.holder, me) != 0) {
 		return r < 0 ? r : 0;
 	}
-	struct spk_etcd_cmp cmp = { key, SPK_ETCD_MOD, rev };
+	struct spk_etcd_cmp cmp = { key, SPK_ETCD_MOD, rec.revision };
 	struct spk_etcd_op op = { key, NULL, 0 };
 	return spk_etcd_txn(e, &cmp, 1, &op, 1, NULL, 0, &ok, NULL);
 }

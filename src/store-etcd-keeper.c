@@ -23,6 +23,7 @@
 #include "json.h"
 #include "log.h"
 #include "macro.h"
+#include "profile-keys.h"
 #include "secret.h"
 #include "store-etcd.h"
 #include "worker-wire.h"
@@ -33,7 +34,13 @@
 #define KEEPER_FLOCK_FD 4
 #define KEEPER_FIRST_FREE_FD 5
 
-/* The job: the profile's name, the lease, and the keys its connection needs. */
+/* The keys the keeper's connection needs: every etcd_* key (profile-keys.c). */
+static bool is_etcd_key(const struct spk_profile_key *k)
+{
+	return k->type == KEY_STRING && strncmp(k->name, "etcd_", 5) == 0;
+}
+
+/* The job: the profile's name, the lease, and its etcd_* keys that are set. */
 static char *job_to_json(const struct spk_profile *p, int64_t lease)
 {
 	_cleanup_json_ struct spk_json *o = spk_json_new_object();
@@ -42,13 +49,12 @@ static char *job_to_json(const struct spk_profile *p, int64_t lease)
 	if (r == 0) {
 		r |= spk_json_add_string(o, "profile", p->name);
 		r |= spk_json_add_int64(o, "lease", lease);
-		r |= spk_json_add_string(o, "etcd_endpoints", p->etcd_endpoints);
-		r |= spk_json_add_string(o, "etcd_prefix", p->etcd_prefix);
-		r |= spk_json_add_string(o, "etcd_cacert", p->etcd_cacert);
-		r |= spk_json_add_string(o, "etcd_cert", p->etcd_cert);
-		r |= spk_json_add_string(o, "etcd_key", p->etcd_key);
-		r |= spk_json_add_string(o, "etcd_user", p->etcd_user);
-		r |= spk_json_add_string(o, "etcd_password_file", p->etcd_password_file);
+	}
+	for (size_t i = 0; r == 0 && i < spk_profile_n_keys; i++) {
+		const struct spk_profile_key *k = &spk_profile_keys[i];
+		if (is_etcd_key(k)) {
+			r |= spk_json_add_string(o, k->name, *spk_profile_key_string(p, k));
+		}
 	}
 	return r == 0 ? spk_json_dump(o) : NULL;
 }
@@ -63,13 +69,12 @@ static int job_from_json(const char *text, struct spk_profile *p, int64_t *lease
 		return -EBADMSG;
 	}
 	/* Those the profile does not set are not in the job: they stay NULL. */
-	(void)spk_json_get_string(o, "etcd_endpoints", &p->etcd_endpoints);
-	(void)spk_json_get_string(o, "etcd_prefix", &p->etcd_prefix);
-	(void)spk_json_get_string(o, "etcd_cacert", &p->etcd_cacert);
-	(void)spk_json_get_string(o, "etcd_cert", &p->etcd_cert);
-	(void)spk_json_get_string(o, "etcd_key", &p->etcd_key);
-	(void)spk_json_get_string(o, "etcd_user", &p->etcd_user);
-	(void)spk_json_get_string(o, "etcd_password_file", &p->etcd_password_file);
+	for (size_t i = 0; i < spk_profile_n_keys; i++) {
+		const struct spk_profile_key *k = &spk_profile_keys[i];
+		if (is_etcd_key(k)) {
+			(void)spk_json_get_string(o, k->name, spk_profile_key_string(p, k));
+		}
+	}
 	p->store = strdup("etcd");
 	return p->store ? 0 : -ENOMEM;
 }
@@ -106,10 +111,9 @@ int spk_store_etcd_keeper_start(const struct spk_profile *p, int pipe_r, int loc
 
 bool spk_store_etcd_inflight_pending(const struct spk_profile *p)
 {
-	char holder[33];
-	int64_t rev;
+	struct spk_store_etcd_inflight rec;
 	/* Cannot tell: say yes, so that nothing is spent on a guess. */
-	int r = spk_store_etcd_inflight_of(p, holder, &rev, NULL);
+	int r = spk_store_etcd_inflight_of(p, &rec, NULL);
 	return r != -ENOENT;
 }
 

@@ -116,10 +116,10 @@ int spk_store_etcd_holder_id(char ret[33], struct spk_error *err)
 	return 0;
 }
 
-int spk_store_etcd_inflight_of(const struct spk_profile *p, char ret_holder[33],
-			       int64_t *ret_revision, struct spk_error *err)
+int spk_store_etcd_inflight_of(const struct spk_profile *p, struct spk_store_etcd_inflight *ret,
+			       struct spk_error *err)
 {
-	_cleanup_free_ char *key = spk_etcd_key(p, "inflight"), *holder = NULL;
+	_cleanup_free_ char *key = spk_etcd_key(p, "inflight"), *holder = NULL, *sha = NULL;
 	_cleanup_json_ struct spk_json *j = NULL;
 	struct spk_etcd_kv kv = { 0 };
 	struct spk_etcd *e = spk_store_etcd_conn(p, err);
@@ -133,9 +133,11 @@ int spk_store_etcd_inflight_of(const struct spk_profile *p, char ret_holder[33],
 	}
 	if (spk_json_parse_object(kv.value, kv.len, &j) == 0) {
 		(void)spk_json_get_string(j, "holder", &holder);
+		(void)spk_json_get_string(j, "token_sha256", &sha);
 	}
-	snprintf(ret_holder, 33, "%s", holder ? holder : "");
-	*ret_revision = kv.mod_revision;
+	snprintf(ret->holder, sizeof(ret->holder), "%s", holder ? holder : "");
+	snprintf(ret->token_sha256, sizeof(ret->token_sha256), "%s", sha ? sha : "");
+	ret->revision = kv.mod_revision;
 	spk_etcd_kv_done(&kv);
 	return 0;
 }
@@ -213,7 +215,8 @@ static int etcd_load(const struct spk_profile *p, const char *kind, char **ret_v
 /*
  * Grant and access in one transaction. A refresh's (this machine holds
  * the in-flight record) is stored only while the record is still its own
- * and the grant is the one it read; another machine's record stops it.
+ * and the grant is the one it read (the answered record goes in the same
+ * transaction); another machine's record stops it.
  */
 static int save_grant(const struct spk_profile *p, struct spk_etcd *e, const char *value,
 		      struct spk_error *err)
@@ -222,8 +225,8 @@ static int save_grant(const struct spk_profile *p, struct spk_etcd *e, const cha
 	_cleanup_free_ char *ikey = spk_etcd_key(p, "inflight");
 	_cleanup_secret_ char *access = NULL;
 	struct spk_grant g = { 0 };
-	char me[33], holder[33];
-	int64_t irev = 0;
+	struct spk_store_etcd_inflight rec = { 0 };
+	char me[33], spent[65] = "";
 	struct spk_error in_err = { 0 };
 
 	if (!gkey || !akey || !ikey) {
@@ -232,6 +235,9 @@ static int save_grant(const struct spk_profile *p, struct spk_etcd *e, const cha
 	int r = spk_grant_from_json(value, &g, NULL);
 	if (r == 0) {
 		r = spk_grant_public_json(&g, g.tenant_id, &access);
+	}
+	if (r == 0 && g.refresh_token) {
+		spk_sha256_hex(g.refresh_token, spent);
 	}
 	spk_grant_done(&g);
 	if (r < 0) {
@@ -242,11 +248,11 @@ static int save_grant(const struct spk_profile *p, struct spk_etcd *e, const cha
 	if (r < 0) {
 		return r;
 	}
-	r = spk_store_etcd_inflight_of(p, holder, &irev, &in_err);
+	r = spk_store_etcd_inflight_of(p, &rec, &in_err);
 	if (r < 0 && r != -ENOENT) {
 		return spk_error_set(err, in_err.kind, r, "%s", in_err.msg);
 	}
-	if (r == 0 && strcmp(holder, me) != 0) {
+	if (r == 0 && strcmp(rec.holder, me) != 0) {
 		return spk_error_set(
 			err, SPK_ERR_TEMPFAIL, SPK_STORE_ETCD_MOVED_ON,
 			"%s: another machine's refresh is in flight in etcd; this grant "
@@ -254,16 +260,21 @@ static int save_grant(const struct spk_profile *p, struct spk_etcd *e, const cha
 			p->name);
 	}
 	struct spk_etcd_cmp cmps[2] = {
-		{ ikey, r == 0 ? SPK_ETCD_MOD : SPK_ETCD_CREATE, r == 0 ? irev : 0 },
+		{ ikey, r == 0 ? SPK_ETCD_MOD : SPK_ETCD_CREATE, r == 0 ? rec.revision : 0 },
 	};
 	size_t n_cmps = 1;
 	int64_t grev = spk_store_etcd_grant_revision(p);
 	if (grev > 0) {
 		cmps[n_cmps++] = (struct spk_etcd_cmp){ gkey, SPK_ETCD_MOD, grev };
 	}
-	struct spk_etcd_op ops[] = { { gkey, value, 0 }, { akey, access, 0 } };
+	/*
+	 * This machine's record is answered when the grant no longer holds
+	 * the token it spent (a rotation): it goes in the same transaction.
+	 */
+	bool answered = r == 0 && strcmp(rec.token_sha256, spent) != 0;
+	struct spk_etcd_op ops[] = { { gkey, value, 0 }, { akey, access, 0 }, { ikey, NULL, 0 } };
 	bool ok = false;
-	r = spk_etcd_txn(e, cmps, n_cmps, ops, 2, NULL, 0, &ok, err);
+	r = spk_etcd_txn(e, cmps, n_cmps, ops, answered ? 3 : 2, NULL, 0, &ok, err);
 	if (r < 0) {
 		return r;
 	}

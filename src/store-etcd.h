@@ -37,9 +37,15 @@ int64_t spk_store_etcd_grant_revision(const struct spk_profile *p);
  */
 int spk_store_etcd_holder_id(char ret[33], struct spk_error *err);
 
-/* The in-flight record's key as read: its holder id and mod_revision; -ENOENT when none. */
-int spk_store_etcd_inflight_of(const struct spk_profile *p, char ret_holder[33],
-			       int64_t *ret_revision, struct spk_error *err);
+/* The in-flight record as read: whose, what it spent, its key's mod_revision. */
+struct spk_store_etcd_inflight {
+	char holder[33];       /* a holder id; "" when unreadable */
+	char token_sha256[65]; /* of the refresh token sent; "" when unreadable */
+	int64_t revision;
+};
+/* -ENOENT when there is none. */
+int spk_store_etcd_inflight_of(const struct spk_profile *p, struct spk_store_etcd_inflight *ret,
+			       struct spk_error *err);
 
 /* Save's answer when the cluster's grant moved on (another holder): the journal is moot. */
 #define SPK_STORE_ETCD_MOVED_ON (-ESTALE)
