@@ -306,6 +306,24 @@ char *spk_etcd_lock_body(const char *name, int64_t lease)
 	return dump(o, r);
 }
 
+char *spk_etcd_watch_body(const char *key, const char *range_end, int64_t start_revision)
+{
+	struct spk_json *o = spk_json_new_object(), *c = spk_json_new_object();
+	int r = o && c ? add_b64(c, "key", key) : -ENOMEM;
+	if (r >= 0) {
+		r = add_b64(c, "range_end", range_end);
+	}
+	if (r >= 0) {
+		r = spk_json_add_int64(c, "start_revision", start_revision);
+	}
+	if (r >= 0) {
+		r = spk_json_add(o, "create_request", c);
+		c = NULL;
+	}
+	spk_json_free(c);
+	return dump(o, r);
+}
+
 char *spk_etcd_key_body(const char *key)
 {
 	return spk_etcd_range_body(key);

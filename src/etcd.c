@@ -173,7 +173,7 @@ void spk_etcd_pin(struct spk_etcd *e, size_t i)
 }
 
 static int send_one(struct spk_etcd *e, size_t i, const char *path, const char *body,
-		    long timeout_ms, bool auth, struct spk_http_response *resp,
+		    long timeout_ms, const char *until, bool auth, struct spk_http_response *resp,
 		    struct spk_error *err)
 {
 	_cleanup_free_ char *url = NULL;
@@ -190,6 +190,7 @@ static int send_one(struct spk_etcd *e, size_t i, const char *path, const char *
 		.key = e->key,
 		.timeout_ms = timeout_ms > 0 ? timeout_ms : CALL_TIMEOUT_MS,
 		.connect_timeout_ms = CONNECT_TIMEOUT_MS,
+		.until = until,
 	};
 	return spk_http_send(&req, resp, err);
 }
@@ -201,8 +202,14 @@ static bool token_refused(const struct spk_http_response *resp)
 	return resp->status != 200 && resp->body && strstr(resp->body, "invalid auth token");
 }
 
+static int call_until(struct spk_etcd *e, const char *path, const char *body, long timeout_ms,
+		      const char *until, const char *key, char **ret_body, struct spk_error *err);
+
 static int call(struct spk_etcd *e, const char *path, const char *body, long timeout_ms,
-		const char *key, char **ret_body, struct spk_error *err);
+		const char *key, char **ret_body, struct spk_error *err)
+{
+	return call_until(e, path, body, timeout_ms, NULL, key, ret_body, err);
+}
 
 static int authenticate(struct spk_etcd *e, struct spk_error *err)
 {
@@ -224,10 +231,11 @@ static int authenticate(struct spk_etcd *e, struct spk_error *err)
 
 /*
  * POST body to path on the first endpoint that answers: 0 with the answer
- * of an HTTP 200 in *ret_body, else the error the header promises.
+ * of an HTTP 200 in *ret_body (of a stream, as far as until: http.h),
+ * else the error the header promises.
  */
-static int call(struct spk_etcd *e, const char *path, const char *body, long timeout_ms,
-		const char *key, char **ret_body, struct spk_error *err)
+static int call_until(struct spk_etcd *e, const char *path, const char *body, long timeout_ms,
+		      const char *until, const char *key, char **ret_body, struct spk_error *err)
 {
 	bool auth = strcmp(path, "/v3/auth/authenticate") != 0 && e->user;
 	struct spk_error last = { 0 };
@@ -243,7 +251,7 @@ static int call(struct spk_etcd *e, const char *path, const char *body, long tim
 		size_t i = e->pinned == SIZE_MAX ? (e->current + t) % e->n : e->pinned;
 		struct spk_http_response resp = { .retry_after = -1 };
 		struct spk_error one = { 0 };
-		int r = send_one(e, i, path, body, timeout_ms, auth, &resp, &one);
+		int r = send_one(e, i, path, body, timeout_ms, until, auth, &resp, &one);
 		if (r < 0) {
 			if (one.kind != SPK_ERR_UNAVAILABLE) {
 				/* Sent, and no answer in time: the cluster may be electing. */
@@ -277,7 +285,7 @@ static int call(struct spk_etcd *e, const char *path, const char *body, long tim
 			if (r < 0) {
 				return r;
 			}
-			r = send_one(e, i, path, body, timeout_ms, auth, &resp, err);
+			r = send_one(e, i, path, body, timeout_ms, until, auth, &resp, err);
 			if (r < 0) {
 				return r;
 			}
@@ -424,6 +432,27 @@ int spk_etcd_lock(struct spk_etcd *e, const char *name, int64_t lease, long time
 				     "etcd's answer to a lock is not understood");
 	}
 	return 0;
+}
+
+int spk_etcd_watch(struct spk_etcd *e, const char *key, const char *range_end,
+		   int64_t start_revision, long timeout_ms, struct spk_error *err)
+{
+	_cleanup_free_ char *body = spk_etcd_watch_body(key, range_end, start_revision);
+	_cleanup_secret_ char *answer = NULL; /* the events hold the values */
+	struct spk_error one = { 0 };
+
+	if (!body) {
+		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
+	/* The first message says the watch was made; a change comes as "events". */
+	int r = call_until(e, "/v3/watch", body, timeout_ms, "\"events\"", key, &answer, &one);
+	if (r == SPK_HTTP_ANSWER_LOST) {
+		return -ETIMEDOUT; /* no change when the bound came */
+	}
+	if (r < 0) {
+		return spk_error_set(err, one.kind, r, "%s", one.msg);
+	}
+	return strstr(answer, "\"events\"") ? 0 : -ETIMEDOUT;
 }
 
 int spk_etcd_unlock(struct spk_etcd *e, const char *key, struct spk_error *err)

@@ -94,6 +94,14 @@ int spk_etcd_lock(struct spk_etcd *e, const char *name, int64_t lease, long time
 		  char **ret_key, struct spk_error *err);
 int spk_etcd_unlock(struct spk_etcd *e, const char *key, struct spk_error *err);
 
+/*
+ * Wait at most timeout_ms for a change (a put or a delete) of a key in
+ * [key, range_end) at start_revision or later: 0 when one came (or had
+ * already), -ETIMEDOUT (no error set) when none did.
+ */
+int spk_etcd_watch(struct spk_etcd *e, const char *key, const char *range_end,
+		   int64_t start_revision, long timeout_ms, struct spk_error *err);
+
 /* Authenticate now (doctor): 0 also when no etcd_user is set. */
 int spk_etcd_authenticate(struct spk_etcd *e, struct spk_error *err);
 /* The answering member's view (doctor): 0 with *ret_leader nonzero when it has a leader. */
@@ -106,6 +114,8 @@ char *spk_etcd_txn_body(const struct spk_etcd_cmp *cmps, size_t n_cmps,
 			const struct spk_etcd_op *fail_ops, size_t n_fail_ops);
 char *spk_etcd_auth_body(const char *user, const char *password);
 char *spk_etcd_lock_body(const char *name, int64_t lease);
+/* A watch of [key, range_end) from start_revision on. */
+char *spk_etcd_watch_body(const char *key, const char *range_end, int64_t start_revision);
 /* {"key": base64(key)} (unlock), {"MEMBER": value} (leases). */
 char *spk_etcd_key_body(const char *key);
 char *spk_etcd_number_body(const char *member, int64_t value);

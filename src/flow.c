@@ -167,8 +167,8 @@ int spk_flow_make_client(const struct spk_profile *p, const struct spk_provider 
 int spk_flow_lock_profile(const struct spk_profile *p, int *ret_lock, struct spk_error *err)
 {
 	/* The front may have taken the lock already and handed it over. */
-	int r = spk_store_lock_adopt(p, ret_lock);
-	if (r < 0) {
+	int r = spk_store_lock_adopt(p, SPK_STORE_LOCK_WAIT_MS, ret_lock, err);
+	if (r == -ENOENT) {
 		r = spk_store_lock(p, SPK_STORE_LOCK_WAIT_MS, ret_lock, err);
 	}
 	if (r < 0) {

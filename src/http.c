@@ -136,6 +136,8 @@ struct sink {
 	char *buf;
 	size_t len, cap;
 	bool too_big;
+	const char *until; /* the request's */
+	bool until_seen;
 	long retry_after;
 	long long date;
 };
@@ -152,6 +154,10 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 	/* The body may hold a token: grown by copying, the old copy wiped. */
 	if (spk_secret_append(&s->buf, &s->len, &s->cap, data, n) < 0) {
 		return 0;
+	}
+	if (s->until && memmem(s->buf, s->len, s->until, strlen(s->until))) {
+		s->until_seen = true;
+		return 0; /* enough of a stream: end it */
 	}
 	return n;
 }
@@ -317,6 +323,7 @@ int spk_http_send(const struct spk_http_request *req, struct spk_http_response *
 	curl.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl.easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 	curl.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	sink.until = req->until;
 	curl.easy_setopt(c, CURLOPT_WRITEDATA, &sink);
 	curl.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl.easy_setopt(c, CURLOPT_HEADERDATA, &sink);
@@ -340,7 +347,7 @@ int spk_http_send(const struct spk_http_request *req, struct spk_http_response *
 				  SPK_HTTP_MAX_BODY);
 		goto out;
 	}
-	if (cc != CURLE_OK) {
+	if (cc != CURLE_OK && !sink.until_seen) {
 		spk_log("%s %s: %s after %ld ms", body ? "POST" : "GET", host,
 			curl.easy_strerror(cc), ms);
 		r = transport_error(c, cc, host, errbuf, err);

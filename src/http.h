@@ -25,6 +25,11 @@ struct spk_http_request {
 	const char *cert, *key;  /* client certificate and its key (PEM paths), or NULL */
 	long timeout_ms;         /* the whole request's bound; 0 = the default (30 s) */
 	long connect_timeout_ms; /* 0 = the default (10 s) */
+	/*
+	 * A streamed answer (etcd's watch): the transfer ends, a success, as
+	 * soon as the body holds this text; NULL for a whole answer.
+	 */
+	const char *until;
 };
 
 struct spk_http_response {

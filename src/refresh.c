@@ -398,6 +398,26 @@ int spk_flow_cut_off(const struct spk_profile *p, const struct spk_grant *g, str
 	return 0;
 }
 
+/* The stored grant if its token is valid for min_valid: 1 with it in *ret (cached), else 0. */
+static int stored_if_fresh(const struct spk_profile *p, int64_t min_valid, struct spk_grant *ret,
+			   struct spk_error *err)
+{
+	struct spk_grant g = { 0 };
+	int r = spk_store_load(p, &g, err);
+
+	if (r < 0) {
+		return r;
+	}
+	if (renew_due(p, &g, min_valid)) {
+		spk_grant_done(&g);
+		return 0;
+	}
+	/* After a reboot the cache is gone: the keyring answer refills it. */
+	spk_flow_cache_put(p, &g);
+	*ret = g;
+	return 1;
+}
+
 int spk_flow_token(const struct spk_profile *p, int64_t min_valid, struct spk_grant *ret,
 		   struct spk_error *err)
 {
@@ -411,17 +431,20 @@ int spk_flow_token(const struct spk_profile *p, int64_t min_valid, struct spk_gr
 	 * the lock already, so the grant is read once, under it.
 	 */
 	if (!spk_store_lock_handed_over(p) && !spk_store_refresh_pending(p)) {
-		r = spk_store_load(p, &g, err);
-		if (r < 0) {
+		r = stored_if_fresh(p, min_valid, ret, err);
+		if (r != 0) {
+			return r < 0 ? r : 0;
+		}
+		/* Another machine refreshing it now: wait for its answer, not in its lock's queue. */
+		r = spk_store_await_holder(p, SPK_STORE_LOCK_WAIT_MS, err);
+		if (r == 0) {
+			r = stored_if_fresh(p, min_valid, ret, err);
+			if (r != 0) {
+				return r < 0 ? r : 0;
+			}
+		} else if (r != -ENOENT) {
 			return r;
 		}
-		if (!renew_due(p, &g, min_valid)) {
-			/* After a reboot the cache is gone: the keyring answer refills it. */
-			spk_flow_cache_put(p, &g);
-			*ret = g;
-			return 0;
-		}
-		spk_grant_done(&g);
 	}
 
 	r = spk_flow_lock_profile(p, &fd, err);

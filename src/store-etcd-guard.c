@@ -93,6 +93,18 @@ static void holder_words(struct spk_etcd *e, const struct spk_profile *p, char *
 	spk_etcd_kv_done(&kv);
 }
 
+static int held_too_long(struct spk_etcd *e, const struct spk_profile *p, int timeout_ms,
+			 struct spk_error *err)
+{
+	char who[160];
+
+	holder_words(e, p, who, sizeof(who));
+	return spk_error_set(err, SPK_ERR_TEMPFAIL, -ETIMEDOUT,
+			     "%s: %s holds the refresh lock in etcd and did not let go within %d "
+			     "s. Try again later",
+			     p->name, who, timeout_ms / 1000);
+}
+
 static int reader_stale(const struct spk_profile *p, struct spk_error *err)
 {
 	return spk_error_set(err, SPK_ERR_TEMPFAIL, -EACCES,
@@ -157,41 +169,33 @@ static int start_keeper(const struct spk_profile *p, int local_fd, int64_t lease
 	return 0;
 }
 
-static int lock_take(const struct spk_profile *p, int timeout_ms, int *ret_lock,
-		     struct spk_error *err)
+/*
+ * The cluster's half, this machine's flock (local) already held: the
+ * keeper takes the flock over (so this machine's other callers keep
+ * queueing on it, in the front, while we wait for the cluster), then
+ * etcd's lock and the holder record. local is closed here in any case.
+ */
+static int lock_cluster(const struct spk_profile *p, int local, const struct timespec *t0,
+			int timeout_ms, int *ret_lock, struct spk_error *err)
 {
-	_cleanup_free_ char *dir = lock_dir(), *name = spk_etcd_key(p, "lock");
-	_cleanup_free_ char *lock_key = NULL;
+	_cleanup_free_ char *name = spk_etcd_key(p, "lock"), *lock_key = NULL;
 	struct spk_etcd *e = spk_store_etcd_conn(p, err);
 	struct spk_error lock_err = { 0 };
-	struct timespec t0;
-	int local = -1, keeper = -1;
+	int keeper = -1;
 	int64_t lease = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (!e) {
-		return -EIO;
-	}
-	if (spk_store_etcd_is_reader(p)) {
-		return reader_stale(p, err);
-	}
-	if (!dir || !name) {
-		return spk_error_set(
-			err, SPK_ERR_CONFIG, -ENOENT,
-			"no directory for the refresh lock: set XDG_RUNTIME_DIR or HOME");
-	}
-	int r = spk_lock_take(dir, p->name, timeout_ms, &local, err);
-	if (r < 0) {
-		return r;
+	if (!e || !name) {
+		spk_lock_release(local);
+		return e ? spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory") : -EIO;
 	}
 	/* The keeper renews the lease from now on: waiting for the lock may take longer. */
-	r = spk_etcd_lease_grant(e, LEASE_TTL, &lease, &lock_err);
+	int r = spk_etcd_lease_grant(e, LEASE_TTL, &lease, &lock_err);
 	if (r == 0) {
 		r = start_keeper(p, local, lease, &keeper, &lock_err);
 	}
 	spk_lock_release(local);
 	if (r == 0) {
-		r = spk_etcd_lock(e, name, lease, remaining_ms(&t0, timeout_ms), &lock_key,
+		r = spk_etcd_lock(e, name, lease, remaining_ms(t0, timeout_ms), &lock_key,
 				  &lock_err);
 	}
 	if (r == 0) {
@@ -203,12 +207,7 @@ static int lock_take(const struct spk_profile *p, int timeout_ms, int *ret_lock,
 		return 0;
 	}
 	if (r == -ETIMEDOUT) {
-		char who[160];
-		holder_words(e, p, who, sizeof(who));
-		r = spk_error_set(err, SPK_ERR_TEMPFAIL, -ETIMEDOUT,
-				  "%s: %s holds the refresh lock in etcd and did not let go within "
-				  "%d s. Try again later",
-				  p->name, who, timeout_ms / 1000);
+		r = held_too_long(e, p, timeout_ms, err);
 	} else if (r == -EACCES) {
 		/* Refused the lock: a reader, if it may read the access token. */
 		_cleanup_free_ char *access = spk_etcd_key(p, "access");
@@ -230,23 +229,93 @@ static int lock_take(const struct spk_profile *p, int timeout_ms, int *ret_lock,
 	return r;
 }
 
-static int lock_adopt(const struct spk_profile *p, int *ret_lock)
+static int lock_take(const struct spk_profile *p, int timeout_ms, int *ret_lock,
+		     struct spk_error *err)
 {
 	_cleanup_free_ char *dir = lock_dir();
-	int fd;
+	struct timespec t0;
+	int local = -1;
 
-	(void)ret_lock;
-	/* The front's flock is the machine's half only: let it go, take both below. */
-	if (dir && spk_lock_inherited(dir, p->name, &fd) == 0) {
-		spk_lock_release(fd);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (!spk_store_etcd_conn(p, err)) {
+		return -EIO;
 	}
-	return -ENOENT;
+	if (spk_store_etcd_is_reader(p)) {
+		return reader_stale(p, err);
+	}
+	if (!dir) {
+		return spk_error_set(
+			err, SPK_ERR_CONFIG, -ENOENT,
+			"no directory for the refresh lock: set XDG_RUNTIME_DIR or HOME");
+	}
+	int r = spk_lock_take(dir, p->name, timeout_ms, &local, err);
+	if (r < 0) {
+		return r;
+	}
+	return lock_cluster(p, local, &t0, timeout_ms, ret_lock, err);
+}
+
+/*
+ * The front's flock is this machine's half: keep it (its other callers
+ * wait for our answer in the front, not in the cluster) and take the
+ * cluster's half.
+ */
+static int lock_adopt(const struct spk_profile *p, int timeout_ms, int *ret_lock,
+		      struct spk_error *err)
+{
+	_cleanup_free_ char *dir = lock_dir();
+	struct timespec t0;
+	int local = -1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (!dir || spk_lock_inherited(dir, p->name, &local) < 0) {
+		return -ENOENT;
+	}
+	if (!spk_store_etcd_conn(p, err)) {
+		spk_lock_release(local);
+		return -EIO;
+	}
+	if (spk_store_etcd_is_reader(p)) {
+		spk_lock_release(local);
+		return reader_stale(p, err);
+	}
+	return lock_cluster(p, local, &t0, timeout_ms, ret_lock, err);
+}
+
+/*
+ * Another machine holds the lock (its holder record is there): watch the
+ * profile's keys from access to holder, so that its new access token, or
+ * the end of its lease or lock, wakes us; no write to the cluster, and
+ * no place in the lock's queue.
+ */
+static int await_holder(const struct spk_profile *p, int timeout_ms, struct spk_error *err)
+{
+	_cleanup_free_ char *holder = spk_etcd_key(p, "holder"),
+			    *access = spk_etcd_key(p, "access");
+	_cleanup_free_ char *past_holder = NULL;
+	struct spk_etcd *e = spk_store_etcd_conn(p, NULL);
+	struct spk_etcd_kv kv = { 0 };
+
+	if (!e || !holder || !access || !(past_holder = strdup(holder)) ||
+	    spk_etcd_get(e, holder, &kv, NULL) < 0) {
+		return -ENOENT; /* none, or a reader, or trouble: the lock's way says */
+	}
+	int64_t since = kv.mod_revision;
+	spk_etcd_kv_done(&kv);
+	/* [PREFIX P/access, PREFIX P/holdes): access, client_secret, grant and holder. */
+	past_holder[strlen(past_holder) - 1]++;
+	spk_log("etcd %s: another holds the lock; waiting for its outcome", p->name);
+	int r = spk_etcd_watch(e, access, past_holder, since + 1, timeout_ms, NULL);
+	if (r == -ETIMEDOUT) {
+		return held_too_long(e, p, timeout_ms, err);
+	}
+	return r < 0 ? -ENOENT : 0;
 }
 
 /*
  * No: the front's flock is not the cluster's lock, so `token` reads the
  * cluster first (another machine, or for a reader the only way, may have
- * a fresh token there), and lock_adopt lets the flock go before the lock.
+ * a fresh token there); lock_adopt then takes the cluster's half.
  */
 static bool lock_handed_over(const struct spk_profile *p)
 {
@@ -397,6 +466,7 @@ static int journal_complete(const struct spk_profile *p, struct spk_error *err)
 const struct spk_store_guard spk_store_etcd_guard = {
 	.lock = lock_take,
 	.lock_adopt = lock_adopt,
+	.await_holder = await_holder,
 	.lock_handed_over = lock_handed_over,
 	.unlock = unlock,
 	.lock_is_fd = true,

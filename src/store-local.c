@@ -40,9 +40,13 @@ static int lock_take(const struct spk_profile *p, int timeout_ms, int *ret_lock,
 	return spk_lock_take(dir, p->name, timeout_ms, ret_lock, err);
 }
 
-static int lock_adopt(const struct spk_profile *p, int *ret_lock)
+static int lock_adopt(const struct spk_profile *p, int timeout_ms, int *ret_lock,
+		      struct spk_error *err)
 {
 	_cleanup_free_ char *dir = lock_dir();
+
+	(void)timeout_ms; /* the front's flock is the whole lock */
+	(void)err;
 	return dir ? spk_lock_inherited(dir, p->name, ret_lock) : -ENOENT;
 }
 

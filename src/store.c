@@ -81,9 +81,16 @@ int spk_store_lock(const struct spk_profile *p, int timeout_ms, int *ret_lock,
 	return backend_of(p)->guard->lock(p, timeout_ms, ret_lock, err);
 }
 
-int spk_store_lock_adopt(const struct spk_profile *p, int *ret_lock)
+int spk_store_lock_adopt(const struct spk_profile *p, int timeout_ms, int *ret_lock,
+			 struct spk_error *err)
 {
-	return backend_of(p)->guard->lock_adopt(p, ret_lock);
+	return backend_of(p)->guard->lock_adopt(p, timeout_ms, ret_lock, err);
+}
+
+int spk_store_await_holder(const struct spk_profile *p, int timeout_ms, struct spk_error *err)
+{
+	const struct spk_store_guard *guard = backend_of(p)->guard;
+	return guard->await_holder ? guard->await_holder(p, timeout_ms, err) : -ENOENT;
 }
 
 bool spk_store_lock_handed_over(const struct spk_profile *p)

@@ -42,8 +42,23 @@ struct spk_store_guard {
 	 */
 	int (*lock)(const struct spk_profile *p, int timeout_ms, int *ret_lock,
 		    struct spk_error *err);
-	/* Adopt p's lock the front took and handed over: 0, or -ENOENT when there is none. */
-	int (*lock_adopt)(const struct spk_profile *p, int *ret_lock);
+	/*
+	 * Adopt p's lock the front took and handed over: 0, or -ENOENT when
+	 * there is none (err untouched). A guard whose lock has more than the
+	 * front's half (a cluster's) takes the rest here, waiting at most
+	 * timeout_ms, with lock's other failures.
+	 */
+	int (*lock_adopt)(const struct spk_profile *p, int timeout_ms, int *ret_lock,
+			  struct spk_error *err);
+	/*
+	 * Optional (NULL: the front's queue is the only one). While another
+	 * process holds p's lock (another machine's refresh), wait at most
+	 * timeout_ms for its outcome instead of for the lock: 0 once p's
+	 * items changed or the lock was let go (read them again); -ENOENT
+	 * when no one holds it, or it cannot be told; -ETIMEDOUT
+	 * (SPK_ERR_TEMPFAIL, naming the holder) when the wait ran out.
+	 */
+	int (*await_holder)(const struct spk_profile *p, int timeout_ms, struct spk_error *err);
 	/* Did the front hand a lock over (not adopted yet)? */
 	bool (*lock_handed_over)(const struct spk_profile *p);
 	/* Release a lock; accepts -1. */
@@ -138,8 +153,10 @@ int spk_store_remove(const struct spk_profile *p, struct spk_error *err);
  */
 int spk_store_lock(const struct spk_profile *p, int timeout_ms, int *ret_lock,
 		   struct spk_error *err);
-int spk_store_lock_adopt(const struct spk_profile *p, int *ret_lock);
+int spk_store_lock_adopt(const struct spk_profile *p, int timeout_ms, int *ret_lock,
+			 struct spk_error *err);
 bool spk_store_lock_handed_over(const struct spk_profile *p);
+int spk_store_await_holder(const struct spk_profile *p, int timeout_ms, struct spk_error *err);
 void spk_store_unlock(const struct spk_profile *p, int lock);
 
 /*

@@ -9,7 +9,9 @@
 #   2. The stampede: 20 concurrent `token` on each machine on an expired
 #      grant: all 60 exit 0 with the same new token, the provider saw
 #      exactly one refresh and no reuse, the grant keeps working.
-#   3. refresh and refresh --all from another machine; status shows the
+#   3. refresh and refresh --all from another machine; a machine whose
+#      token is stale during another's refresh waits for its answer (a
+#      watch), not the lock; status shows the
 #      store as etcd and the endpoint that answered; doctor checks each
 #      endpoint, the leader, and read/write on the profile's keys.
 #   4. Moves: export from a laptop's keyring | import --store etcd;
@@ -125,6 +127,28 @@ on m2 sk refresh --all --older-than 0s
 assert_rc 0 "m2: refresh --all --older-than 0s exits 0"
 assert_eq "$(refresh_ok_since "$M")" 1 "m2: refresh --all refreshed the one profile once"
 assert_eq "$(trouble_since "$M")" "" "refresh, refresh --all: no trouble at the provider"
+
+# A machine whose token is stale while another machine refreshes waits for
+# that answer (a watch on the profile's keys), not for the lock: m1's
+# refresh is held 3 s at the provider; m2 asks meanwhile and prints m1's
+# token, with no refresh of its own and no place in the lock's queue.
+EXPN=$(etcd_access "$P" | json_get expires_at)
+sleep_until "$((${EXPN%.*} - 4))"
+echo 3000 >"$SPK_TOKEN_DELAY_FILE"
+M=$(events_mark)
+(on m1 "$SPAREKEY" refresh "$P" >/dev/null 2>&1; echo $? >"$SPK_TMP/slow.rc") &
+SLOW=$!
+for ((i = 0; i < 200; i++)); do [ -n "$(etcd_get "${ETCD_PREFIX}$P/holder")" ] && break; sleep 0.02; done
+rm -f "$SPK_TMP/m2/run/sparekey/$P.token"
+on m2 sk -v token "$P" --min-valid 5
+wait "$SLOW"
+rm -f "$SPK_TOKEN_DELAY_FILE"
+assert_eq "$(cat "$SPK_TMP/slow.rc")" 0 "slow refresh on m1: exits 0"
+assert_rc 0 "m2, during m1's slow refresh: token exits 0"
+assert_eq "$SK_OUT" "$(etcd_access "$P" | json_get access_token)" "m2: ... and prints the token m1's refresh stored"
+assert_contains "$SK_ERR" "another holds the lock; waiting for its outcome" "m2: ... having watched for m1's answer"
+assert_not_contains "$SK_ERR" "holding the cluster's refresh lock" "m2: ... without taking the lock"
+assert_eq "$(refresh_grants_since "$M")" 1 "m1's slow refresh: the provider saw one refresh, m1's"
 
 on m2 sk status "$P"
 assert_rc 0 "m2: status exits 0"

@@ -27,6 +27,11 @@ static void test_bodies(void)
 	s = spk_etcd_lock_body("/sparekey/x/lock", 7);
 	g_assert_cmpstr(s, ==, "{\"name\":\"L3NwYXJla2V5L3gvbG9jaw==\",\"lease\":7}");
 	free(s);
+	s = spk_etcd_watch_body("/a/access", "/a/holdes", 9);
+	g_assert_cmpstr(s, ==,
+			"{\"create_request\":{\"key\":\"L2EvYWNjZXNz\",\"range_end\":"
+			"\"L2EvaG9sZGVz\",\"start_revision\":9}}");
+	free(s);
 	s = spk_etcd_number_body("TTL", 15);
 	g_assert_cmpstr(s, ==, "{\"TTL\":15}");
 	free(s);
