@@ -191,12 +191,16 @@ int spk_etcd_parse_range(const char *body, struct spk_etcd_kv *ret)
 	return 0;
 }
 
-int spk_etcd_parse_txn(const char *body, bool *ret_succeeded)
+int spk_etcd_parse_txn(const char *body, bool *ret_succeeded, int64_t *ret_revision)
 {
 	_cleanup_json_ struct spk_json *j = NULL;
+	struct spk_json *header = NULL;
 	bool ok = false;
 
-	if (parse(body, &j) < 0 || !spk_json_has(j, "header")) {
+	if (parse(body, &j) < 0 || spk_json_get_object(j, "header", &header) < 0) {
+		return -EBADMSG;
+	}
+	if (ret_revision && spk_json_get_int64(header, "revision", ret_revision) < 0) {
 		return -EBADMSG;
 	}
 	/* The gateway leaves out a false "succeeded". */
@@ -296,21 +300,11 @@ int spk_etcd_answer_error(long status, const char *body, const char *user, const
 	return spk_error_set(err, SPK_ERR_TEMPFAIL, -EPROTO, "etcd answered HTTP %ld (%.80s)",
 			     status, *m ? m : "no message");
 }
-char *spk_etcd_lock_body(const char *name, int64_t lease)
-{
-	struct spk_json *o = spk_json_new_object();
-	int r = o ? add_b64(o, "name", name) : -ENOMEM;
-	if (r >= 0) {
-		r = spk_json_add_int64(o, "lease", lease);
-	}
-	return dump(o, r);
-}
-
 char *spk_etcd_watch_body(const char *key, const char *range_end, int64_t start_revision)
 {
 	struct spk_json *o = spk_json_new_object(), *c = spk_json_new_object();
 	int r = o && c ? add_b64(c, "key", key) : -ENOMEM;
-	if (r >= 0) {
+	if (r >= 0 && range_end) {
 		r = add_b64(c, "range_end", range_end);
 	}
 	if (r >= 0) {
@@ -322,11 +316,6 @@ char *spk_etcd_watch_body(const char *key, const char *range_end, int64_t start_
 	}
 	spk_json_free(c);
 	return dump(o, r);
-}
-
-char *spk_etcd_key_body(const char *key)
-{
-	return spk_etcd_range_body(key);
 }
 
 char *spk_etcd_number_body(const char *member, int64_t value)

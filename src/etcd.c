@@ -355,7 +355,7 @@ int spk_etcd_txn(struct spk_etcd *e, const struct spk_etcd_cmp *cmps, size_t n_c
 	if (r < 0) {
 		return r;
 	}
-	if (spk_etcd_parse_txn(answer, ret_succeeded) < 0) {
+	if (spk_etcd_parse_txn(answer, ret_succeeded, NULL) < 0) {
 		return spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
 				     "etcd's answer to a transaction is not understood");
 	}
@@ -411,27 +411,27 @@ int spk_etcd_lease_alive(struct spk_etcd *e, int64_t id, struct spk_error *err)
 	return r < 0 ? r : ttl > 0;
 }
 
-int spk_etcd_lock(struct spk_etcd *e, const char *name, int64_t lease, long timeout_ms,
-		  char **ret_key, struct spk_error *err)
+int spk_etcd_create(struct spk_etcd *e, const char *key, const char *value, int64_t lease,
+		    int64_t *ret_revision, struct spk_error *err)
 {
-	_cleanup_free_ char *body = spk_etcd_lock_body(name, lease), *answer = NULL;
-	struct spk_error one = { 0 };
+	struct spk_etcd_cmp absent = { key, SPK_ETCD_CREATE, 0 };
+	struct spk_etcd_op put = { key, value, lease };
+	_cleanup_secret_ char *body = spk_etcd_txn_body(&absent, 1, &put, 1, NULL, 0);
+	_cleanup_secret_ char *answer = NULL;
+	bool made = false;
 
 	if (!body) {
 		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
 	}
-	int r = call(e, "/v3/lock/lock", body, timeout_ms, name, &answer, &one);
-	if (r == SPK_HTTP_ANSWER_LOST) {
-		return -ETIMEDOUT; /* still waiting when the bound came */
-	}
+	int r = call(e, "/v3/kv/txn", body, 0, key, &answer, err);
 	if (r < 0) {
-		return spk_error_set(err, one.kind, r, "%s", one.msg);
+		return r;
 	}
-	if (spk_etcd_parse_string(answer, "key", true, ret_key) < 0) {
+	if (spk_etcd_parse_txn(answer, &made, ret_revision) < 0) {
 		return spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
-				     "etcd's answer to a lock is not understood");
+				     "etcd's answer to a transaction is not understood");
 	}
-	return 0;
+	return made ? 1 : 0;
 }
 
 int spk_etcd_watch(struct spk_etcd *e, const char *key, const char *range_end,
@@ -453,16 +453,6 @@ int spk_etcd_watch(struct spk_etcd *e, const char *key, const char *range_end,
 		return spk_error_set(err, one.kind, r, "%s", one.msg);
 	}
 	return strstr(answer, "\"events\"") ? 0 : -ETIMEDOUT;
-}
-
-int spk_etcd_unlock(struct spk_etcd *e, const char *key, struct spk_error *err)
-{
-	_cleanup_free_ char *body = spk_etcd_key_body(key), *answer = NULL;
-
-	if (!body) {
-		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
-	}
-	return call(e, "/v3/lock/unlock", body, 0, key, &answer, err);
 }
 
 int spk_etcd_authenticate(struct spk_etcd *e, struct spk_error *err)

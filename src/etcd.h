@@ -1,6 +1,6 @@
 /*
  * An etcd v3 client over its JSON gateway (/v3/kv/range, /v3/kv/txn,
- * /v3/lease/..., /v3/lock/..., /v3/auth/authenticate), through http.c and
+ * /v3/lease/..., /v3/watch, /v3/auth/authenticate), through http.c and
  * json.c: no other dependency. Keys and values travel base64-encoded;
  * 64-bit numbers are JSON strings, as the gateway writes them.
  *
@@ -78,6 +78,13 @@ int spk_etcd_txn(struct spk_etcd *e, const struct spk_etcd_cmp *cmps, size_t n_c
 		 const struct spk_etcd_op *ops, size_t n_ops, const struct spk_etcd_op *fail_ops,
 		 size_t n_fail_ops, bool *ret_succeeded, struct spk_error *err);
 
+/*
+ * Put key = value on lease (0: none) only if key does not exist: 1 with
+ * the revision of the put in *ret_revision, 0 when it exists.
+ */
+int spk_etcd_create(struct spk_etcd *e, const char *key, const char *value, int64_t lease,
+		    int64_t *ret_revision, struct spk_error *err);
+
 /* Leases: grant one of ttl seconds, renew it (-ENOENT when it is gone), revoke
  * it. */
 int spk_etcd_lease_grant(struct spk_etcd *e, int64_t ttl, int64_t *ret_id, struct spk_error *err);
@@ -87,17 +94,9 @@ int spk_etcd_lease_revoke(struct spk_etcd *e, int64_t id, struct spk_error *err)
 int spk_etcd_lease_alive(struct spk_etcd *e, int64_t id, struct spk_error *err);
 
 /*
- * etcd's lock service: wait at most timeout_ms for the lock name, owned by
- * lease. 0 with its key in *ret_key; -ETIMEDOUT (no error set) after the wait.
- */
-int spk_etcd_lock(struct spk_etcd *e, const char *name, int64_t lease, long timeout_ms,
-		  char **ret_key, struct spk_error *err);
-int spk_etcd_unlock(struct spk_etcd *e, const char *key, struct spk_error *err);
-
-/*
  * Wait at most timeout_ms for a change (a put or a delete) of a key in
- * [key, range_end) at start_revision or later: 0 when one came (or had
- * already), -ETIMEDOUT (no error set) when none did.
+ * [key, range_end) (key alone: NULL) at start_revision or later: 0 when
+ * one came (or had already), -ETIMEDOUT (no error set) when none did.
  */
 int spk_etcd_watch(struct spk_etcd *e, const char *key, const char *range_end,
 		   int64_t start_revision, long timeout_ms, struct spk_error *err);
@@ -113,16 +112,15 @@ char *spk_etcd_txn_body(const struct spk_etcd_cmp *cmps, size_t n_cmps,
 			const struct spk_etcd_op *ops, size_t n_ops,
 			const struct spk_etcd_op *fail_ops, size_t n_fail_ops);
 char *spk_etcd_auth_body(const char *user, const char *password);
-char *spk_etcd_lock_body(const char *name, int64_t lease);
-/* A watch of [key, range_end) from start_revision on. */
+/* A watch of [key, range_end) (of key alone when range_end is NULL) from start_revision on. */
 char *spk_etcd_watch_body(const char *key, const char *range_end, int64_t start_revision);
-/* {"key": base64(key)} (unlock), {"MEMBER": value} (leases). */
-char *spk_etcd_key_body(const char *key);
+/* {"MEMBER": value} (leases). */
 char *spk_etcd_number_body(const char *member, int64_t value);
 
 /* Pure: read answers. -EBADMSG when the answer is not etcd's. */
 int spk_etcd_parse_range(const char *body, struct spk_etcd_kv *ret); /* -ENOENT: no key */
-int spk_etcd_parse_txn(const char *body, bool *ret_succeeded);
+/* ret_revision (or NULL): the cluster's revision after it, the revision of its puts. */
+int spk_etcd_parse_txn(const char *body, bool *ret_succeeded, int64_t *ret_revision);
 int spk_etcd_parse_lease(const char *body, int64_t *ret_id, int64_t *ret_ttl);
 int spk_etcd_parse_string(const char *body, const char *member, bool base64, char **ret);
 /*

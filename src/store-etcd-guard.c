@@ -4,15 +4,15 @@
  * (store-local.c's), and comes first.
  *
  * The lock: this machine's flock (store-local.c's, so the machine's own
- * callers queue there, not in the cluster), then a lease of LEASE_TTL
- * seconds and etcd's lock service on PREFIX PROFILE/lock, then the holder
- * record PROFILE/holder on the lease. A keeper process (a fresh program,
- * store-etcd-keeper.c, never a fork) renews the lease and holds the flock
- * for as long as any copy of the lock's handle, one end of a pipe, is
- * open: the caller's, and the worker's it is handed to
- * (store.h, lock_is_fd). When the last copy closes, the keeper revokes the
- * lease at once; when the machine dies or is cut off, etcd lets the lease
- * expire.
+ * callers queue there, not in the cluster), then the holder record
+ * PROFILE/holder, created only where there is none, on this process's
+ * lease (a waiter watches it go). The lease's keeper (store-etcd-keeper.c,
+ * a fresh program, never a fork) renews it and takes the flock over, for
+ * as long as any copy of the lock's handle, one end of a socket pair, is
+ * open: the caller's, and the worker's it is handed to (store.h,
+ * lock_is_fd).
+ * Unlock deletes the record at once; when the machine dies or is cut off,
+ * etcd lets the lease expire, and the record with it.
  *
  * The in-flight record PROFILE/inflight names this machine (its holder id)
  * and outlives the lease: a machine cut off after its request was sent
@@ -22,11 +22,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,18 +37,6 @@
 #include "store-etcd.h"
 #include "store.h"
 
-#define LEASE_TTL 15
-#define KEEPER_WAIT_MS 2000
-#define MAX_KEEPERS 64
-#define MIN_WAIT_MS 2000
-
-/* The keepers this process started, by the handle it gave out, to reap them on unlock. */
-static struct {
-	int fd;
-	pid_t pid;
-} keepers[MAX_KEEPERS];
-static pthread_mutex_t keepers_lock = PTHREAD_MUTEX_INITIALIZER;
-
 static char *lock_dir(void)
 {
 	char *dir = spk_path_runtime_dir();
@@ -62,8 +48,7 @@ static long remaining_ms(const struct timespec *t0, int timeout_ms)
 	struct timespec t1;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	long spent = (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
-	/* A free lock comes at once; a try (timeout 0) still needs a round trip's time. */
-	return timeout_ms - spent > MIN_WAIT_MS ? timeout_ms - spent : MIN_WAIT_MS;
+	return timeout_ms - spent;
 }
 
 /* "HOST (pid N) since TIME" of the holder record, for messages; "another machine" if none. */
@@ -114,119 +99,122 @@ static int reader_stale(const struct spk_profile *p, struct spk_error *err)
 			     p->name, p->name);
 }
 
-static int put_holder(struct spk_etcd *e, const struct spk_profile *p, int64_t lease,
-		      struct spk_error *err)
+/* The holder record, the lock's value: {id, host, pid, since}. NULL with err set. */
+static char *holder_text(struct spk_error *err)
 {
-	_cleanup_free_ char *key = spk_etcd_key(p, "holder"), *text = NULL;
 	_cleanup_json_ struct spk_json *o = spk_json_new_object();
 	char me[33], host[64] = "?";
-	bool ok;
+	char *text = NULL;
 
 	(void)gethostname(host, sizeof(host) - 1);
-	int r = spk_store_etcd_holder_id(me, err);
-	if (r < 0) {
-		return r;
+	if (spk_store_etcd_holder_id(me, err) < 0) {
+		return NULL;
 	}
-	if (!key || !o || spk_json_add_string(o, "id", me) < 0 ||
+	if (!o || spk_json_add_string(o, "id", me) < 0 ||
 	    spk_json_add_string(o, "host", host) < 0 ||
 	    spk_json_add_int64(o, "pid", (int64_t)getpid()) < 0 ||
 	    spk_json_add_int64(o, "since", (int64_t)time(NULL)) < 0 || !(text = spk_json_dump(o))) {
-		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+		spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
 	}
-	struct spk_etcd_op op = { key, text, lease };
-	return spk_etcd_txn(e, NULL, 0, &op, 1, NULL, 0, &ok, err);
+	return text;
 }
 
-static void unlock(int lock);
-
-/* The keeper (store-etcd-keeper.c) holds the flock and renews the lease; the pipe is the lock. */
-static int start_keeper(const struct spk_profile *p, int local_fd, int64_t lease, int *ret_lock,
-			struct spk_error *err)
+/*
+ * Create the holder record on lease, waiting while another has it: a watch
+ * on the key wakes us when it goes (let go, or its lease ended). 0 with the
+ * revision of our put; -ETIMEDOUT (no error set) past the bound.
+ */
+static int holder_create(struct spk_etcd *e, const char *key, const char *text, int64_t lease,
+			 const struct timespec *t0, int timeout_ms, int64_t *ret_revision,
+			 struct spk_error *err)
 {
-	int fds[2];
-	pid_t pid = 0;
-
-	if (pipe2(fds, O_CLOEXEC) < 0) {
-		return spk_error_set(err, SPK_ERR_INTERNAL, -errno, "cannot make a pipe (%s)",
-				     strerror(errno));
-	}
-	int r = spk_store_etcd_keeper_start(p, fds[0], local_fd, lease, &pid, err);
-	close(fds[0]);
-	if (r < 0) {
-		close(fds[1]);
-		return r;
-	}
-	pthread_mutex_lock(&keepers_lock);
-	for (size_t i = 0; i < MAX_KEEPERS; i++) {
-		if (keepers[i].pid == 0) {
-			keepers[i].fd = fds[1];
-			keepers[i].pid = pid;
-			break;
+	for (;;) {
+		struct spk_etcd_kv kv = { 0 };
+		int r = spk_etcd_create(e, key, text, lease, ret_revision, err);
+		if (r != 0) {
+			return r < 0 ? r : 0;
+		}
+		r = spk_etcd_get(e, key, &kv, err);
+		spk_etcd_kv_done(&kv);
+		if (r == -ENOENT) {
+			continue; /* let go meanwhile */
+		}
+		if (r < 0) {
+			return r;
+		}
+		long left = remaining_ms(t0, timeout_ms);
+		if (left <= 0) {
+			return -ETIMEDOUT; /* a try (timeout 0) waits for nothing */
+		}
+		r = spk_etcd_watch(e, key, NULL, kv.mod_revision + 1, left, err);
+		if (r < 0) {
+			return r;
 		}
 	}
-	pthread_mutex_unlock(&keepers_lock);
-	*ret_lock = fds[1];
-	return 0;
 }
 
 /*
  * The cluster's half, this machine's flock (local) already held: the
- * keeper takes the flock over (so this machine's other callers keep
- * queueing on it, in the front, while we wait for the cluster), then
- * etcd's lock and the holder record. local is closed here in any case.
+ * holder record on this process's lease, then the keeper takes the flock
+ * over with it (so this machine's other callers keep queueing on it, in
+ * the front). local is closed here in any case.
  */
 static int lock_cluster(const struct spk_profile *p, int local, const struct timespec *t0,
 			int timeout_ms, int *ret_lock, struct spk_error *err)
 {
-	_cleanup_free_ char *name = spk_etcd_key(p, "lock"), *lock_key = NULL;
+	_cleanup_free_ char *key = spk_etcd_key(p, "holder");
 	struct spk_etcd *e = spk_store_etcd_conn(p, err);
 	struct spk_error lock_err = { 0 };
-	int keeper = -1;
-	int64_t lease = 0;
+	int64_t lease = 0, revision = 0;
+	bool entered = false, made = false;
 
-	if (!e || !name) {
+	if (!e || !key) {
 		spk_lock_release(local);
 		return e ? spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory") : -EIO;
 	}
-	/* The keeper renews the lease from now on: waiting for the lock may take longer. */
-	int r = spk_etcd_lease_grant(e, LEASE_TTL, &lease, &lock_err);
+	_cleanup_free_ char *text = holder_text(&lock_err);
+	int r = text ? 0 : lock_err.code ? lock_err.code : -ENOMEM;
 	if (r == 0) {
-		r = start_keeper(p, local, lease, &keeper, &lock_err);
-	}
-	spk_lock_release(local);
-	if (r == 0) {
-		r = spk_etcd_lock(e, name, lease, remaining_ms(t0, timeout_ms), &lock_key,
-				  &lock_err);
+		r = spk_store_etcd_session_enter(p, &lease, &lock_err);
+		entered = r == 0;
 	}
 	if (r == 0) {
-		r = put_holder(e, p, lease, &lock_err);
+		r = holder_create(e, key, text, lease, t0, timeout_ms, &revision, &lock_err);
+		made = r == 0;
+	}
+	if (r == 0) {
+		r = spk_store_etcd_session_hold(p, lease, key, revision, local, ret_lock,
+						&lock_err);
+		local = -1; /* the keeper's, or closed */
 	}
 	if (r == 0) {
 		spk_log("etcd %s: holding the cluster's refresh lock", p->name);
-		*ret_lock = keeper;
 		return 0;
 	}
+	spk_lock_release(local);
+	if (made) {
+		bool ok;
+		struct spk_etcd_cmp ours = { key, SPK_ETCD_MOD, revision };
+		struct spk_etcd_op drop = { key, NULL, 0 };
+		(void)spk_etcd_txn(e, &ours, 1, &drop, 1, NULL, 0, &ok, NULL);
+	}
+	if (entered) {
+		spk_store_etcd_session_leave(lease);
+	}
 	if (r == -ETIMEDOUT) {
-		r = held_too_long(e, p, timeout_ms, err);
-	} else if (r == -EACCES) {
+		return held_too_long(e, p, timeout_ms, err);
+	}
+	if (r == -EACCES) {
 		/* Refused the lock: a reader, if it may read the access token. */
 		_cleanup_free_ char *access = spk_etcd_key(p, "access");
 		struct spk_etcd_kv kv = { 0 };
 		if (access && spk_etcd_get(e, access, &kv, NULL) == 0) {
 			spk_etcd_kv_done(&kv);
-			r = reader_stale(p, err);
-		} else {
-			r = spk_error_set(err, lock_err.kind, r, "%s: %s", p->name, lock_err.msg);
+			return reader_stale(p, err);
 		}
-	} else {
-		r = spk_error_set(err, lock_err.kind, r, "%s: %s", p->name, lock_err.msg);
 	}
-	if (keeper >= 0) {
-		unlock(keeper); /* its keeper revokes the lease */
-	} else if (lease) {
-		(void)spk_etcd_lease_revoke(e, lease, NULL);
-	}
-	return r;
+	return spk_error_set(err, lock_err.kind ? lock_err.kind : SPK_ERR_INTERNAL, r, "%s: %s",
+			     p->name, lock_err.msg);
 }
 
 static int lock_take(const struct spk_profile *p, int timeout_ms, int *ret_lock,
@@ -325,27 +313,8 @@ static bool lock_handed_over(const struct spk_profile *p)
 
 static void unlock(int lock)
 {
-	pid_t pid = 0;
-
-	if (lock < 0) {
-		return;
-	}
-	pthread_mutex_lock(&keepers_lock);
-	for (size_t i = 0; i < MAX_KEEPERS; i++) {
-		if (keepers[i].pid && keepers[i].fd == lock) {
-			pid = keepers[i].pid;
-			keepers[i].pid = 0;
-		}
-	}
-	pthread_mutex_unlock(&keepers_lock);
-	close(lock);
-	/* The keeper revokes the lease now: wait a moment, so that the lock is free on return. */
-	for (int waited = 0; pid > 0 && waited < KEEPER_WAIT_MS; waited += 5) {
-		if (waitpid(pid, NULL, WNOHANG) != 0) {
-			return;
-		}
-		struct timespec ts = { 0, 5 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
+	if (lock >= 0) {
+		spk_store_etcd_session_release(lock);
 	}
 }
 

@@ -8,9 +8,9 @@
  *   P/grant          the grant document, as the other stores hold it
  *   P/access         the access token as `token --json` prints it (no refresh token)
  *   P/client_secret  the client secret, if any
- *   P/holder         who holds the refresh lock: {id, host, pid, since}, on its lease
+ *   P/holder         the refresh lock: who holds it {id, host, pid, since}, on
+ *                    its process's lease; taken by creating it, let go by deleting it
  *   P/inflight       a refresh sent whose answer is not stored yet
- *   P/lock/…         etcd's lock service's keys
  * grant and access are always written together, in one transaction.
  */
 #pragma once
@@ -51,14 +51,25 @@ int spk_store_etcd_inflight_of(const struct spk_profile *p, struct spk_store_etc
 #define SPK_STORE_ETCD_MOVED_ON (-ESTALE)
 
 /*
- * The lease keeper (store-etcd-keeper.c): start `sparekey-worker --keeper`
- * to renew lease for p until every copy of the write end of the pipe whose
- * read end is pipe_r is closed, holding the machine's flock local_fd
- * meanwhile; then it revokes the lease. Its pid in *ret_pid. The caller
- * keeps its own copies of pipe_r and local_fd, to close.
+ * The lease and its keeper (store-etcd-keeper.c): a process's locks in one
+ * cluster share a lease, renewed by one keeper, `sparekey-worker --keeper`.
+ *
+ * enter: the lease for p's cluster (granted, and its keeper started, on
+ * first use), counted as in use until leave, or until the lock taken on
+ * it is handed over by hold and let go by release.
+ * hold: the keeper takes the lock just taken (key, put at revision on the
+ * lease) and the machine's flock local (closed here in any case): 0 with
+ * the lock's handle, an fd that holds it while any copy is open.
+ * release: the key deleted (if still at revision), the keeper told; once
+ * it has let go of the flock too, or after a bounded wait, it returns.
  */
-int spk_store_etcd_keeper_start(const struct spk_profile *p, int pipe_r, int local_fd,
-				int64_t lease, pid_t *ret_pid, struct spk_error *err);
+int spk_store_etcd_session_enter(const struct spk_profile *p, int64_t *ret_lease,
+				 struct spk_error *err);
+void spk_store_etcd_session_leave(int64_t lease);
+int spk_store_etcd_session_hold(const struct spk_profile *p, int64_t lease, const char *key,
+				int64_t revision, int local, int *ret_handle,
+				struct spk_error *err);
+void spk_store_etcd_session_release(int handle);
 /* The keeper's side, in sparekey-worker --keeper: the exit status. */
 int spk_store_etcd_keeper_serve(void);
 /* Is an in-flight record for p pending (this machine's or another's)? Yes when unsure. */

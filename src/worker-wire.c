@@ -222,20 +222,20 @@ int spk_wire_answer_from_json(const char *text, struct spk_grant *ret, struct sp
 				   oauth ? oauth : "", "%s", msg ? msg : "sparekey-worker failed");
 }
 
-/* ---- the shared worker's jobs: a socket and a lock each, by SCM_RIGHTS */
+/* ---- fds by SCM_RIGHTS: the shared worker's jobs, the etcd keeper's locks */
 
-/* One byte, and room for two fds beside it. */
+/* One byte, and room for SPK_WIRE_MAX_FDS fds beside it. */
 struct fds_message {
 	struct msghdr msg;
 	struct iovec iov;
 	char byte;
 	union { /* CMSG_FIRSTHDR's header must be aligned as one */
-		char buf[CMSG_SPACE(2 * sizeof(int))];
+		char buf[CMSG_SPACE(SPK_WIRE_MAX_FDS * sizeof(int))];
 		struct cmsghdr align;
 	} cbuf;
 };
 
-static void fds_message_init(struct fds_message *m)
+static void fds_message_init(struct fds_message *m, size_t n)
 {
 	memset(m, 0, sizeof(*m));
 	m->byte = 'J';
@@ -244,42 +244,73 @@ static void fds_message_init(struct fds_message *m)
 		.msg_iov = &m->iov,
 		.msg_iovlen = 1,
 		.msg_control = m->cbuf.buf,
-		.msg_controllen = sizeof(m->cbuf.buf),
+		.msg_controllen = CMSG_SPACE(n * sizeof(int)),
 	};
+}
+
+int spk_wire_send_fds(int control, const int *fds, size_t n)
+{
+	struct fds_message m;
+
+	if (n == 0 || n > SPK_WIRE_MAX_FDS) {
+		return -EINVAL;
+	}
+	fds_message_init(&m, n);
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m.msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(n * sizeof(int));
+	memcpy(CMSG_DATA(c), fds, n * sizeof(int));
+	return sendmsg(control, &m.msg, MSG_NOSIGNAL) == 1 ? 0 : -errno;
+}
+
+int spk_wire_receive_fds(int control, int *ret_fds, size_t n)
+{
+	struct fds_message m;
+	ssize_t got;
+
+	if (n == 0 || n > SPK_WIRE_MAX_FDS) {
+		return -EINVAL;
+	}
+	fds_message_init(&m, n);
+	while ((got = recvmsg(control, &m.msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
+	}
+	if (got <= 0) {
+		return -EPIPE; /* the end, or a socket that cannot be read: no more */
+	}
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m.msg);
+	if (!c || c->cmsg_type != SCM_RIGHTS) {
+		return -EBADMSG;
+	}
+	if (c->cmsg_len != CMSG_LEN(n * sizeof(int))) {
+		/* Not ours to keep: close what came. */
+		size_t came = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		int fds[SPK_WIRE_MAX_FDS];
+		memcpy(fds, CMSG_DATA(c),
+		       (came < SPK_WIRE_MAX_FDS ? came : SPK_WIRE_MAX_FDS) * sizeof(int));
+		for (size_t i = 0; i < came && i < SPK_WIRE_MAX_FDS; i++) {
+			close(fds[i]);
+		}
+		return -EBADMSG;
+	}
+	memcpy(ret_fds, CMSG_DATA(c), n * sizeof(int));
+	return 0;
 }
 
 int spk_wire_send_job_fds(int control, int sock, int lock_fd)
 {
-	struct fds_message m;
-	int fds[2] = { sock, lock_fd };
-
-	fds_message_init(&m);
-	struct cmsghdr *c = CMSG_FIRSTHDR(&m.msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(fds));
-	memcpy(CMSG_DATA(c), fds, sizeof(fds));
-	return sendmsg(control, &m.msg, MSG_NOSIGNAL) == 1 ? 0 : -errno;
+	const int fds[2] = { sock, lock_fd };
+	return spk_wire_send_fds(control, fds, 2);
 }
 
 int spk_wire_receive_job_fds(int control, int *ret_sock, int *ret_lock_fd)
 {
-	struct fds_message m;
 	int fds[2];
-	ssize_t n;
+	int r = spk_wire_receive_fds(control, fds, 2);
 
-	fds_message_init(&m);
-	while ((n = recvmsg(control, &m.msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
+	if (r == 0) {
+		*ret_sock = fds[0];
+		*ret_lock_fd = fds[1];
 	}
-	if (n <= 0) {
-		return -EPIPE; /* the end, or a socket that cannot be read: no more jobs */
-	}
-	struct cmsghdr *c = CMSG_FIRSTHDR(&m.msg);
-	if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(fds))) {
-		return -EBADMSG;
-	}
-	memcpy(fds, CMSG_DATA(c), sizeof(fds));
-	*ret_sock = fds[0];
-	*ret_lock_fd = fds[1];
-	return 0;
+	return r;
 }

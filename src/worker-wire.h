@@ -62,4 +62,8 @@ int spk_wire_answer_from_json(const char *text, struct spk_grant *ret, struct sp
  * for a message without them (skip it).
  */
 int spk_wire_send_job_fds(int control, int sock, int lock_fd);
+/* n fds (at most SPK_WIRE_MAX_FDS) as one message; the same errors. */
+#define SPK_WIRE_MAX_FDS 3
+int spk_wire_send_fds(int control, const int *fds, size_t n);
+int spk_wire_receive_fds(int control, int *ret_fds, size_t n);
 int spk_wire_receive_job_fds(int control, int *ret_sock, int *ret_lock_fd);

@@ -24,9 +24,6 @@ static void test_bodies(void)
 	g_assert_cmpstr(s, ==, "{\"name\":\"refresher\",\"password\":\"pw\"}");
 	spk_secret_free(s);
 
-	s = spk_etcd_lock_body("/sparekey/x/lock", 7);
-	g_assert_cmpstr(s, ==, "{\"name\":\"L3NwYXJla2V5L3gvbG9jaw==\",\"lease\":7}");
-	free(s);
 	s = spk_etcd_watch_body("/a/access", "/a/holdes", 9);
 	g_assert_cmpstr(s, ==,
 			"{\"create_request\":{\"key\":\"L2EvYWNjZXNz\",\"range_end\":"
@@ -79,14 +76,16 @@ static void test_range(void)
 static void test_txn_lease_lock(void)
 {
 	bool ok = true;
-	int64_t id, ttl;
+	int64_t id, ttl, rev = 0;
 	char *key;
 
-	g_assert_cmpint(spk_etcd_parse_txn("{" HEADER ",\"succeeded\":true,\"responses\":[]}", &ok),
-			==, 0);
+	g_assert_cmpint(
+		spk_etcd_parse_txn("{" HEADER ",\"succeeded\":true,\"responses\":[]}", &ok, &rev),
+		==, 0);
 	g_assert_true(ok);
+	g_assert_cmpint(rev, ==, 7); /* the header's */
 	/* The gateway leaves out a false "succeeded". */
-	g_assert_cmpint(spk_etcd_parse_txn("{" HEADER ",\"responses\":[]}", &ok), ==, 0);
+	g_assert_cmpint(spk_etcd_parse_txn("{" HEADER ",\"responses\":[]}", &ok, NULL), ==, 0);
 	g_assert_false(ok);
 
 	g_assert_cmpint(spk_etcd_parse_lease("{" HEADER ",\"ID\":\"2324035818532113414\","
