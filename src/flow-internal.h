@@ -23,6 +23,9 @@ void spk_flow_cache_drop(const struct spk_profile *p);
  * over) and complete a leftover rescue journal: 0 with the lock in *ret_lock.
  */
 int spk_flow_lock_profile(const struct spk_profile *p, int *ret_lock, struct spk_error *err);
+/* The same with the store's lock flags (store.h): SPK_STORE_YIELDED too. */
+int spk_flow_lock_profile_flags(const struct spk_profile *p, unsigned flags, int *ret_lock,
+				struct spk_error *err);
 
 /*
  * A provider's answer, before anything else: fresh (taken) folded into a

@@ -91,7 +91,7 @@ int spk_flow_store_login(const struct spk_profile *p, const struct spk_grant *g,
 {
 	struct spk_error lock_err = { 0 };
 	int lock = -1;
-	int r = spk_store_lock(p, SPK_STORE_LOCK_WAIT_MS, &lock, &lock_err);
+	int r = spk_store_lock(p, SPK_STORE_LOCK_WAIT_MS, 0, &lock, &lock_err);
 
 	if (r == -ENOENT && lock_err.kind == SPK_ERR_CONFIG) {
 		r = 0; /* nowhere to keep a lock: the grant is stored without one */
@@ -164,15 +164,16 @@ int spk_flow_make_client(const struct spk_profile *p, const struct spk_provider 
 	return 0;
 }
 
-int spk_flow_lock_profile(const struct spk_profile *p, int *ret_lock, struct spk_error *err)
+int spk_flow_lock_profile_flags(const struct spk_profile *p, unsigned flags, int *ret_lock,
+				struct spk_error *err)
 {
 	/* The front may have taken the lock already and handed it over. */
-	int r = spk_store_lock_adopt(p, SPK_STORE_LOCK_WAIT_MS, ret_lock, err);
+	int r = spk_store_lock_adopt(p, SPK_STORE_LOCK_WAIT_MS, flags, ret_lock, err);
 	if (r == -ENOENT) {
-		r = spk_store_lock(p, SPK_STORE_LOCK_WAIT_MS, ret_lock, err);
+		r = spk_store_lock(p, SPK_STORE_LOCK_WAIT_MS, flags, ret_lock, err);
 	}
-	if (r < 0) {
-		return r;
+	if (r != 0) {
+		return r; /* an error, or SPK_STORE_YIELDED */
 	}
 	/* A refreshed grant left by a crash or a failed store write comes first. */
 	r = spk_store_journal_complete(p, err);
@@ -182,6 +183,11 @@ int spk_flow_lock_profile(const struct spk_profile *p, int *ret_lock, struct spk
 		return r;
 	}
 	return 0;
+}
+
+int spk_flow_lock_profile(const struct spk_profile *p, int *ret_lock, struct spk_error *err)
+{
+	return spk_flow_lock_profile_flags(p, 0, ret_lock, err);
 }
 
 int spk_flow_token_spent(const struct spk_profile *p, const char *token, struct spk_error *err)
@@ -239,7 +245,7 @@ int spk_flow_probe_lock(const struct spk_profile *p, struct spk_error *err)
 {
 	struct spk_error e = { 0 };
 	int lock = -1;
-	int r = spk_store_lock(p, 0, &lock, &e);
+	int r = spk_store_lock(p, 0, 0, &lock, &e);
 
 	spk_store_unlock(p, lock);
 	if (r == -ETIMEDOUT) {

@@ -380,7 +380,7 @@ int spk_flow_cut_off(const struct spk_profile *p, const struct spk_grant *g, str
 	int lock = -1;
 
 	/* A record while the lock is held is a refresh under way right now. */
-	if (!spk_store_inflight_pending(p) || spk_store_lock(p, 0, &lock, NULL) < 0) {
+	if (!spk_store_inflight_pending(p) || spk_store_lock(p, 0, 0, &lock, NULL) < 0) {
 		return 0;
 	}
 	spk_store_unlock(p, lock);
@@ -435,19 +435,17 @@ int spk_flow_token(const struct spk_profile *p, int64_t min_valid, struct spk_gr
 		if (r != 0) {
 			return r < 0 ? r : 0;
 		}
-		/* Another machine refreshing it now: wait for its answer, not in its lock's queue. */
-		r = spk_store_await_holder(p, SPK_STORE_LOCK_WAIT_MS, err);
-		if (r == 0) {
-			r = stored_if_fresh(p, min_valid, ret, err);
-			if (r != 0) {
-				return r < 0 ? r : 0;
-			}
-		} else if (r != -ENOENT) {
-			return r;
-		}
 	}
 
-	r = spk_flow_lock_profile(p, &fd, err);
+	/* Another machine refreshing it now: wait for its answer, not in its lock's queue. */
+	while ((r = spk_flow_lock_profile_flags(p, SPK_STORE_LOCK_YIELD, &fd, err)) ==
+	       SPK_STORE_YIELDED) {
+		r = stored_if_fresh(p, min_valid, ret, err);
+		spk_store_unlock(p, fd); /* this machine's waiters then find it cached */
+		if (r != 0) {
+			return r < 0 ? r : 0;
+		}
+	}
 	if (r < 0) {
 		return r;
 	}

@@ -120,13 +120,37 @@ static char *holder_text(struct spk_error *err)
 }
 
 /*
- * Create the holder record on lease, waiting while another has it: a watch
- * on the key wakes us when it goes (let go, or its lease ended). 0 with the
- * revision of our put; -ETIMEDOUT (no error set) past the bound.
+ * Wait until the holder whose record is at revision since stores an
+ * answer or lets go: a watch on P/access .. P/holder (access,
+ * client_secret, grant, holder). 0, or -ETIMEDOUT (no error set).
  */
-static int holder_create(struct spk_etcd *e, const char *key, const char *text, int64_t lease,
-			 const struct timespec *t0, int timeout_ms, int64_t *ret_revision,
-			 struct spk_error *err)
+static int await_holder(struct spk_etcd *e, const struct spk_profile *p, int64_t since,
+			const struct timespec *t0, int timeout_ms, struct spk_error *err)
+{
+	_cleanup_free_ char *access = spk_etcd_key(p, "access"), *end = spk_etcd_key(p, "holder");
+	long left = remaining_ms(t0, timeout_ms);
+
+	if (!access || !end) {
+		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
+	if (left <= 0) {
+		return -ETIMEDOUT;
+	}
+	end[strlen(end) - 1]++; /* P/holdes: the range ends right after P/holder */
+	spk_log("etcd %s: another holds the lock; waiting for its outcome", p->name);
+	return spk_etcd_watch(e, access, end, since + 1, left, err);
+}
+
+/*
+ * Create the holder record on lease, waiting while another has it: a watch
+ * on the key wakes us when it goes (let go, or its lease ended); with
+ * SPK_STORE_LOCK_YIELD, SPK_STORE_YIELDED once the other stored an answer
+ * or let go. 0 with the revision of our put; -ETIMEDOUT (no error set)
+ * past the bound.
+ */
+static int holder_create(struct spk_etcd *e, const struct spk_profile *p, const char *key,
+			 const char *text, int64_t lease, const struct timespec *t0, int timeout_ms,
+			 unsigned flags, int64_t *ret_revision, struct spk_error *err)
 {
 	for (;;) {
 		struct spk_etcd_kv kv = { 0 };
@@ -141,6 +165,10 @@ static int holder_create(struct spk_etcd *e, const char *key, const char *text, 
 		}
 		if (r < 0) {
 			return r;
+		}
+		if (flags & SPK_STORE_LOCK_YIELD) {
+			r = await_holder(e, p, kv.mod_revision, t0, timeout_ms, err);
+			return r < 0 ? r : SPK_STORE_YIELDED;
 		}
 		long left = remaining_ms(t0, timeout_ms);
 		if (left <= 0) {
@@ -157,29 +185,40 @@ static int holder_create(struct spk_etcd *e, const char *key, const char *text, 
  * The cluster's half, this machine's flock (local) already held: the
  * holder record on this process's lease, then the keeper takes the flock
  * over with it (so this machine's other callers keep queueing on it, in
- * the front). local is closed here in any case.
+ * the front). local is closed here, unless SPK_STORE_YIELDED returns it
+ * in *ret_lock.
  */
 static int lock_cluster(const struct spk_profile *p, int local, const struct timespec *t0,
-			int timeout_ms, int *ret_lock, struct spk_error *err)
+			int timeout_ms, unsigned flags, int *ret_lock, struct spk_error *err)
 {
-	_cleanup_free_ char *key = spk_etcd_key(p, "holder");
+	_cleanup_free_ char *key = spk_etcd_key(p, "holder"), *text = NULL;
 	struct spk_etcd *e = spk_store_etcd_conn(p, err);
 	struct spk_error lock_err = { 0 };
+	struct spk_etcd_kv kv = { 0 };
 	int64_t lease = 0, revision = 0;
 	bool entered = false, made = false;
+	int r = 0;
 
 	if (!e || !key) {
 		spk_lock_release(local);
 		return e ? spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory") : -EIO;
 	}
-	_cleanup_free_ char *text = holder_text(&lock_err);
-	int r = text ? 0 : lock_err.code ? lock_err.code : -ENOMEM;
+	/* Held already: no lease, no keeper, no write to wait for its outcome. */
+	if ((flags & SPK_STORE_LOCK_YIELD) && spk_etcd_get(e, key, &kv, NULL) == 0) {
+		r = await_holder(e, p, kv.mod_revision, t0, timeout_ms, &lock_err);
+		r = r < 0 ? r : SPK_STORE_YIELDED;
+	}
+	spk_etcd_kv_done(&kv);
+	if (r == 0 && !(text = holder_text(&lock_err))) {
+		r = lock_err.code ? lock_err.code : -ENOMEM;
+	}
 	if (r == 0) {
 		r = spk_store_etcd_session_enter(p, &lease, &lock_err);
 		entered = r == 0;
 	}
 	if (r == 0) {
-		r = holder_create(e, key, text, lease, t0, timeout_ms, &revision, &lock_err);
+		r = holder_create(e, p, key, text, lease, t0, timeout_ms, flags, &revision,
+				  &lock_err);
 		made = r == 0;
 	}
 	if (r == 0) {
@@ -191,7 +230,6 @@ static int lock_cluster(const struct spk_profile *p, int local, const struct tim
 		spk_log("etcd %s: holding the cluster's refresh lock", p->name);
 		return 0;
 	}
-	spk_lock_release(local);
 	if (made) {
 		bool ok;
 		struct spk_etcd_cmp ours = { key, SPK_ETCD_MOD, revision };
@@ -201,13 +239,17 @@ static int lock_cluster(const struct spk_profile *p, int local, const struct tim
 	if (entered) {
 		spk_store_etcd_session_leave(lease);
 	}
+	if (r == SPK_STORE_YIELDED) {
+		*ret_lock = local; /* this machine's waiters wait for our reading */
+		return r;
+	}
+	spk_lock_release(local);
 	if (r == -ETIMEDOUT) {
 		return held_too_long(e, p, timeout_ms, err);
 	}
 	if (r == -EACCES) {
 		/* Refused the lock: a reader, if it may read the access token. */
 		_cleanup_free_ char *access = spk_etcd_key(p, "access");
-		struct spk_etcd_kv kv = { 0 };
 		if (access && spk_etcd_get(e, access, &kv, NULL) == 0) {
 			spk_etcd_kv_done(&kv);
 			return reader_stale(p, err);
@@ -217,7 +259,7 @@ static int lock_cluster(const struct spk_profile *p, int local, const struct tim
 			     p->name, lock_err.msg);
 }
 
-static int lock_take(const struct spk_profile *p, int timeout_ms, int *ret_lock,
+static int lock_take(const struct spk_profile *p, int timeout_ms, unsigned flags, int *ret_lock,
 		     struct spk_error *err)
 {
 	_cleanup_free_ char *dir = lock_dir();
@@ -240,7 +282,7 @@ static int lock_take(const struct spk_profile *p, int timeout_ms, int *ret_lock,
 	if (r < 0) {
 		return r;
 	}
-	return lock_cluster(p, local, &t0, timeout_ms, ret_lock, err);
+	return lock_cluster(p, local, &t0, timeout_ms, flags, ret_lock, err);
 }
 
 /*
@@ -248,7 +290,7 @@ static int lock_take(const struct spk_profile *p, int timeout_ms, int *ret_lock,
  * wait for our answer in the front, not in the cluster) and take the
  * cluster's half.
  */
-static int lock_adopt(const struct spk_profile *p, int timeout_ms, int *ret_lock,
+static int lock_adopt(const struct spk_profile *p, int timeout_ms, unsigned flags, int *ret_lock,
 		      struct spk_error *err)
 {
 	_cleanup_free_ char *dir = lock_dir();
@@ -267,37 +309,7 @@ static int lock_adopt(const struct spk_profile *p, int timeout_ms, int *ret_lock
 		spk_lock_release(local);
 		return reader_stale(p, err);
 	}
-	return lock_cluster(p, local, &t0, timeout_ms, ret_lock, err);
-}
-
-/*
- * Another machine holds the lock (its holder record is there): watch the
- * profile's keys from access to holder, so that its new access token, or
- * the end of its lease or lock, wakes us; no write to the cluster, and
- * no place in the lock's queue.
- */
-static int await_holder(const struct spk_profile *p, int timeout_ms, struct spk_error *err)
-{
-	_cleanup_free_ char *holder = spk_etcd_key(p, "holder"),
-			    *access = spk_etcd_key(p, "access");
-	_cleanup_free_ char *past_holder = NULL;
-	struct spk_etcd *e = spk_store_etcd_conn(p, NULL);
-	struct spk_etcd_kv kv = { 0 };
-
-	if (!e || !holder || !access || !(past_holder = strdup(holder)) ||
-	    spk_etcd_get(e, holder, &kv, NULL) < 0) {
-		return -ENOENT; /* none, or a reader, or trouble: the lock's way says */
-	}
-	int64_t since = kv.mod_revision;
-	spk_etcd_kv_done(&kv);
-	/* [PREFIX P/access, PREFIX P/holdes): access, client_secret, grant and holder. */
-	past_holder[strlen(past_holder) - 1]++;
-	spk_log("etcd %s: another holds the lock; waiting for its outcome", p->name);
-	int r = spk_etcd_watch(e, access, past_holder, since + 1, timeout_ms, NULL);
-	if (r == -ETIMEDOUT) {
-		return held_too_long(e, p, timeout_ms, err);
-	}
-	return r < 0 ? -ENOENT : 0;
+	return lock_cluster(p, local, &t0, timeout_ms, flags, ret_lock, err);
 }
 
 /*
@@ -435,7 +447,6 @@ static int journal_complete(const struct spk_profile *p, struct spk_error *err)
 const struct spk_store_guard spk_store_etcd_guard = {
 	.lock = lock_take,
 	.lock_adopt = lock_adopt,
-	.await_holder = await_holder,
 	.lock_handed_over = lock_handed_over,
 	.unlock = unlock,
 	.lock_is_fd = true,

@@ -27,11 +27,13 @@ static char *lock_dir(void)
 	return dir ? dir : spk_path_state_dir();
 }
 
-static int lock_take(const struct spk_profile *p, int timeout_ms, int *ret_lock,
+/* flags: SPK_STORE_LOCK_YIELD is the front's queue's job here. */
+static int lock_take(const struct spk_profile *p, int timeout_ms, unsigned flags, int *ret_lock,
 		     struct spk_error *err)
 {
 	_cleanup_free_ char *dir = lock_dir();
 
+	(void)flags;
 	if (!dir) {
 		return spk_error_set(
 			err, SPK_ERR_CONFIG, -ENOENT,
@@ -40,12 +42,13 @@ static int lock_take(const struct spk_profile *p, int timeout_ms, int *ret_lock,
 	return spk_lock_take(dir, p->name, timeout_ms, ret_lock, err);
 }
 
-static int lock_adopt(const struct spk_profile *p, int timeout_ms, int *ret_lock,
+static int lock_adopt(const struct spk_profile *p, int timeout_ms, unsigned flags, int *ret_lock,
 		      struct spk_error *err)
 {
 	_cleanup_free_ char *dir = lock_dir();
 
 	(void)timeout_ms; /* the front's flock is the whole lock */
+	(void)flags;
 	(void)err;
 	return dir ? spk_lock_inherited(dir, p->name, ret_lock) : -ENOENT;
 }

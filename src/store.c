@@ -75,22 +75,16 @@ int spk_store_remove_client_secret(const struct spk_profile *p, struct spk_error
 	return backend_of(p)->remove(p, "client_secret", err);
 }
 
-int spk_store_lock(const struct spk_profile *p, int timeout_ms, int *ret_lock,
+int spk_store_lock(const struct spk_profile *p, int timeout_ms, unsigned flags, int *ret_lock,
 		   struct spk_error *err)
 {
-	return backend_of(p)->guard->lock(p, timeout_ms, ret_lock, err);
+	return backend_of(p)->guard->lock(p, timeout_ms, flags, ret_lock, err);
 }
 
-int spk_store_lock_adopt(const struct spk_profile *p, int timeout_ms, int *ret_lock,
+int spk_store_lock_adopt(const struct spk_profile *p, int timeout_ms, unsigned flags, int *ret_lock,
 			 struct spk_error *err)
 {
-	return backend_of(p)->guard->lock_adopt(p, timeout_ms, ret_lock, err);
-}
-
-int spk_store_await_holder(const struct spk_profile *p, int timeout_ms, struct spk_error *err)
-{
-	const struct spk_store_guard *guard = backend_of(p)->guard;
-	return guard->await_holder ? guard->await_holder(p, timeout_ms, err) : -ENOENT;
+	return backend_of(p)->guard->lock_adopt(p, timeout_ms, flags, ret_lock, err);
 }
 
 bool spk_store_lock_handed_over(const struct spk_profile *p)

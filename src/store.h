@@ -33,32 +33,34 @@
 /* How long a caller waits for a profile's lock: the front waits as long (lock.h). */
 #define SPK_STORE_LOCK_WAIT_MS SPK_LOCK_TIMEOUT_MS
 
+/*
+ * A lock's flag: while another holds it (another machine's refresh),
+ * wait for its outcome rather than for the lock. The guard then returns
+ * SPK_STORE_YIELDED once p's items changed or the lock was let go, with
+ * *ret_lock holding only what keeps this machine's other callers waiting
+ * (to unlock after reading again). A guard whose lock is this machine's
+ * alone may ignore it: the front's queue does as much.
+ */
+#define SPK_STORE_LOCK_YIELD 1u
+#define SPK_STORE_YIELDED 1
+
 struct spk_store_guard {
 	/*
 	 * Take p's refresh lock, waiting at most timeout_ms: 0 with the
 	 * lock's handle in *ret_lock. -ETIMEDOUT (SPK_ERR_TEMPFAIL, naming
 	 * what holds it) after the wait; -ENOENT with SPK_ERR_CONFIG when
-	 * there is nowhere to keep a lock.
+	 * there is nowhere to keep a lock; SPK_STORE_YIELDED (flags).
 	 */
-	int (*lock)(const struct spk_profile *p, int timeout_ms, int *ret_lock,
+	int (*lock)(const struct spk_profile *p, int timeout_ms, unsigned flags, int *ret_lock,
 		    struct spk_error *err);
 	/*
 	 * Adopt p's lock the front took and handed over: 0, or -ENOENT when
 	 * there is none (err untouched). A guard whose lock has more than the
 	 * front's half (a cluster's) takes the rest here, waiting at most
-	 * timeout_ms, with lock's other failures.
+	 * timeout_ms, with lock's other results.
 	 */
-	int (*lock_adopt)(const struct spk_profile *p, int timeout_ms, int *ret_lock,
-			  struct spk_error *err);
-	/*
-	 * Optional (NULL: the front's queue is the only one). While another
-	 * process holds p's lock (another machine's refresh), wait at most
-	 * timeout_ms for its outcome instead of for the lock: 0 once p's
-	 * items changed or the lock was let go (read them again); -ENOENT
-	 * when no one holds it, or it cannot be told; -ETIMEDOUT
-	 * (SPK_ERR_TEMPFAIL, naming the holder) when the wait ran out.
-	 */
-	int (*await_holder)(const struct spk_profile *p, int timeout_ms, struct spk_error *err);
+	int (*lock_adopt)(const struct spk_profile *p, int timeout_ms, unsigned flags,
+			  int *ret_lock, struct spk_error *err);
 	/* Did the front hand a lock over (not adopted yet)? */
 	bool (*lock_handed_over)(const struct spk_profile *p);
 	/* Release a lock; accepts -1. */
@@ -151,12 +153,11 @@ int spk_store_remove(const struct spk_profile *p, struct spk_error *err);
  * spk_store_guard for the results). Whoever holds it is the only process
  * that may spend p's refresh token.
  */
-int spk_store_lock(const struct spk_profile *p, int timeout_ms, int *ret_lock,
+int spk_store_lock(const struct spk_profile *p, int timeout_ms, unsigned flags, int *ret_lock,
 		   struct spk_error *err);
-int spk_store_lock_adopt(const struct spk_profile *p, int timeout_ms, int *ret_lock,
+int spk_store_lock_adopt(const struct spk_profile *p, int timeout_ms, unsigned flags, int *ret_lock,
 			 struct spk_error *err);
 bool spk_store_lock_handed_over(const struct spk_profile *p);
-int spk_store_await_holder(const struct spk_profile *p, int timeout_ms, struct spk_error *err);
 void spk_store_unlock(const struct spk_profile *p, int lock);
 
 /*
