@@ -23,8 +23,9 @@ struct spk_etcd {
 	bool answered;
 	const char *cacert, *cert, *key; /* borrowed from the profile */
 	const char *user;
-	char *password; /* a secret */
-	char *token;    /* a secret: the auth token */
+	char *password;             /* a secret */
+	char *token;                /* a secret: the auth token */
+	struct spk_http_keep *keep; /* the members' connections, kept between calls */
 };
 
 static void endpoints_free(struct spk_etcd *e)
@@ -40,6 +41,7 @@ void spk_etcd_free(struct spk_etcd *e)
 		return;
 	}
 	endpoints_free(e);
+	spk_http_keep_free(e->keep);
 	spk_secret_free(e->password);
 	spk_secret_free(e->token);
 	free(e);
@@ -91,6 +93,10 @@ int spk_etcd_open(const struct spk_profile *p, struct spk_etcd **ret, struct spk
 		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
 	}
 	e->pinned = SIZE_MAX;
+	if (!(e->keep = spk_http_keep_new())) {
+		free(e);
+		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
 	e->cacert = p->etcd_cacert;
 	e->cert = p->etcd_cert;
 	e->key = p->etcd_key;
@@ -191,6 +197,7 @@ static int send_one(struct spk_etcd *e, size_t i, const char *path, const char *
 		.timeout_ms = timeout_ms > 0 ? timeout_ms : CALL_TIMEOUT_MS,
 		.connect_timeout_ms = CONNECT_TIMEOUT_MS,
 		.until = until,
+		.keep = e->keep,
 	};
 	return spk_http_send(&req, resp, err);
 }

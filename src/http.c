@@ -37,6 +37,7 @@
 	X(easy_setopt) \
 	X(easy_perform) \
 	X(easy_cleanup) \
+	X(easy_reset) \
 	X(multi_init) \
 	X(multi_add_handle) \
 	X(multi_remove_handle) \
@@ -268,6 +269,37 @@ static void set_rules(CURL *c, const char *url, const char *cacert, long connect
 	curl.easy_setopt(c, CURLOPT_USERAGENT, "sparekey/" SPK_VERSION);
 }
 
+struct spk_http_keep {
+	CURL *handle; /* its connection cache is what is kept; NULL until the first request */
+};
+
+struct spk_http_keep *spk_http_keep_new(void)
+{
+	return calloc(1, sizeof(struct spk_http_keep));
+}
+
+void spk_http_keep_free(struct spk_http_keep *keep)
+{
+	if (keep && keep->handle) {
+		curl.easy_cleanup(keep->handle);
+	}
+	free(keep);
+}
+
+/* A handle for req: its keep's, reset (the connections stay), or a new one. */
+static CURL *handle_for(const struct spk_http_request *req)
+{
+	if (!req->keep) {
+		return curl.easy_init();
+	}
+	if (req->keep->handle) {
+		curl.easy_reset(req->keep->handle);
+	} else {
+		req->keep->handle = curl.easy_init();
+	}
+	return req->keep->handle;
+}
+
 int spk_http_send(const struct spk_http_request *req, struct spk_http_response *ret,
 		  struct spk_error *err)
 {
@@ -288,7 +320,7 @@ int spk_http_send(const struct spk_http_request *req, struct spk_http_response *
 	if (r < 0) {
 		return r;
 	}
-	if (!(c = curl.easy_init())) {
+	if (!(c = handle_for(req))) {
 		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "cannot initialise libcurl");
 	}
 
@@ -378,7 +410,9 @@ out:
 		free(sink.buf);
 	}
 	slist_wipe_free(headers);
-	curl.easy_cleanup(c);
+	if (!req->keep) {
+		curl.easy_cleanup(c);
+	}
 	return r;
 }
 

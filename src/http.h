@@ -15,6 +15,15 @@
 
 #define SPK_HTTP_MAX_BODY (1024 * 1024)
 
+/*
+ * Connections kept between requests to the same servers (etcd's members):
+ * a request that names one reuses its open connection instead of making
+ * a new one. Used by one thread at a time. new: NULL on out-of-memory.
+ */
+struct spk_http_keep;
+struct spk_http_keep *spk_http_keep_new(void);
+void spk_http_keep_free(struct spk_http_keep *keep);
+
 struct spk_http_request {
 	const char *url;
 	const char *form; /* POST application/x-www-form-urlencoded when set, else GET */
@@ -30,6 +39,7 @@ struct spk_http_request {
 	 * soon as the body holds this text; NULL for a whole answer.
 	 */
 	const char *until;
+	struct spk_http_keep *keep; /* or NULL: a connection for this request alone */
 };
 
 struct spk_http_response {
