@@ -14,6 +14,9 @@
  *                       (a machine cut off; the test sends SIGCONT); with
  *                       store = etcd its lease keeper stops renewing the lease
  *                       while the in-flight record is there
+ *   stop-after-journal  the refresh worker stops itself right after the
+ *                       answer is in the rescue journal, before it is stored
+ *                       (the test then takes the machine away)
  */
 #pragma once
 

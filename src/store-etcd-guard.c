@@ -451,6 +451,7 @@ const struct spk_store_guard spk_store_etcd_guard = {
 	.unlock = unlock,
 	.lock_is_fd = true,
 	/* In the cluster: */
+	.inflight_shared = true,
 	.inflight_write = inflight_write,
 	.inflight_read = inflight_read,
 	.inflight_remove = inflight_remove,

@@ -143,6 +143,11 @@ bool spk_store_inflight_pending(const struct spk_profile *p)
 	return backend_of(p)->guard->inflight_pending(p);
 }
 
+bool spk_store_inflight_shared(const struct spk_profile *p)
+{
+	return backend_of(p)->guard->inflight_shared;
+}
+
 bool spk_store_refresh_pending(const struct spk_profile *p)
 {
 	return backend_of(p)->guard->refresh_pending(p);

@@ -95,7 +95,13 @@ struct spk_store_guard {
 	/* Where the journal is, for messages; NULL when it cannot be said. */
 	char *(*journal_where)(const struct spk_profile *p);
 
-	/* The in-flight record (inflight.h): its calls, with the same contract. */
+	/*
+	 * The in-flight record (inflight.h): its calls, with the same
+	 * contract. inflight_shared: other machines see it (and not this
+	 * machine's journal), so a journaled answer leaves it in place until
+	 * the store has the answer (the store's save removes it).
+	 */
+	bool inflight_shared;
 	int (*inflight_write)(const struct spk_profile *p, const char *token,
 			      struct spk_error *err);
 	int (*inflight_read)(const struct spk_profile *p, struct spk_inflight *ret);
@@ -179,6 +185,7 @@ int spk_store_inflight_write(const struct spk_profile *p, const char *token, str
 int spk_store_inflight_read(const struct spk_profile *p, struct spk_inflight *ret);
 int spk_store_inflight_remove(const struct spk_profile *p);
 bool spk_store_inflight_pending(const struct spk_profile *p);
+bool spk_store_inflight_shared(const struct spk_profile *p);
 
 /* Does a journal or an in-flight record wait for p (then the fast path is closed)? */
 bool spk_store_refresh_pending(const struct spk_profile *p);

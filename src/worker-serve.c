@@ -129,11 +129,16 @@ static int do_refresh(struct job *j, struct spk_grant *ret, struct spk_error *er
 		r = spk_flow_merge_journal(p, &j->grant, &fresh, &merged, err);
 	}
 	/*
-	 * An answer came (or was lost twice), or it is in the journal now:
-	 * nothing cut off. Not journaled, the record stays until it is stored.
+	 * No answer came (or was lost twice), or it is in the journal now:
+	 * nothing cut off on this machine. Not journaled, the record stays
+	 * until it is stored; a record other machines see (and not this
+	 * journal) stays until then too.
 	 */
-	if (r != 0) {
+	if (r < 0 || (r > 0 && !spk_store_inflight_shared(p))) {
 		(void)spk_store_inflight_remove(p);
+	}
+	if (r > 0) {
+		spk_fault_stop("stop-after-journal");
 	}
 	if (r < 0) {
 		return r;

@@ -3,6 +3,8 @@
 # TLS and roles are test-etcd-*'s): login stores grant and access in the
 # cluster, token answers from it, two "machines" (separate state and
 # runtime directories) on an expired grant refresh once between them,
+# a machine gone after its answer was journaled leaves its in-flight
+# record for the others to respect,
 # logout deletes the keys; an http:// endpoint off loopback is refused
 # before any connection, and a cluster that is down is 69.
 set -u
@@ -83,8 +85,8 @@ assert_eq "$(trouble_since "$M")" "" "... and no reused token"
 AT1=$(etcd_value ed/grant | json_get access_token)
 assert_eq "$(cat "$SPK_TMP/t1.1.out")" "$AT1" "the cluster holds the new access token"
 assert_eq "$(etcd_value ed/access | json_get access_token)" "$AT1" "... in access as well"
-assert_eq "$(ectl get --prefix --keys-only /sparekey/ed/lock | grep -c .)" 0 \
-    "the lock is free again (its lease revoked)"
+assert_eq "$(ectl get --keys-only /sparekey/ed/holder | grep -c .)" 0 \
+    "the lock is free again (no holder record)"
 assert_eq "$(ectl get --keys-only /sparekey/ed/inflight | grep -c .)" 0 "no in-flight record is left"
 me "$AT1"
 assert_eq "$ME_STATUS" 200 "the provider accepts the new token"
@@ -124,6 +126,50 @@ assert_eq "$?" 0 "machine 2 then: exits 0"
 AT1=$(etcd_value ed/grant | json_get access_token)
 assert_eq "$(cat "$SPK_TMP/m2.out")" "$AT1" "... with the token in the cluster"
 assert_eq "$(trouble_since "$M")" "" "no reused token at the provider"
+
+# ---------------------------------------------------------------- a machine gone after its answer was journaled
+# Machine 1's worker stops right after the provider's answer is in machine
+# 1's rescue journal, before the cluster has it; then machine 1 is gone
+# (its processes killed: its lease expires). Its in-flight record stays in
+# the cluster until the answer is stored, so machine 2 does not spend the
+# spent token (75, naming machine 1); machine 1, back, stores its journal.
+EXP2=$(etcd_value ed/grant | json_get expires_at)
+sleep_until "$((${EXP2%.*} + 1))"
+M=$(events_mark)
+( env $(machine 1) SPAREKEY_FAULT=stop-after-journal timeout 120 "$SPAREKEY" token ed \
+    >/dev/null 2>"$SPK_TMP/gone.err"; echo $? >"$SPK_TMP/gone.rc" ) &
+GONE=$!
+WPID=
+for _ in $(seq 100); do
+    WPID=$(ps -o pid=,stat= -C sparekey-worker | awk '$2 ~ /^T/ { print $1; exit }')
+    [ -n "$WPID" ] && break; sleep 0.1
+done
+if [ -n "$WPID" ]; then ok "machine 1's worker stopped with the answer in its journal"
+else not_ok "machine 1's worker stopped with the answer in its journal" "$(cat "$SPK_TMP/gone.err")"; fi
+assert_eq "$(ectl get --keys-only /sparekey/ed/inflight | grep -c .)" 1 \
+    "... and the in-flight record is still in the cluster"
+# Machine 1 goes: every sparekey process in its environment, the lease keeper too.
+for pid in $(pgrep -f 'sparekey'); do
+    tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "XDG_RUNTIME_DIR=$SPK_TMP/m1/run" &&
+        kill -KILL "$pid"
+done
+wait "$GONE"
+env $(machine 2) timeout 90 "$SPAREKEY" token ed >"$SPK_TMP/m2.out" 2>"$SPK_TMP/m2.err"
+M2=$?
+diag_file "$SPK_TMP/m2.err"
+assert_eq "$M2" 75 "machine 2, machine 1 gone with the answer: exits 75"
+assert_contains "$(cat "$SPK_TMP/m2.err")" "$(hostname)" "... naming the machine that sent the refresh"
+assert_eq "$(refresh_grants_since "$M")" 1 "... and the provider saw one refresh only"
+env $(machine 1) timeout 60 "$SPAREKEY" token ed >"$SPK_TMP/m1.out" 2>"$SPK_TMP/m1.err"
+assert_eq "$?" 0 "machine 1 back: token exits 0"
+AT1=$(etcd_value ed/grant | json_get access_token)
+assert_eq "$(cat "$SPK_TMP/m1.out")" "$AT1" "... the answer of its journal is in the cluster (or its successor)"
+assert_eq "$(ectl get --keys-only /sparekey/ed/inflight | grep -c .)" 0 "... and the in-flight record goes with it"
+env $(machine 2) timeout 60 "$SPAREKEY" token ed >"$SPK_TMP/m2.out" 2>"$SPK_TMP/m2.err"
+assert_eq "$?" 0 "machine 2 then: exits 0"
+assert_eq "$(cat "$SPK_TMP/m2.out")" "$(etcd_value ed/grant | json_get access_token)" "... with the token in the cluster"
+# (the journaled token, issued before the wait, may have expired: then one refresh more)
+assert_eq "$(trouble_since "$M")" "" "no reused token, no grant error at the provider"
 
 # ---------------------------------------------------------------- status, doctor
 sk status ed
