@@ -174,7 +174,11 @@ static int holder_create(struct spk_etcd *e, const struct spk_profile *p, const 
 		if (left <= 0) {
 			return -ETIMEDOUT; /* a try (timeout 0) waits for nothing */
 		}
-		r = spk_etcd_watch(e, key, NULL, kv.mod_revision + 1, left, err);
+		/* The wait may outlast the lease: its keeper renews it from now on. */
+		r = spk_store_etcd_session_keep(p, lease, err);
+		if (r == 0) {
+			r = spk_etcd_watch(e, key, NULL, kv.mod_revision + 1, left, err);
+		}
 		if (r < 0) {
 			return r;
 		}
@@ -237,7 +241,7 @@ static int lock_cluster(const struct spk_profile *p, int local, const struct tim
 		(void)spk_etcd_txn(e, &ours, 1, &drop, 1, NULL, 0, &ok, NULL);
 	}
 	if (entered) {
-		spk_store_etcd_session_leave(lease);
+		spk_store_etcd_session_leave(p, lease);
 	}
 	if (r == SPK_STORE_YIELDED) {
 		*ret_lock = local; /* this machine's waiters wait for our reading */

@@ -105,7 +105,7 @@ static int job_from_json(const char *text, struct spk_profile *p, int64_t *lease
 /* A lease and its keeper, for one cluster's settings. */
 static struct session {
 	char *cluster; /* job_to_json(p, 0); NULL: a free row */
-	int control;   /* our end of the keeper's control socket */
+	int control;   /* our end of the keeper's control socket; -1: no keeper yet */
 	int64_t lease;
 	pid_t pid;
 	size_t users; /* locks held or being taken on it */
@@ -173,20 +173,32 @@ static int keeper_start(const struct spk_profile *p, int64_t lease, int *ret_con
 }
 
 /*
- * A session's last user is gone: the keeper revokes the lease once it
- * holds no lock either. Its pid then, to reap; else 0.
+ * A session's last user is gone: its keeper revokes the lease once it
+ * holds no lock either; its pid then, to reap. A session that never
+ * needed its keeper leaves the lease to revoke in *ret_revoke.
  */
-static pid_t session_leave_locked(struct session *s)
+static pid_t session_leave_locked(struct session *s, int64_t *ret_revoke)
 {
 	pid_t pid = s->pid;
 
 	if (--s->users > 0) {
 		return 0;
 	}
-	close(s->control);
+	if (s->control >= 0) {
+		close(s->control);
+	} else {
+		*ret_revoke = s->lease;
+	}
 	free(s->cluster);
 	*s = (struct session){ 0 };
 	return pid;
+}
+
+/* Under sessions_lock: s's keeper, started if it is not yet. */
+static int session_keep_locked(const struct spk_profile *p, struct session *s,
+			       struct spk_error *err)
+{
+	return s->control >= 0 ? 0 : keeper_start(p, s->lease, &s->control, &s->pid, err);
 }
 
 /*
@@ -246,15 +258,14 @@ int spk_store_etcd_session_enter(const struct spk_profile *p, int64_t *ret_lease
 		r = spk_error_set(err, SPK_ERR_INTERNAL, -EMFILE,
 				  "%s: too many etcd clusters in one run", p->name);
 	} else if (!s) {
-		/* Granted and kept under the mutex: one session per cluster. */
+		/*
+		 * Granted under the mutex: one session per cluster. Its keeper
+		 * starts with its first lock (hold) or wait (keep): a lock lost
+		 * to another machine at once needs none.
+		 */
 		s = free_row;
+		s->control = -1;
 		r = spk_etcd_lease_grant(e, LEASE_TTL, &s->lease, err);
-		if (r == 0) {
-			r = keeper_start(p, s->lease, &s->control, &s->pid, err);
-			if (r < 0) {
-				(void)spk_etcd_lease_revoke(e, s->lease, NULL);
-			}
-		}
 		if (r == 0) {
 			s->cluster = TAKE_PTR(cluster);
 		} else {
@@ -280,16 +291,30 @@ static struct session *session_of_lease(int64_t lease)
 	return NULL;
 }
 
-void spk_store_etcd_session_leave(int64_t lease)
+int spk_store_etcd_session_keep(const struct spk_profile *p, int64_t lease, struct spk_error *err)
 {
+	pthread_mutex_lock(&sessions_lock);
+	struct session *s = session_of_lease(lease);
+	int r = s ? session_keep_locked(p, s, err) : -ENOENT;
+	pthread_mutex_unlock(&sessions_lock);
+	return r;
+}
+
+void spk_store_etcd_session_leave(const struct spk_profile *p, int64_t lease)
+{
+	struct spk_etcd *e = spk_store_etcd_conn(p, NULL);
+	int64_t revoke = 0;
 	pid_t ending = 0;
 
 	pthread_mutex_lock(&sessions_lock);
 	struct session *s = session_of_lease(lease);
 	if (s) {
-		ending = session_leave_locked(s);
+		ending = session_leave_locked(s, &revoke);
 	}
 	pthread_mutex_unlock(&sessions_lock);
+	if (revoke && e) {
+		(void)spk_etcd_lease_revoke(e, revoke, NULL);
+	}
 	reap(ending);
 }
 
@@ -321,6 +346,10 @@ int spk_store_etcd_session_hold(const struct spk_profile *p, int64_t lease, cons
 	}
 	if (r == 0 && (!s || !h)) {
 		r = -EMFILE;
+	}
+	if (r == 0) {
+		struct spk_error keep_err = { 0 };
+		r = session_keep_locked(p, s, &keep_err);
 	}
 	if (r == 0) {
 		const int kept[] = { fds[0], local, done[1] };
@@ -401,10 +430,14 @@ void spk_store_etcd_session_release(int handle)
 		(void)spk_wire_write_all(handle, &released, 1);
 	}
 	close(handle);
+	int64_t revoke = 0;
 	pthread_mutex_lock(&sessions_lock);
-	pid_t ending = session_leave_locked(h.session);
+	pid_t ending = session_leave_locked(h.session, &revoke);
 	pthread_mutex_unlock(&sessions_lock);
 	wait_done(h.done);
+	if (revoke && h.conn) {
+		(void)spk_etcd_lease_revoke(h.conn, revoke, NULL);
+	}
 	reap(ending);
 	free(h.key);
 }

@@ -54,9 +54,10 @@ int spk_store_etcd_inflight_of(const struct spk_profile *p, struct spk_store_etc
  * The lease and its keeper (store-etcd-keeper.c): a process's locks in one
  * cluster share a lease, renewed by one keeper, `sparekey-worker --keeper`.
  *
- * enter: the lease for p's cluster (granted, and its keeper started, on
- * first use), counted as in use until leave, or until the lock taken on
- * it is handed over by hold and let go by release.
+ * enter: the lease for p's cluster (granted on first use; its keeper
+ * starts with the first hold or keep), counted as in use until leave, or
+ * until the lock taken on it is handed over by hold and let go by
+ * release.
  * hold: the keeper takes the lock just taken (key, put at revision on the
  * lease) and the machine's flock local (closed here in any case): 0 with
  * the lock's handle, an fd that holds it while any copy is open.
@@ -65,7 +66,9 @@ int spk_store_etcd_inflight_of(const struct spk_profile *p, struct spk_store_etc
  */
 int spk_store_etcd_session_enter(const struct spk_profile *p, int64_t *ret_lease,
 				 struct spk_error *err);
-void spk_store_etcd_session_leave(int64_t lease);
+void spk_store_etcd_session_leave(const struct spk_profile *p, int64_t lease);
+/* Start the lease's keeper now (before a wait that may outlast the lease), if not yet. */
+int spk_store_etcd_session_keep(const struct spk_profile *p, int64_t lease, struct spk_error *err);
 int spk_store_etcd_session_hold(const struct spk_profile *p, int64_t lease, const char *key,
 				int64_t revision, int local, int *ret_handle,
 				struct spk_error *err);
