@@ -24,6 +24,9 @@
 #include "store.h"
 #include "worker.h"
 
+/* How often token waits for another machine's refresh before it queues for the lock. */
+#define MAX_YIELDS 3
+
 /* Must g's access token be renewed before `token` hands it out? */
 static bool renew_due(const struct spk_profile *p, const struct spk_grant *g, int64_t min_valid)
 {
@@ -437,9 +440,17 @@ int spk_flow_token(const struct spk_profile *p, int64_t min_valid, struct spk_gr
 		}
 	}
 
-	/* Another machine refreshing it now: wait for its answer, not in its lock's queue. */
-	while ((r = spk_flow_lock_profile_flags(p, SPK_STORE_LOCK_YIELD, &fd, err)) ==
-	       SPK_STORE_YIELDED) {
+	/*
+	 * Another machine refreshing it now: wait for its answer, not in its
+	 * lock's queue. A few times at most: then queue, so that the wait stays
+	 * bounded even when others keep taking the lock and failing.
+	 */
+	for (int yields = 0;; yields++) {
+		unsigned flags = yields < MAX_YIELDS ? SPK_STORE_LOCK_YIELD : 0;
+		r = spk_flow_lock_profile_flags(p, flags, &fd, err);
+		if (r != SPK_STORE_YIELDED) {
+			break;
+		}
 		r = stored_if_fresh(p, min_valid, ret, err);
 		spk_store_unlock(p, fd); /* this machine's waiters then find it cached */
 		if (r != 0) {
