@@ -347,9 +347,11 @@ int spk_etcd_get(struct spk_etcd *e, const char *key, struct spk_etcd_kv *ret,
 	return r;
 }
 
-int spk_etcd_txn(struct spk_etcd *e, const struct spk_etcd_cmp *cmps, size_t n_cmps,
-		 const struct spk_etcd_op *ops, size_t n_ops, const struct spk_etcd_op *fail_ops,
-		 size_t n_fail_ops, bool *ret_succeeded, struct spk_error *err)
+/* A transaction; ret_revision (or NULL): the cluster's revision after it, that of its puts. */
+static int txn_at(struct spk_etcd *e, const struct spk_etcd_cmp *cmps, size_t n_cmps,
+		  const struct spk_etcd_op *ops, size_t n_ops, const struct spk_etcd_op *fail_ops,
+		  size_t n_fail_ops, bool *ret_succeeded, int64_t *ret_revision,
+		  struct spk_error *err)
 {
 	_cleanup_secret_ char *body =
 		spk_etcd_txn_body(cmps, n_cmps, ops, n_ops, fail_ops, n_fail_ops);
@@ -362,11 +364,39 @@ int spk_etcd_txn(struct spk_etcd *e, const struct spk_etcd_cmp *cmps, size_t n_c
 	if (r < 0) {
 		return r;
 	}
-	if (spk_etcd_parse_txn(answer, ret_succeeded, NULL) < 0) {
+	if (spk_etcd_parse_txn(answer, ret_succeeded, ret_revision) < 0) {
 		return spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
 				     "etcd's answer to a transaction is not understood");
 	}
 	return 0;
+}
+
+int spk_etcd_txn(struct spk_etcd *e, const struct spk_etcd_cmp *cmps, size_t n_cmps,
+		 const struct spk_etcd_op *ops, size_t n_ops, const struct spk_etcd_op *fail_ops,
+		 size_t n_fail_ops, bool *ret_succeeded, struct spk_error *err)
+{
+	return txn_at(e, cmps, n_cmps, ops, n_ops, fail_ops, n_fail_ops, ret_succeeded, NULL, err);
+}
+
+int spk_etcd_create(struct spk_etcd *e, const char *key, const char *value, int64_t lease,
+		    int64_t *ret_revision, struct spk_error *err)
+{
+	struct spk_etcd_cmp absent = { key, SPK_ETCD_CREATE, 0 };
+	struct spk_etcd_op put = { key, value, lease };
+	bool made = false;
+	int r = txn_at(e, &absent, 1, &put, 1, NULL, 0, &made, ret_revision, err);
+
+	return r < 0 ? r : made ? 1 : 0;
+}
+
+int spk_etcd_delete_at(struct spk_etcd *e, const char *key, int64_t revision, struct spk_error *err)
+{
+	struct spk_etcd_cmp still = { key, SPK_ETCD_MOD, revision };
+	struct spk_etcd_op drop = { key, NULL, 0 };
+	bool gone = false;
+	int r = txn_at(e, &still, 1, &drop, 1, NULL, 0, &gone, NULL, err);
+
+	return r < 0 ? r : gone ? 1 : 0;
 }
 
 static int lease_call(struct spk_etcd *e, const char *path, const char *member, int64_t value,
@@ -416,29 +446,6 @@ int spk_etcd_lease_alive(struct spk_etcd *e, int64_t id, struct spk_error *err)
 	int64_t got_id = 0, ttl = 0;
 	int r = lease_call(e, "/v3/lease/timetolive", "ID", id, &got_id, &ttl, err);
 	return r < 0 ? r : ttl > 0;
-}
-
-int spk_etcd_create(struct spk_etcd *e, const char *key, const char *value, int64_t lease,
-		    int64_t *ret_revision, struct spk_error *err)
-{
-	struct spk_etcd_cmp absent = { key, SPK_ETCD_CREATE, 0 };
-	struct spk_etcd_op put = { key, value, lease };
-	_cleanup_secret_ char *body = spk_etcd_txn_body(&absent, 1, &put, 1, NULL, 0);
-	_cleanup_secret_ char *answer = NULL;
-	bool made = false;
-
-	if (!body) {
-		return spk_error_set(err, SPK_ERR_INTERNAL, -ENOMEM, "out of memory");
-	}
-	int r = call(e, "/v3/kv/txn", body, 0, key, &answer, err);
-	if (r < 0) {
-		return r;
-	}
-	if (spk_etcd_parse_txn(answer, &made, ret_revision) < 0) {
-		return spk_error_set(err, SPK_ERR_TEMPFAIL, -EBADMSG,
-				     "etcd's answer to a transaction is not understood");
-	}
-	return made ? 1 : 0;
 }
 
 int spk_etcd_watch(struct spk_etcd *e, const char *key, const char *range_end,

@@ -84,6 +84,9 @@ int spk_etcd_txn(struct spk_etcd *e, const struct spk_etcd_cmp *cmps, size_t n_c
  */
 int spk_etcd_create(struct spk_etcd *e, const char *key, const char *value, int64_t lease,
 		    int64_t *ret_revision, struct spk_error *err);
+/* Delete key only if it is still at revision (its mod_revision): 1 if it went, else 0. */
+int spk_etcd_delete_at(struct spk_etcd *e, const char *key, int64_t revision,
+		       struct spk_error *err);
 
 /* Leases: grant one of ttl seconds, renew it (-ENOENT when it is gone), revoke
  * it. */

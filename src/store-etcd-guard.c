@@ -235,10 +235,7 @@ static int lock_cluster(const struct spk_profile *p, int local, const struct tim
 		return 0;
 	}
 	if (made) {
-		bool ok;
-		struct spk_etcd_cmp ours = { key, SPK_ETCD_MOD, revision };
-		struct spk_etcd_op drop = { key, NULL, 0 };
-		(void)spk_etcd_txn(e, &ours, 1, &drop, 1, NULL, 0, &ok, NULL);
+		(void)spk_etcd_delete_at(e, key, revision, NULL);
 	}
 	if (entered) {
 		spk_store_etcd_session_leave(p, lease);
@@ -411,7 +408,6 @@ static int inflight_remove(const struct spk_profile *p)
 	struct spk_etcd *e = spk_store_etcd_conn(p, NULL);
 	struct spk_store_etcd_inflight rec;
 	char me[33];
-	bool ok;
 
 	if (!e || !key || spk_store_etcd_holder_id(me, NULL) < 0) {
 		return -EIO;
@@ -423,9 +419,8 @@ static int inflight_remove(const struct spk_profile *p)
 	if (r < 0 || strcmp(rec.holder, me) != 0) {
 		return r < 0 ? r : 0;
 	}
-	struct spk_etcd_cmp cmp = { key, SPK_ETCD_MOD, rec.revision };
-	struct spk_etcd_op op = { key, NULL, 0 };
-	return spk_etcd_txn(e, &cmp, 1, &op, 1, NULL, 0, &ok, NULL);
+	r = spk_etcd_delete_at(e, key, rec.revision, NULL);
+	return r < 0 ? r : 0;
 }
 
 /*

@@ -420,10 +420,7 @@ void spk_store_etcd_session_release(int handle)
 		return;
 	}
 	/* The key first: etcd's other waiters need not wait for this machine's flock. */
-	bool ok;
-	struct spk_etcd_cmp ours = { h.key, SPK_ETCD_MOD, h.revision };
-	struct spk_etcd_op drop = { h.key, NULL, 0 };
-	if (!h.conn || !h.key || spk_etcd_txn(h.conn, &ours, 1, &drop, 1, NULL, 0, &ok, NULL) < 0) {
+	if (!h.conn || !h.key || spk_etcd_delete_at(h.conn, h.key, h.revision, NULL) < 0) {
 		released = 0; /* the keeper tries */
 	}
 	if (released) {
@@ -453,13 +450,9 @@ struct kept {
 
 static void kept_drop(struct spk_etcd *e, struct kept *k)
 {
-	bool ok;
-
 	if (k->key && !k->released) {
 		/* Every holder is gone without letting go: the key goes, if still this lock's. */
-		struct spk_etcd_cmp ours = { k->key, SPK_ETCD_MOD, k->revision };
-		struct spk_etcd_op drop = { k->key, NULL, 0 };
-		(void)spk_etcd_txn(e, &ours, 1, &drop, 1, NULL, 0, &ok, NULL);
+		(void)spk_etcd_delete_at(e, k->key, k->revision, NULL);
 	}
 	close(k->pipe);
 	close(k->flock);
