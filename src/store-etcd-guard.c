@@ -260,6 +260,15 @@ static int lock_cluster(const struct spk_profile *p, int local, const struct tim
 			     p->name, lock_err.msg);
 }
 
+/* Before either half of the lock: a connection, and a machine that may refresh. */
+static int may_lock(const struct spk_profile *p, struct spk_error *err)
+{
+	if (!spk_store_etcd_conn(p, err)) {
+		return -EIO;
+	}
+	return spk_store_etcd_is_reader(p) ? reader_stale(p, err) : 0;
+}
+
 static int lock_take(const struct spk_profile *p, int timeout_ms, unsigned flags, int *ret_lock,
 		     struct spk_error *err)
 {
@@ -268,18 +277,16 @@ static int lock_take(const struct spk_profile *p, int timeout_ms, unsigned flags
 	int local = -1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (!spk_store_etcd_conn(p, err)) {
-		return -EIO;
-	}
-	if (spk_store_etcd_is_reader(p)) {
-		return reader_stale(p, err);
+	int r = may_lock(p, err);
+	if (r < 0) {
+		return r;
 	}
 	if (!dir) {
 		return spk_error_set(
 			err, SPK_ERR_CONFIG, -ENOENT,
 			"no directory for the refresh lock: set XDG_RUNTIME_DIR or HOME");
 	}
-	int r = spk_lock_take(dir, p->name, timeout_ms, &local, err);
+	r = spk_lock_take(dir, p->name, timeout_ms, &local, err);
 	if (r < 0) {
 		return r;
 	}
@@ -302,13 +309,10 @@ static int lock_adopt(const struct spk_profile *p, int timeout_ms, unsigned flag
 	if (!dir || spk_lock_inherited(dir, p->name, &local) < 0) {
 		return -ENOENT;
 	}
-	if (!spk_store_etcd_conn(p, err)) {
+	int r = may_lock(p, err);
+	if (r < 0) {
 		spk_lock_release(local);
-		return -EIO;
-	}
-	if (spk_store_etcd_is_reader(p)) {
-		spk_lock_release(local);
-		return reader_stale(p, err);
+		return r;
 	}
 	return lock_cluster(p, local, &t0, timeout_ms, flags, ret_lock, err);
 }

@@ -113,8 +113,8 @@ static struct session {
 
 /* A lock handed to a keeper, by its handle. */
 static struct held {
-	int handle; /* our end of the lock's pair; -1: a free row */
-	struct session *session;
+	struct session *session; /* NULL: a free row */
+	int handle;              /* our end of the lock's pair */
 	struct spk_etcd *conn;
 	char *key;
 	int64_t revision;
@@ -122,14 +122,6 @@ static struct held {
 } held[MAX_HELD];
 
 static pthread_mutex_t sessions_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_once_t held_once = PTHREAD_ONCE_INIT;
-
-static void held_init(void)
-{
-	for (size_t i = 0; i < MAX_HELD; i++) {
-		held[i].handle = -1;
-	}
-}
 
 /* The keeper: renews lease for this session until the control socket's other end closes. */
 static int keeper_start(const struct spk_profile *p, int64_t lease, int *ret_control,
@@ -327,7 +319,6 @@ int spk_store_etcd_session_hold(const struct spk_profile *p, int64_t lease, cons
 	int fds[2] = { -1, -1 }, done[2] = { -1, -1 };
 	int r = 0;
 
-	pthread_once(&held_once, held_init);
 	if (!o || spk_json_add_string(o, "profile", p->name) < 0 ||
 	    spk_json_add_string(o, "key", key) < 0 ||
 	    spk_json_add_int64(o, "revision", revision) < 0 || !(text = spk_json_dump(o))) {
@@ -342,7 +333,7 @@ int spk_store_etcd_session_hold(const struct spk_profile *p, int64_t lease, cons
 	pthread_mutex_lock(&sessions_lock);
 	struct session *s = session_of_lease(lease);
 	for (size_t i = 0; r == 0 && i < MAX_HELD && !h; i++) {
-		h = held[i].handle < 0 ? &held[i] : NULL;
+		h = held[i].session ? NULL : &held[i];
 	}
 	if (r == 0 && (!s || !h)) {
 		r = -EMFILE;
@@ -402,21 +393,20 @@ static void wait_done(int done)
 
 void spk_store_etcd_session_release(int handle)
 {
-	struct held h = { .handle = -1 };
+	struct held h = { 0 };
 	char released = RELEASED;
 
-	pthread_once(&held_once, held_init);
 	pthread_mutex_lock(&sessions_lock);
 	for (size_t i = 0; i < MAX_HELD; i++) {
-		if (held[i].handle >= 0 && held[i].handle == handle) {
+		if (held[i].session && held[i].handle == handle) {
 			h = held[i];
-			held[i] = (struct held){ .handle = -1 };
+			held[i] = (struct held){ 0 };
 			break;
 		}
 	}
 	pthread_mutex_unlock(&sessions_lock);
-	if (h.handle < 0) {
-		close(handle);
+	if (!h.session) {
+		close(handle); /* not handed to a keeper: a yielded lock's flock */
 		return;
 	}
 	/* The key first: etcd's other waiters need not wait for this machine's flock. */
@@ -427,14 +417,11 @@ void spk_store_etcd_session_release(int handle)
 		(void)spk_wire_write_all(handle, &released, 1);
 	}
 	close(handle);
-	int64_t revoke = 0;
+	int64_t unused = 0; /* a held lock's session has its keeper, which revokes */
 	pthread_mutex_lock(&sessions_lock);
-	pid_t ending = session_leave_locked(h.session, &revoke);
+	pid_t ending = session_leave_locked(h.session, &unused);
 	pthread_mutex_unlock(&sessions_lock);
 	wait_done(h.done);
-	if (revoke && h.conn) {
-		(void)spk_etcd_lease_revoke(h.conn, revoke, NULL);
-	}
 	reap(ending);
 	free(h.key);
 }
@@ -442,7 +429,7 @@ void spk_store_etcd_session_release(int handle)
 /* ---- the keeper's side */
 
 struct kept {
-	int pipe, flock, done; /* pipe: the keeper's end of the lock's pair */
+	int sock, flock, done; /* sock: the keeper's end of the lock's pair */
 	char *profile, *key;   /* NULL until its first message is read */
 	int64_t revision;
 	bool released;
@@ -454,7 +441,7 @@ static void kept_drop(struct spk_etcd *e, struct kept *k)
 		/* Every holder is gone without letting go: the key goes, if still this lock's. */
 		(void)spk_etcd_delete_at(e, k->key, k->revision, NULL);
 	}
-	close(k->pipe);
+	close(k->sock);
 	close(k->flock);
 	close(k->done); /* after the flock: the caller's unlock returns */
 	free(k->profile);
@@ -467,7 +454,7 @@ static int kept_learn(struct kept *k)
 	_cleanup_free_ char *text = NULL;
 	_cleanup_json_ struct spk_json *o = NULL;
 
-	int r = spk_wire_receive(k->pipe, KEEPER_JOB_MS, &text);
+	int r = spk_wire_receive(k->sock, KEEPER_JOB_MS, &text);
 	if (r < 0 || spk_json_parse_object(text, strlen(text), &o) < 0 ||
 	    spk_json_get_string(o, "profile", &k->profile) < 0 ||
 	    spk_json_get_string(o, "key", &k->key) < 0 ||
@@ -531,7 +518,7 @@ int spk_store_etcd_keeper_serve(void)
 			pfds[m++] = (struct pollfd){ .fd = control, .events = POLLIN };
 		}
 		for (size_t i = 0; i < n; i++) {
-			pfds[m++] = (struct pollfd){ .fd = kept[i].pipe, .events = POLLIN };
+			pfds[m++] = (struct pollfd){ .fd = kept[i].sock, .events = POLLIN };
 		}
 		int ready = poll(pfds, m, KEEPALIVE_MS);
 		if (ready < 0 && errno != EINTR) {
@@ -557,7 +544,7 @@ int spk_store_etcd_keeper_serve(void)
 			ssize_t got;
 			if (!kept[i].key) {
 				got = kept_learn(&kept[i]) == 0 ? 1 : 0;
-			} else if ((got = read(kept[i].pipe, &byte, 1)) == 1) {
+			} else if ((got = read(kept[i].sock, &byte, 1)) == 1) {
 				kept[i].released = kept[i].released || byte == RELEASED;
 			}
 			if (got <= 0 && !(got < 0 && errno == EINTR)) {
@@ -573,7 +560,7 @@ int spk_store_etcd_keeper_serve(void)
 				close(control); /* the caller has no lock left, or is gone */
 				control = -1;
 			} else if (r == 0 && n < KEEPER_MAX_LOCKS) {
-				kept[n++] = (struct kept){ .pipe = fds[0],
+				kept[n++] = (struct kept){ .sock = fds[0],
 							   .flock = fds[1],
 							   .done = fds[2] };
 			} else if (r == 0) {
