@@ -51,7 +51,7 @@ int spk_store_etcd_inflight_of(const struct spk_profile *p, struct spk_store_etc
 #define SPK_STORE_ETCD_MOVED_ON (-ESTALE)
 
 /*
- * The lease and its keeper (store-etcd-keeper.c): a process's locks in one
+ * The lease and its keeper (store-etcd-session.c, store-etcd-keeper.c): a process's locks in one
  * cluster share a lease, renewed by one keeper, `sparekey-worker --keeper`.
  *
  * enter: the lease for p's cluster (granted on first use; its keeper
@@ -73,6 +73,10 @@ int spk_store_etcd_session_hold(const struct spk_profile *p, int64_t lease, cons
 				int64_t revision, int local, int *ret_handle,
 				struct spk_error *err);
 void spk_store_etcd_session_release(int handle);
+/* The keeper's job for p's cluster and lease (lease 0: to tell clusters apart); NULL on OOM. */
+char *spk_store_etcd_keeper_job(const struct spk_profile *p, int64_t lease);
+/* Written by the caller on a lock's handle: it deleted the key itself. */
+#define SPK_STORE_ETCD_RELEASED 'R'
 /* The keeper's side, in sparekey-worker --keeper: the exit status. */
 int spk_store_etcd_keeper_serve(void);
 /* Is an in-flight record for p pending (this machine's or another's)? Yes when unsure. */
